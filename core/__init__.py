@@ -1,0 +1,1 @@
+"""Handoff domain logic. Never imports streamlit."""

@@ -1,0 +1,99 @@
+"""The role/action matrix of DESIGN §7: the one place that says who may do what."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A user's role in the workspace."""
+
+    ADMIN = "admin"
+    SALES_HEAD = "sales_head"
+    MARKETING_HEAD = "marketing_head"
+    EXEC = "exec"
+    SALES_REP = "sales_rep"
+    MARKETER = "marketer"
+
+    @property
+    def label(self) -> str:
+        """Human-readable role name."""
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Administrator",
+    Role.SALES_HEAD: "Head of Sales",
+    Role.MARKETING_HEAD: "Head of Marketing",
+    Role.EXEC: "Executive",
+    Role.SALES_REP: "Sales rep",
+    Role.MARKETER: "Marketer",
+}
+
+
+class Action(StrEnum):
+    """Something a user may try to do; each row of the DESIGN §7 table."""
+
+    MANAGE_USERS = "manage users"
+    EDIT_AGREEMENT = "draft, edit, submit an agreement"
+    APPROVE_FOR_SALES = "approve for sales"
+    APPROVE_FOR_MARKETING = "approve for marketing"
+    SIGN_OFF = "sign off an agreed version or a quarter"
+    COMMENT = "comment"
+    IMPORT_DATA = "import leads / touches"
+    WORK_LEADS = "log a touch, accept/reject a lead"
+    DISPUTE_REJECTION = "dispute a rejection"
+    VIEW_DASHBOARDS = "view dashboards"
+
+
+_HEADS = {Role.SALES_HEAD, Role.MARKETING_HEAD}
+
+MATRIX: dict[Action, frozenset[Role]] = {
+    Action.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Action.EDIT_AGREEMENT: frozenset(_HEADS),
+    Action.APPROVE_FOR_SALES: frozenset({Role.SALES_HEAD}),
+    Action.APPROVE_FOR_MARKETING: frozenset({Role.MARKETING_HEAD}),
+    Action.SIGN_OFF: frozenset({Role.EXEC}),
+    Action.COMMENT: frozenset({Role.ADMIN, Role.EXEC, *_HEADS}),
+    Action.IMPORT_DATA: frozenset({Role.ADMIN, Role.MARKETER, *_HEADS}),
+    # A sales rep may work only their own leads; services check ownership on top of this.
+    Action.WORK_LEADS: frozenset({Role.SALES_HEAD, Role.SALES_REP}),
+    Action.DISPUTE_REJECTION: frozenset({Role.MARKETING_HEAD, Role.MARKETER}),
+    Action.VIEW_DASHBOARDS: frozenset(Role),
+}
+
+WHAT_YOU_CAN_DO: dict[Action, str] = {
+    Action.MANAGE_USERS: "Add users, change their roles, deactivate them and reset passwords.",
+    Action.EDIT_AGREEMENT: "Draft, edit and submit the sales–marketing SLA.",
+    Action.APPROVE_FOR_SALES: "Approve an agreement version on behalf of sales.",
+    Action.APPROVE_FOR_MARKETING: "Approve an agreement version on behalf of marketing.",
+    Action.SIGN_OFF: "Sign off an agreed SLA version, and sign off each quarter's scorecard.",
+    Action.COMMENT: "Comment on agreement versions and quarterly reviews.",
+    Action.IMPORT_DATA: "Import leads and sales touches from CRM exports.",
+    Action.WORK_LEADS: "Log touches on leads, and accept or reject them with a reason.",
+    Action.DISPUTE_REJECTION: "Dispute a lead rejection you disagree with.",
+    Action.VIEW_DASHBOARDS: "See live SLA compliance for both teams.",
+}
+
+
+class PermissionDenied(Exception):
+    """Raised by a service when the actor's role may not perform the action."""
+
+    def __init__(self, role: str, action: Action):
+        super().__init__(f"A {Role(role).label.lower()} may not {action.value}.")
+        self.role = role
+        self.action = action
+
+
+def can(role: str, action: Action) -> bool:
+    """Whether a role may perform an action."""
+    return role in MATRIX[action]
+
+
+def require(role: str, action: Action) -> None:
+    """Raise PermissionDenied unless the role may perform the action."""
+    if not can(role, action):
+        raise PermissionDenied(role, action)
+
+
+def allowed_actions(role: str) -> list[Action]:
+    """The actions a role may perform, in table order."""
+    return [action for action in Action if can(role, action)]

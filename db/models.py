@@ -1,0 +1,107 @@
+"""SQLModel tables for the domain of DESIGN §2. Every timestamp is stored as aware UTC."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    """A person who logs in; the password is kept only as a bcrypt hash."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    display_name: str = Field(max_length=120)
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=32)
+    team: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    password_hash: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One try to log in, kept for lockout and for the audit of access."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+    outcome: str = Field(max_length=16)  # succeeded | failed | locked | inactive
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of a change: who did what to which object, before and after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(max_length=128)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Lead(SQLModel, table=True):
+    """A lead with one timestamp per funnel stage; unknown columns live in `attributes`."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_leads_source_external_id"),
+        Index("ix_leads_mql_at", "mql_at"),
+        Index("ix_leads_owner", "owner"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    external_id: str = Field(max_length=128)
+    created_at: datetime
+    mql_at: datetime | None = None
+    accepted_at: datetime | None = None
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = Field(default=None, max_length=64)
+    sql_at: datetime | None = None
+    opportunity_at: datetime | None = None
+    won_at: datetime | None = None
+    lost_at: datetime | None = None
+    owner: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=64)
+    segment: str | None = Field(default=None, max_length=64)
+    region: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=64)
+    company: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    score: float | None = None
+    amount: float | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Touch(SQLModel, table=True):
+    """A sales activity on a lead; automated emails and sequences never count as a response."""
+
+    __tablename__ = "touches"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "at", "kind", "rep", name="uq_touches_lead_at_kind_rep"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    at: datetime
+    kind: str = Field(max_length=16)  # call | email | meeting | other
+    rep: str = Field(default="", max_length=64)
+    automated: bool = False
