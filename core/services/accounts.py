@@ -1,0 +1,274 @@
+"""Users, logins and lockout."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, func, select
+
+from core import passwords
+from core.errors import InvalidInput, NotFound
+from core.permissions import Action, Role, require
+from core.services.audit import record
+from db.models import LoginAttempt, User, utcnow
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The logged-in user a service acts for."""
+
+    username: str
+    display_name: str
+    role: str
+    team: str | None = None
+    email: str = ""
+
+
+OPERATOR = Actor(username="cli", display_name="Operator (command line)", role=Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as the admin page lists it (never the password hash)."""
+
+    username: str
+    display_name: str
+    email: str
+    role: str
+    team: str | None
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The answer to a login attempt: the actor on success, else a message to show."""
+
+    actor: Actor | None
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the login succeeded."""
+        return self.actor is not None
+
+
+def authenticate(
+    *, session: Session, username: str, password: str, now: datetime | None = None
+) -> LoginResult:
+    """Check a password against the stored bcrypt hash, with lockout; records every attempt."""
+    now = now or utcnow()
+    username = username.strip().lower()
+    locked_until = _locked_until(session, username, now)
+    if locked_until is not None:
+        _record_attempt(session, username, now, "locked")
+        minutes = max(1, -(-int((locked_until - now).total_seconds()) // 60))
+        return LoginResult(
+            None,
+            f"Too many failed attempts for '{username}'. Login is locked for {minutes} more "
+            f"minute{'s' if minutes != 1 else ''}.",
+        )
+    user = _find(session, username)
+    if not passwords.verify(password, user.password_hash if user else None):
+        _record_attempt(session, username, now, "failed")
+        return LoginResult(None, "Username or password is incorrect.")
+    if not user.active:
+        _record_attempt(session, username, now, "inactive")
+        return LoginResult(None, "This account is deactivated. Ask an administrator.")
+    _record_attempt(session, username, now, "succeeded")
+    return LoginResult(_actor(user), f"Welcome, {user.display_name}.")
+
+
+def get_actor(*, session: Session, username: str) -> Actor | None:
+    """The active user with this username, or None (deactivated users get no actor)."""
+    user = _find(session, username)
+    return _actor(user) if user and user.active else None
+
+
+def list_users(*, session: Session, actor: Actor) -> list[UserView]:
+    """Every user, by role then username."""
+    require(actor.role, Action.MANAGE_USERS)
+    users = session.exec(select(User).order_by(User.role, User.username)).all()
+    return [_view(user) for user in users]
+
+
+def add_user(
+    *,
+    session: Session,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    email: str,
+    role: str,
+    password: str,
+    team: str | None = None,
+) -> UserView:
+    """Create a user with a bcrypt-hashed password."""
+    require(actor.role, Action.MANAGE_USERS)
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput(
+            "username", "use 2–64 lowercase letters, digits, dots, dashes or underscores"
+        )
+    if _find(session, username) is not None:
+        raise InvalidInput("username", f"'{username}' is already taken")
+    user = User(
+        username=username,
+        display_name=_required_text("name", display_name),
+        email=_valid_email(email),
+        role=_valid_role(role),
+        team=(team or "").strip() or None,
+        password_hash=passwords.hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    record(
+        session, actor=actor.username, action="user.add", object_type="user",
+        object_id=username, after=_public(user),
+    )
+    return _view(user)
+
+
+def change_role(*, session: Session, actor: Actor, username: str, role: str) -> UserView:
+    """Give a user another role; the last active admin keeps theirs."""
+    require(actor.role, Action.MANAGE_USERS)
+    user = _get(session, username)
+    role = _valid_role(role)
+    if user.role == Role.ADMIN and role != Role.ADMIN:
+        _keep_an_admin(session, user, "role")
+    return _update(session, actor, user, "user.change_role", role=role)
+
+
+def set_active(*, session: Session, actor: Actor, username: str, active: bool) -> UserView:
+    """Deactivate (or reactivate) a user; a deactivated user cannot log in."""
+    require(actor.role, Action.MANAGE_USERS)
+    user = _get(session, username)
+    if not active and user.role == Role.ADMIN:
+        _keep_an_admin(session, user, "active")
+    action = "user.activate" if active else "user.deactivate"
+    return _update(session, actor, user, action, active=active)
+
+
+def reset_password(*, session: Session, actor: Actor, username: str, new_password: str) -> None:
+    """Set a new password for a user (the hash changes; the audit trail never sees it)."""
+    require(actor.role, Action.MANAGE_USERS)
+    user = _get(session, username)
+    user.password_hash = passwords.hash_password(new_password)
+    session.add(user)
+    record(
+        session, actor=actor.username, action="user.reset_password", object_type="user",
+        object_id=user.username,
+    )
+
+
+def _update(session: Session, actor: Actor, user: User, action: str, **changes) -> UserView:
+    before = _public(user)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    session.add(user)
+    session.flush()
+    record(
+        session, actor=actor.username, action=action, object_type="user",
+        object_id=user.username, before=before, after=_public(user),
+    )
+    return _view(user)
+
+
+def _locked_until(session: Session, username: str, now: datetime) -> datetime | None:
+    """End of the lockout that 5 failures within 15 minutes started, if it is still running."""
+    last_success = session.exec(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.outcome == "succeeded"
+        )
+    ).one()
+    since = now - FAILURE_WINDOW - LOCKOUT
+    if last_success is not None:
+        since = max(since, last_success)
+    failures = session.exec(
+        select(LoginAttempt.at)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.outcome == "failed",
+            LoginAttempt.at > since,
+            LoginAttempt.at <= now,
+        )
+        .order_by(LoginAttempt.at)
+    ).all()
+    locked_until = None
+    for first, fifth in zip(failures, failures[MAX_FAILURES - 1 :], strict=False):
+        if fifth - first <= FAILURE_WINDOW:
+            locked_until = fifth + LOCKOUT
+    return locked_until if locked_until is not None and now < locked_until else None
+
+
+def _record_attempt(session: Session, username: str, at: datetime, outcome: str) -> None:
+    session.add(LoginAttempt(username=username[:64], at=at, outcome=outcome))
+
+
+def _keep_an_admin(session: Session, user: User, field: str) -> None:
+    others = session.exec(
+        select(func.count()).where(
+            User.role == Role.ADMIN, User.active, User.id != user.id
+        )
+    ).one()
+    if others == 0:
+        raise InvalidInput(field, f"'{user.username}' is the last active administrator")
+
+
+def _find(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username.strip().lower())).first()
+
+
+def _get(session: Session, username: str) -> User:
+    user = _find(session, username)
+    if user is None:
+        raise NotFound(f"No user named '{username}'.")
+    return user
+
+
+def _valid_role(role: str) -> str:
+    if role not in set(Role):
+        raise InvalidInput("role", f"'{role}' is not one of {', '.join(Role)}")
+    return str(Role(role))
+
+
+def _valid_email(email: str) -> str:
+    email = email.strip()
+    if not EMAIL_PATTERN.match(email):
+        raise InvalidInput("email", f"'{email}' is not an email address")
+    return email
+
+
+def _required_text(field: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(field, "is required")
+    return value
+
+
+def _actor(user: User) -> Actor:
+    return Actor(
+        username=user.username, display_name=user.display_name, role=user.role,
+        team=user.team, email=user.email,
+    )
+
+
+def _view(user: User) -> UserView:
+    return UserView(
+        username=user.username, display_name=user.display_name, email=user.email,
+        role=user.role, team=user.team, active=user.active, created_at=user.created_at,
+    )
+
+
+def _public(user: User) -> dict:
+    """The audited fields of a user: never the password hash."""
+    return {
+        "display_name": user.display_name, "email": user.email, "role": user.role,
+        "team": user.team, "active": user.active,
+    }

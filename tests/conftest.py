@@ -1,0 +1,55 @@
+"""Shared fixtures: a database session on SQLite and, with TEST_DATABASE_URL, on PostgreSQL."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine
+
+import db.models  # noqa: F401  (registers the tables)
+
+# Cheap hashes keep the suite fast; test_passwords checks the production work factor.
+os.environ.setdefault("HANDOFF_BCRYPT_ROUNDS", "4")
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """One engine on TEST_DATABASE_URL with a fresh schema for the whole run."""
+    engine = create_engine(os.environ["TEST_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request) -> Iterator[Engine]:
+    """An engine with empty tables: in-memory SQLite, or the PostgreSQL test database."""
+    if request.param == "sqlite":
+        engine = create_engine(
+            "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
+        )
+        SQLModel.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("postgres_engine")
+    tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield engine
+
+
+@pytest.fixture
+def session(engine) -> Iterator[Session]:
+    """A session on the test engine; whatever a test leaves uncommitted is rolled back."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+        session.rollback()

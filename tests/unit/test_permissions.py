@@ -1,0 +1,41 @@
+"""The role/action matrix of DESIGN §7, cell by cell."""
+
+import pytest
+
+from core.permissions import Action, PermissionDenied, Role, allowed_actions, can, require
+
+A, SH, MH, EX, REP, MK = (Role.ADMIN, Role.SALES_HEAD, Role.MARKETING_HEAD, Role.EXEC,
+                          Role.SALES_REP, Role.MARKETER)
+
+# The table of DESIGN §7, transcribed row by row: who has "yes".
+EXPECTED = {
+    Action.MANAGE_USERS: {A},
+    Action.EDIT_AGREEMENT: {SH, MH},
+    Action.APPROVE_FOR_SALES: {SH},
+    Action.APPROVE_FOR_MARKETING: {MH},
+    Action.SIGN_OFF: {EX},
+    Action.COMMENT: {A, SH, MH, EX},
+    Action.IMPORT_DATA: {A, SH, MH, MK},
+    Action.WORK_LEADS: {SH, REP},
+    Action.DISPUTE_REJECTION: {MH, MK},
+    Action.VIEW_DASHBOARDS: set(Role),
+}
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("role", list(Role))
+def test_matrix_matches_the_design_table(role, action):
+    assert can(role, action) == (role in EXPECTED[action])
+
+
+@pytest.mark.parametrize(
+    ("role", "action"),
+    [(role, action) for action in Action for role in Role if role not in EXPECTED[action]],
+)
+def test_every_no_raises_permission_denied(role, action):
+    with pytest.raises(PermissionDenied, match="may not"):
+        require(role, action)
+
+
+def test_allowed_actions_lists_only_the_yes_cells():
+    assert allowed_actions(Role.SALES_REP) == [Action.WORK_LEADS, Action.VIEW_DASHBOARDS]
