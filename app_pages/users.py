@@ -1,0 +1,90 @@
+"""Users (admin): add users, change roles, deactivate them, reset passwords."""
+
+import pandas as pd
+import streamlit as st
+
+from core import services
+from core.errors import InvalidInput, NotFound
+from core.permissions import Role
+from db.engine import get_session
+from ui.auth import require_page
+
+actor = require_page("users")
+ROLES = [role.value for role in Role]
+
+
+def run(action, success: str, **kwargs) -> None:
+    """Call a user service, then show its outcome on the next run."""
+    try:
+        with get_session() as session:
+            action(session=session, actor=actor, **kwargs)
+    except (InvalidInput, NotFound) as error:
+        st.session_state["users_flash"] = ("error", str(error))
+    else:
+        st.session_state["users_flash"] = ("success", success)
+
+
+st.title("Users")
+if flash := st.session_state.pop("users_flash", None):
+    getattr(st, flash[0])(flash[1])
+
+with get_session() as session:
+    users = services.list_users(session=session, actor=actor)
+table = pd.DataFrame(
+    {
+        "Username": [u.username for u in users],
+        "Name": [u.display_name for u in users],
+        "Email": [u.email for u in users],
+        "Role": [Role(u.role).label for u in users],
+        "Team": [u.team or "" for u in users],
+        "Active": [u.active for u in users],
+    }
+)
+st.dataframe(table, hide_index=True, width="stretch", key="users_table")
+
+add_tab, edit_tab = st.tabs(["Add a user", "Change a user"])
+with add_tab, st.form("users_add", clear_on_submit=True):
+    left, right = st.columns(2)
+    username = left.text_input("Username", key="users_add_username")
+    name = right.text_input("Display name", key="users_add_name")
+    email = left.text_input("Email", key="users_add_email")
+    team = right.text_input("Team (optional)", key="users_add_team")
+    role = left.selectbox("Role", ROLES, format_func=lambda r: Role(r).label, key="users_add_role")
+    password = right.text_input("Initial password", type="password", key="users_add_password")
+    if st.form_submit_button("Add user", type="primary"):
+        run(
+            services.add_user, f"Added {username}.", username=username, display_name=name,
+            email=email, role=role, password=password, team=team,
+        )
+        st.rerun()
+
+with edit_tab:
+    chosen = st.selectbox(
+        "User", [u.username for u in users], key="users_edit_username",
+        format_func=lambda name: next(f"{u.display_name} ({u.username})" for u in users
+                                      if u.username == name),
+    )
+    user = next(u for u in users if u.username == chosen)
+    role_col, active_col, password_col = st.columns(3)
+    with role_col.form("users_role"):
+        new_role = st.selectbox(
+            "Role", ROLES, index=ROLES.index(user.role), format_func=lambda r: Role(r).label,
+            key="users_role_value",
+        )
+        if st.form_submit_button("Change role"):
+            run(services.change_role, f"{chosen} is now {Role(new_role).label}.",
+                username=chosen, role=new_role)
+            st.rerun()
+    with active_col:
+        st.write("Status: **active**" if user.active else "Status: **deactivated**")
+        if st.button("Deactivate" if user.active else "Reactivate", key="users_toggle_active"):
+            run(services.set_active,
+                f"{chosen} is {'deactivated' if user.active else 'active again'}.",
+                username=chosen, active=not user.active)
+            st.rerun()
+    with password_col.form("users_password", clear_on_submit=True):
+        new_password = st.text_input("New password", type="password", key="users_new_password")
+        if st.form_submit_button("Reset password"):
+            run(services.reset_password, f"Password of {chosen} reset.",
+                username=chosen, new_password=new_password)
+            st.rerun()

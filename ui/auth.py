@@ -1,0 +1,143 @@
+"""Login wiring: passwords are checked by core.services against the database; the
+streamlit-authenticator keeps the session keys and the signed re-login cookie."""
+
+import os
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from core import services
+from core.permissions import Role, can
+from db.engine import get_session
+from ui.navigation import PageSpec, spec
+
+COOKIE_NAME = "handoff_session"
+COOKIE_EXPIRY_DAYS = 7
+MIN_COOKIE_KEY_BYTES = 32
+
+
+class MissingCookieSecret(RuntimeError):
+    """The app was started without the login cookie secret."""
+
+
+def cookie_key() -> str:
+    """The cookie-signing secret: HANDOFF_COOKIE_KEY, else [auth] cookie_key in secrets.toml."""
+    key = os.environ.get("HANDOFF_COOKIE_KEY")
+    if not key:
+        try:
+            key = st.secrets["auth"]["cookie_key"]
+        except (FileNotFoundError, KeyError):
+            key = None
+    if not key or len(key.encode()) < MIN_COOKIE_KEY_BYTES:
+        raise MissingCookieSecret(
+            "No login cookie secret of at least 32 bytes. Run `make run`, or "
+            "`python -m core.cli secrets init`, to create .streamlit/secrets.toml."
+        )
+    return key
+
+
+def authenticator() -> stauth.Authenticate:
+    """The authenticator for this run (it renders the cookie component, so once per run)."""
+    return stauth.Authenticate(
+        {"usernames": {}}, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False
+    )
+
+
+def session_actor() -> services.Actor | None:
+    """The user logged in to this session, if they are still active."""
+    if not st.session_state.get("authentication_status"):
+        return None
+    return _load(st.session_state.get("username"))
+
+
+def restore_from_cookie(auth: stauth.Authenticate) -> bool:
+    """Log this session in from a valid signed cookie; True when that happened."""
+    token = auth.cookie_controller.get_cookie()
+    return bool(token) and _load(token["username"]) is not None
+
+
+def sync_cookie(auth: stauth.Authenticate) -> None:
+    """Write or delete the re-login cookie after a login or logout in this session."""
+    if st.session_state.pop("auth_set_cookie", False):
+        auth.cookie_controller.set_cookie()
+    if st.session_state.pop("auth_delete_cookie", False):
+        auth.cookie_controller.delete_cookie()
+
+
+def login_form() -> None:
+    """The login form; a successful login reruns straight into the app."""
+    st.title("Handoff")
+    st.caption("One agreement between sales and marketing, and live numbers against it.")
+    with st.form("login"):
+        st.subheader("Log in")
+        st.text_input("Username", key="login_username", autocomplete="username")
+        st.text_input(
+            "Password", type="password", key="login_password", autocomplete="current-password"
+        )
+        st.form_submit_button("Log in", type="primary", on_click=_attempt_login)
+    if message := st.session_state.get("login_error"):
+        st.error(message)
+
+
+def logout_button() -> None:
+    """A sidebar logout button."""
+    st.sidebar.button("Log out", key="auth_logout", on_click=_sign_out, icon=":material/logout:")
+
+
+def require_page(url_path: str) -> services.Actor:
+    """Stop the page unless the logged-in user's role may open it (defense in depth)."""
+    page: PageSpec = spec(url_path)
+    actor: services.Actor | None = st.session_state.get("actor")
+    if actor is None or not st.session_state.get("authentication_status"):
+        st.error("Please log in.")
+        st.stop()
+    if not can(actor.role, page.needs):
+        st.error(f"A {Role(actor.role).label.lower()} cannot open {page.title}.")
+        st.stop()
+    return actor
+
+
+def _attempt_login() -> None:
+    username = st.session_state.get("login_username", "")
+    password = st.session_state.get("login_password", "")
+    st.session_state["login_password"] = ""
+    if not username or not password:
+        st.session_state["login_error"] = "Enter your username and password."
+        return
+    with get_session() as session:
+        result = services.authenticate(session=session, username=username, password=password)
+    if not result.ok:
+        st.session_state["authentication_status"] = False
+        st.session_state["login_error"] = result.message
+        return
+    st.session_state.pop("login_error", None)
+    st.session_state["logout"] = None
+    st.session_state["auth_set_cookie"] = True
+    _remember(result.actor)
+
+
+def _load(username: str | None) -> services.Actor | None:
+    """Re-read the user from the database: a deactivated user is signed out at once."""
+    if not username:
+        return None
+    with get_session() as session:
+        actor = services.get_actor(session=session, username=username)
+    if actor is None:
+        _sign_out()
+    else:
+        _remember(actor)
+    return actor
+
+
+def _remember(actor: services.Actor) -> None:
+    st.session_state.update(
+        authentication_status=True, username=actor.username, name=actor.display_name,
+        email=actor.email, roles=[actor.role], actor=actor,
+    )
+
+
+def _sign_out() -> None:
+    st.session_state.update(
+        authentication_status=None, username=None, name=None, email=None, roles=None,
+        actor=None, logout=True, auth_delete_cookie=True,
+    )

@@ -1,0 +1,50 @@
+"""The page registry: which page exists, and which action a role needs to open it."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from core.permissions import Action, can
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "app_pages"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the app: its URL path, title, icon, script, and the action it needs."""
+
+    url_path: str
+    title: str
+    icon: str
+    script: str
+    needs: Action
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("home", "Home", ":material/home:", "home.py", Action.VIEW_DASHBOARDS),
+    PageSpec("users", "Users", ":material/group:", "users.py", Action.MANAGE_USERS),
+)
+HOME = PAGES[0]
+
+
+def spec(url_path: str) -> PageSpec:
+    """The registered page with this URL path."""
+    return next(page for page in PAGES if page.url_path == url_path)
+
+
+def pages_for(role: str | None) -> list[PageSpec]:
+    """The pages a role may open; every page when role is None (before login, never run)."""
+    return [page for page in PAGES if role is None or can(role, page.needs)]
+
+
+def navigation(role: str | None) -> st.navigation:
+    """Register the role's pages with st.navigation (hidden from strangers)."""
+    pages = [
+        st.Page(
+            str(PAGES_DIR / page.script), title=page.title, icon=page.icon,
+            url_path=page.url_path, default=page is HOME,
+        )
+        for page in pages_for(role)
+    ]
+    return st.navigation(pages, position="sidebar" if role else "hidden")
