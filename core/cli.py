@@ -71,7 +71,7 @@ def demo_seed(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
 ) -> None:
     """Build the demo company (idempotent: a second run adds nothing)."""
-    from core.demo import seed_demo
+    from core.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
     from db.engine import get_session
 
     with get_session() as session:
@@ -83,6 +83,9 @@ def demo_seed(
             f"demo workspace seeded: {summary.users_added} users, {summary.leads_added} leads, "
             f"{summary.touches_added} touches"
         )
+    typer.echo(f"\nDemo logins (password for every one: {DEMO_PASSWORD}):")
+    for user in DEMO_USERS:
+        typer.echo(f"  {user.username:<10} {Role(user.role).label:<18} {user.display_name}")
 
 
 @secrets_app.command("init")

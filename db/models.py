@@ -26,6 +26,8 @@ class User(SQLModel, table=True):
     active: bool = True
     password_hash: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
+    # Logging out revokes every re-login cookie issued before this instant, on every device.
+    signed_out_at: datetime | None = None
 
 
 class LoginAttempt(SQLModel, table=True):

@@ -2,6 +2,7 @@
 streamlit-authenticator keeps the session keys and the signed re-login cookie."""
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -53,7 +54,20 @@ def session_actor() -> services.Actor | None:
 def restore_from_cookie(auth: stauth.Authenticate) -> bool:
     """Log this session in from a valid signed cookie; True when that happened."""
     token = auth.cookie_controller.get_cookie()
-    return bool(token) and _load(token["username"]) is not None
+    if not token:
+        return False
+    # The authenticator's token carries only its expiry; it was issued COOKIE_EXPIRY_DAYS before.
+    issued_at = datetime.fromtimestamp(token["exp_date"], UTC) - timedelta(
+        days=COOKIE_EXPIRY_DAYS
+    )
+    with get_session() as session:
+        actor = services.resume_session(
+            session=session, username=token["username"], issued_at=issued_at
+        )
+    if actor is None:
+        return False
+    _remember(actor)
+    return True
 
 
 def sync_cookie(auth: stauth.Authenticate) -> None:
@@ -81,7 +95,7 @@ def login_form() -> None:
 
 def logout_button() -> None:
     """A sidebar logout button."""
-    st.sidebar.button("Log out", key="auth_logout", on_click=_sign_out, icon=":material/logout:")
+    st.sidebar.button("Log out", key="auth_logout", on_click=_log_out, icon=":material/logout:")
 
 
 def require_page(url_path: str) -> services.Actor:
@@ -134,6 +148,13 @@ def _remember(actor: services.Actor) -> None:
         authentication_status=True, username=actor.username, name=actor.display_name,
         email=actor.email, roles=[actor.role], actor=actor,
     )
+
+
+def _log_out() -> None:
+    """Revoke the user's re-login cookies in the database, then end this session."""
+    with get_session() as session:
+        services.sign_out(session=session, username=st.session_state.get("username") or "")
+    _sign_out()
 
 
 def _sign_out() -> None:

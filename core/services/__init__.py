@@ -11,7 +11,9 @@ from core.services.accounts import (
     get_actor,
     list_users,
     reset_password,
+    resume_session,
     set_active,
+    sign_out,
 )
 from core.services.workspace import WorkspaceOverview, workspace_overview
 
@@ -27,6 +29,8 @@ __all__ = [
     "get_actor",
     "list_users",
     "reset_password",
+    "resume_session",
     "set_active",
+    "sign_out",
     "workspace_overview",
 ]

@@ -91,6 +91,24 @@ def get_actor(*, session: Session, username: str) -> Actor | None:
     return _actor(user) if user and user.active else None
 
 
+def resume_session(*, session: Session, username: str, issued_at: datetime) -> Actor | None:
+    """The actor for a re-login cookie issued at `issued_at`, unless revoked or deactivated."""
+    user = _find(session, username)
+    if user is None or not user.active:
+        return None
+    if user.signed_out_at is not None and issued_at <= user.signed_out_at:
+        return None
+    return _actor(user)
+
+
+def sign_out(*, session: Session, username: str, now: datetime | None = None) -> None:
+    """Log a user out everywhere: their existing re-login cookies stop working."""
+    user = _find(session, username)
+    if user is not None:
+        user.signed_out_at = now or utcnow()
+        session.add(user)
+
+
 def list_users(*, session: Session, actor: Actor) -> list[UserView]:
     """Every user, by role then username."""
     require(actor.role, Action.MANAGE_USERS)

@@ -215,3 +215,23 @@ def test_workspace_overview_counts_what_is_stored(session):
     overview = services.workspace_overview(session=session, actor=actor(session, "ana"))
     assert (overview.leads, overview.mqls, overview.touches, overview.active_users) == (0, 0, 0, 1)
     assert overview.first_mql_at is None
+
+
+def test_logging_out_revokes_re_login_cookies_issued_before(session):
+    add(session, "ana")
+    issued = T0
+    assert services.resume_session(session=session, username="ana", issued_at=issued).username \
+        == "ana"
+    services.sign_out(session=session, username="ana", now=T0 + timedelta(hours=1))
+    assert services.resume_session(session=session, username="ana", issued_at=issued) is None
+    later = T0 + timedelta(hours=2)
+    assert services.resume_session(session=session, username="ana", issued_at=later) is not None
+
+
+def test_a_deactivated_user_cannot_resume_a_session(session):
+    add(session, "root", role=Role.ADMIN)
+    add(session, "ana")
+    services.set_active(session=session, actor=actor(session, "root"), username="ana",
+                        active=False)
+    assert services.resume_session(session=session, username="ana", issued_at=T0) is None
+    assert services.resume_session(session=session, username="nobody", issued_at=T0) is None

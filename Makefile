@@ -1,0 +1,52 @@
+# Handoff. `make run` serves the demo; `make test` runs lint and the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
+
+.PHONY: run test lint chromium migrate seed screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(PIP) -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+.streamlit/secrets.toml: | $(VENV)/.runtime-installed
+	$(BIN)/python -m core.cli secrets init
+
+## Serve the app on 127.0.0.1:$(PORT) with the demo workspace (SQLite unless DATABASE_URL says otherwise).
+run: $(VENV)/.runtime-installed .streamlit/secrets.toml migrate seed
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+migrate: $(VENV)/.runtime-installed
+	$(BIN)/python -m core.cli db upgrade
+
+seed: $(VENV)/.runtime-installed
+	$(BIN)/python -m core.cli demo seed
+
+## Lint, then every test: unit, service (SQLite, and PostgreSQL with TEST_DATABASE_URL), AppTest, browser.
+test: $(VENV)/.dev-installed chromium lint
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+
+## Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "no Chromium and not root: the browser tests will be skipped"; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

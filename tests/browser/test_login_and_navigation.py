@@ -1,0 +1,75 @@
+"""In a real browser: each demo role sees exactly its pages, and strangers see only the login."""
+
+import pytest
+
+from core.demo import DEMO_PASSWORD, DEMO_USERS
+from tests.browser.conftest import log_in, wait_ready
+from ui.navigation import PAGES, pages_for
+
+ONE_USER_PER_ROLE = {user.role: user for user in reversed(DEMO_USERS)}
+
+
+def sidebar_pages(page) -> list[str]:
+    links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')
+    # A link's text is its material icon's name, then its title.
+    return [text.split()[-1] for text in links.all_inner_texts()]
+
+
+@pytest.mark.parametrize("role", sorted(ONE_USER_PER_ROLE))
+def test_each_demo_role_sees_exactly_its_pages(page, app_url, role):
+    user = ONE_USER_PER_ROLE[role]
+    log_in(page, app_url, user.username, DEMO_PASSWORD)
+    expected = [spec.title for spec in pages_for(role)]
+    if len(expected) > 1:
+        assert sidebar_pages(page) == expected
+    else:  # Streamlit hides the navigation menu when there is a single page
+        assert sidebar_pages(page) in ([], expected)
+    assert page.get_by_role("heading", name=f"Welcome, {user.display_name.split()[0]}").count()
+    for spec in PAGES:
+        if spec not in pages_for(role):
+            page.goto(f"{app_url}/{spec.url_path}")
+            wait_ready(page)
+            assert page.get_by_role("heading", name=spec.title, exact=True).count() == 0
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[spec.url_path for spec in PAGES])
+def test_a_deep_link_shows_a_stranger_only_the_login_form(page, app_url, spec):
+    page.goto(f"{app_url}/{spec.url_path}")
+    page.get_by_role("textbox", name="Username").wait_for()
+    wait_ready(page)
+    assert page.get_by_role("textbox", name="Password").is_visible()
+    assert page.get_by_role("heading", name=spec.title, exact=True).count() == 0
+    assert page.get_by_role("heading", name="Welcome", exact=False).count() == 0
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
+
+
+def test_a_deep_link_survives_the_login(page, app_url):
+    admin = ONE_USER_PER_ROLE["admin"]
+    page.goto(f"{app_url}/users")
+    page.get_by_role("textbox", name="Username").wait_for()
+    page.get_by_role("textbox", name="Username").fill(admin.username)
+    page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Users", exact=True).wait_for()
+    assert page.url.endswith("/users")
+
+
+def test_logout_returns_to_the_login_form_and_forgets_the_session(page, app_url):
+    rep = ONE_USER_PER_ROLE["sales_rep"]
+    log_in(page, app_url, rep.username, DEMO_PASSWORD)
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("textbox", name="Password").wait_for()
+    page.goto(app_url)
+    page.get_by_role("textbox", name="Password").wait_for()
+    wait_ready(page)
+    assert page.get_by_role("button", name="Log out").count() == 0
+
+
+def test_a_wrong_password_is_refused(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("textbox", name="Username").fill(ONE_USER_PER_ROLE["exec"].username)
+    page.get_by_role("textbox", name="Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Username or password is incorrect.").wait_for()
+    assert page.get_by_role("button", name="Log out").count() == 0
