@@ -40,7 +40,9 @@ table = pd.DataFrame(
         "Active": [u.active for u in users],
     }
 )
-st.dataframe(table, hide_index=True, width="stretch", key="users_table")
+ROW_PX = 35
+st.dataframe(table, hide_index=True, width="stretch", height=ROW_PX * (len(table) + 1) + 3,
+             key="users_table")
 
 add_tab, edit_tab = st.tabs(["Add a user", "Change a user"])
 with add_tab, st.form("users_add", clear_on_submit=True):

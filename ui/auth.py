@@ -79,18 +79,21 @@ def sync_cookie(auth: stauth.Authenticate) -> None:
 
 
 def login_form() -> None:
-    """The login form; a successful login reruns straight into the app."""
-    st.title("Handoff")
-    st.caption("One agreement between sales and marketing, and live numbers against it.")
-    with st.form("login"):
-        st.subheader("Log in")
-        st.text_input("Username", key="login_username", autocomplete="username")
-        st.text_input(
-            "Password", type="password", key="login_password", autocomplete="current-password"
-        )
-        st.form_submit_button("Log in", type="primary", on_click=_attempt_login)
-    if message := st.session_state.get("login_error"):
-        st.error(message)
+    """The login form, centred; a successful login reruns straight into the app."""
+    _, middle, _ = st.columns([1, 1.3, 1])
+    with middle:
+        st.title("Handoff")
+        st.caption("One agreement between sales and marketing, and live numbers against it.")
+        with st.form("login"):
+            st.subheader("Log in")
+            st.text_input("Username", key="login_username", autocomplete="username")
+            st.text_input(
+                "Password", type="password", key="login_password",
+                autocomplete="current-password",
+            )
+            st.form_submit_button("Log in", type="primary", on_click=_attempt_login)
+        if message := st.session_state.get("login_error"):
+            st.error(message)
 
 
 def logout_button() -> None:

@@ -110,10 +110,11 @@ def sign_out(*, session: Session, username: str, now: datetime | None = None) ->
 
 
 def list_users(*, session: Session, actor: Actor) -> list[UserView]:
-    """Every user, by role then username."""
+    """Every user, in the role order of the permission table, then by username."""
     require(actor.role, Action.MANAGE_USERS)
-    users = session.exec(select(User).order_by(User.role, User.username)).all()
-    return [_view(user) for user in users]
+    users = session.exec(select(User).order_by(User.username)).all()
+    role_order = {role.value: position for position, role in enumerate(Role)}
+    return [_view(user) for user in sorted(users, key=lambda user: role_order[user.role])]
 
 
 def add_user(

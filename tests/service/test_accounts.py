@@ -133,10 +133,13 @@ def test_admin_changes_roles_and_resets_passwords_with_an_audit_trail(session):
     assert change.before["role"] == "sales_rep" and change.after["role"] == "sales_head"
 
 
-def test_list_users_never_exposes_hashes(session):
+def test_list_users_in_role_order_never_exposes_hashes(session):
+    add(session, "zed", role=Role.MARKETER)
     add(session, "root", role=Role.ADMIN)
+    add(session, "ana", role=Role.SALES_REP)
+    add(session, "erin", role=Role.EXEC)
     users = services.list_users(session=session, actor=actor(session, "root"))
-    assert [u.username for u in users] == ["root"]
+    assert [u.username for u in users] == ["root", "erin", "ana", "zed"]
     assert not hasattr(users[0], "password_hash")
 
 
