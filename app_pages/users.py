@@ -4,29 +4,22 @@ import pandas as pd
 import streamlit as st
 
 from core import services
-from core.errors import InvalidInput, NotFound
 from core.permissions import Role
 from db.engine import get_session
 from ui.auth import require_page
+from ui.feedback import run_service, show_flash
 
 actor = require_page("users")
 ROLES = [role.value for role in Role]
 
 
 def run(action, success: str, **kwargs) -> None:
-    """Call a user service, then show its outcome on the next run."""
-    try:
-        with get_session() as session:
-            action(session=session, actor=actor, **kwargs)
-    except (InvalidInput, NotFound) as error:
-        st.session_state["users_flash"] = ("error", str(error))
-    else:
-        st.session_state["users_flash"] = ("success", success)
+    """Call a user service as the admin, then show its outcome after the rerun."""
+    run_service(action, success, actor=actor, **kwargs)
 
 
 st.title("Users")
-if flash := st.session_state.pop("users_flash", None):
-    getattr(st, flash[0])(flash[1])
+show_flash()
 
 with get_session() as session:
     users = services.list_users(session=session, actor=actor)

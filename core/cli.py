@@ -3,26 +3,34 @@
 Exit 0 on success, 1 on invalid input (message on stderr), 2 on usage errors.
 """
 
+import json
 import secrets as token_source
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from core import services
-from core.errors import InvalidInput
-from core.permissions import Role
+from core.errors import InvalidInput, NotFound
+from core.permissions import PermissionDenied, Role
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Handoff command line.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Handoff command line.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 users_app = typer.Typer(no_args_is_help=True, help="User accounts (operator).")
 demo_app = typer.Typer(no_args_is_help=True, help="The demo workspace.")
 secrets_app = typer.Typer(no_args_is_help=True, help="Secrets the app needs.")
+agreement_app = typer.Typer(no_args_is_help=True, help="The SLA: import, export, workflow.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(agreement_app, name="agreement")
 
 COOKIE_KEY_BYTES = 32
 
@@ -31,6 +39,35 @@ def fail(message: str) -> None:
     """Print an error on stderr and exit 1 (invalid input)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+@contextmanager
+def refusals_exit_1() -> Iterator[None]:
+    """Turn a refusal by the domain (bad input, permission, workflow) into exit 1."""
+    from core.agreement import InvalidAgreement
+    from core.services.agreements import WorkflowError
+
+    try:
+        yield
+    except InvalidAgreement as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    except (InvalidInput, NotFound, PermissionDenied, WorkflowError) as error:
+        fail(str(error))
+
+
+def acting_user(session, username: str) -> services.Actor:
+    """The active user named by --as (exit 1 when there is none)."""
+    actor = services.get_actor(session=session, username=username)
+    if actor is None:
+        fail(f"--as: no active user named '{username}'")
+    return actor
+
+
+AsUser = Annotated[str, typer.Option("--as", help="The user this command acts for.")]
+Comment = Annotated[str | None, typer.Option(help="A comment recorded with the step.")]
+VersionOpt = Annotated[int | None, typer.Option("--version", help="Version number (default: "
+                                                "the latest).")]
 
 
 @db_app.command("upgrade")
@@ -81,7 +118,7 @@ def demo_seed(
     else:
         typer.echo(
             f"demo workspace seeded: {summary.users_added} users, {summary.leads_added} leads, "
-            f"{summary.touches_added} touches"
+            f"{summary.touches_added} touches, {summary.agreements_added} agreement"
         )
     typer.echo(f"\nDemo logins (password for every one: {DEMO_PASSWORD}):")
     for user in DEMO_USERS:
@@ -103,6 +140,99 @@ def secrets_init(
         handle.write(f'[auth]\ncookie_key = "{token_source.token_hex(COOKIE_KEY_BYTES)}"\n')
     path.chmod(0o600)
     typer.echo(f"wrote a new cookie secret to {path}")
+
+
+@agreement_app.command("import")
+def agreement_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_user: AsUser,
+    agreement: Annotated[int | None, typer.Option(help="Add a new version to this agreement.")]
+    = None,
+) -> None:
+    """Import an SLA YAML file as a new draft (or a new version with --agreement)."""
+    from core.services import agreements
+    from db.engine import get_session
+
+    with refusals_exit_1(), get_session() as session:
+        version = agreements.import_yaml(
+            session=session, actor=acting_user(session, as_user), text=file.read_text("utf-8"),
+            source=str(file), agreement_id=agreement,
+        )
+    typer.echo(f"agreement {version.agreement_id} version {version.number}")
+
+
+@agreement_app.command("export")
+def agreement_export(
+    agreement_id: Annotated[int, typer.Argument(metavar="ID")], version: VersionOpt = None
+) -> None:
+    """Print a version as SLA YAML."""
+    from core.services import agreements
+    from db.engine import get_session
+
+    with refusals_exit_1(), get_session() as session:
+        text = agreements.export_yaml(session=session, actor=services.OPERATOR,
+                                      agreement_id=agreement_id, number=version)
+    typer.echo(text, nl=False)
+
+
+def _workflow_step(step_name: str):
+    """A CLI command for one workflow step (submit, approve, sign)."""
+
+    def command(
+        agreement_id: Annotated[int, typer.Argument(metavar="ID")], as_user: AsUser,
+        comment: Comment = None, version: VersionOpt = None,
+    ) -> None:
+        from core.services import agreements
+        from db.engine import get_session
+
+        step = getattr(agreements, step_name)
+        with refusals_exit_1(), get_session() as session:
+            result = step(session=session, actor=acting_user(session, as_user),
+                          agreement_id=agreement_id, number=version, comment=comment)
+        typer.echo(f"agreement {result.agreement_id} version {result.number}: {result.state}")
+
+    command.__doc__ = {
+        "submit": "Submit a draft for review by both heads.",
+        "approve": "Approve the version in review for your side (sales or marketing).",
+        "sign": "Sign off an agreed version (exec): it becomes active.",
+    }[step_name]
+    return command
+
+
+for _step in ("submit", "approve", "sign"):
+    agreement_app.command(_step)(_workflow_step(_step))
+
+
+@agreement_app.command("list")
+def agreement_list(
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """List agreements with their latest and active versions."""
+    from core.services import agreements
+    from db.engine import get_session
+
+    if output not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    with get_session() as session:
+        rows = agreements.list_agreements(session=session, actor=services.OPERATOR)
+    if output == "json":
+        typer.echo(json.dumps([_summary_json(row) for row in rows], indent=2))
+        return
+    if not rows:
+        typer.echo("no agreements yet")
+    for row in rows:
+        active = f"active v{row.active_number}" if row.active_number else "nothing active"
+        typer.echo(f"{row.id:>4}  {row.title}  [{row.effective_start} → {row.effective_end}]  "
+                   f"latest v{row.latest_number} {row.latest_state}, {active}")
+
+
+def _summary_json(row) -> dict:
+    return {
+        "id": row.id, "title": row.title, "latest_version": row.latest_number,
+        "latest_state": row.latest_state, "active_version": row.active_number,
+        "effective": {"start": row.effective_start.isoformat(),
+                      "end": row.effective_end.isoformat()},
+    }
 
 
 def main() -> None:

@@ -7,15 +7,17 @@ story: fast, average and slow reps, channels of different quality, a few recycle
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from core import agreement as sla
 from core.permissions import Role
-from core.services import OPERATOR, add_user
-from db.models import Lead, Touch, User
+from core.services import OPERATOR, add_user, agreements, get_actor
+from db.models import Agreement, Lead, Touch, User
 
 DEMO_PASSWORD = "handoff-demo"
 DEMO_SOURCE = "demo"
@@ -44,6 +46,7 @@ class DemoSummary:
     leads_added: int
     touches_added: int
     already_seeded: bool
+    agreements_added: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,15 @@ AUTOMATED_EMAIL_SHARE = 0.93
 NEVER_TOUCHED_SHARE = 0.03
 UNDECIDED_SHARE = 0.04
 
+DEMO_MQL_TARGET = 2_500
+DEMO_NEGOTIATION = [
+    ("sofia", "first-touch", "2 business hours is not realistic for Inbound West until we hire. "
+     "Can we meet at 3h?"),
+    ("marco", "mql-volume", "We can commit to 2,800 MQLs a month if the score threshold for an "
+     "MQL stays at 60."),
+    ("erin", None, "Please converge before the quarterly review."),
+]
+
 
 def seed_demo(
     session: Session, *, leads: int = 12_000, seed: int = 7, today: date | None = None
@@ -171,8 +183,60 @@ def seed_demo(
         )
         leads_added = _insert_leads(session, lead_frame)
         touches_added = _insert_touches(session, lead_frame, touch_frame)
-    nothing_added = users_added == leads_added == touches_added == 0
-    return DemoSummary(users_added, leads_added, touches_added, already_seeded=nothing_added)
+    agreements_added = _seed_agreement(session, today or datetime.now(UTC).date())
+    nothing_added = users_added == leads_added == touches_added == agreements_added == 0
+    return DemoSummary(users_added, leads_added, touches_added, already_seeded=nothing_added,
+                       agreements_added=agreements_added)
+
+
+def _seed_agreement(session: Session, today: date) -> int:
+    """The SLA both heads signed for the demo history, and an amendment under negotiation."""
+    if session.exec(select(Agreement.id).limit(1)).first() is not None:
+        return 0
+    people = {u.username: get_actor(session=session, username=u.username) for u in DEMO_USERS}
+    marco, sofia, erin = people["marco"], people["sofia"], people["erin"]
+    if None in (marco, sofia, erin):  # an operator changed the demo users: leave it to them
+        return 0
+    start = _period_start(today).astimezone(ZoneInfo(DEMO_TIMEZONE)).date()
+    signed = _demo_document(start)
+    first = agreements.create_agreement(session=session, actor=marco, document=signed)
+    workflow = {"session": session, "agreement_id": first.agreement_id}
+    agreements.submit(actor=marco, **workflow)
+    agreements.approve(actor=marco, comment="Marketing can deliver this volume.", **workflow)
+    agreements.approve(actor=sofia, comment="Sales will staff to these response times.",
+                       **workflow)
+    agreements.sign(actor=erin, comment="Signed for the year.", **workflow)
+    amendment = agreements.new_version(actor=marco, document=_demo_amendment(signed, today),
+                                       **workflow)
+    for author, clause, body in DEMO_NEGOTIATION:
+        agreements.add_comment(actor=people[author], number=amendment.number, clause=clause,
+                               body=body, **workflow)
+    return 1
+
+
+def _demo_document(start: date) -> sla.Document:
+    """The signed demo SLA: a year from the start of the demo history, on the demo calendar."""
+    data = sla.to_dict(sla.template(
+        title=f"Sales–Marketing SLA {start.year}–{start.year + 1}", start=start,
+        end=date(start.year + 1, start.month, 1), timezone=DEMO_TIMEZONE,
+        mql_target=DEMO_MQL_TARGET,
+    ))
+    data["calendar"]["hours"] = {day: [["09:00", "18:00"]]
+                                 for day in ("mon", "tue", "wed", "thu", "fri")}
+    return sla.from_dict(data)
+
+
+def _demo_amendment(signed: sla.Document, today: date) -> sla.Document:
+    """Marketing's proposal: faster first touch in exchange for a higher MQL volume."""
+    data = sla.to_dict(signed)
+    first_of_next_month = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    data["effective"]["start"] = first_of_next_month.isoformat()
+    for commitment in data["commitments"]:
+        if commitment["id"] == "first-touch":
+            commitment["within"] = "2h"
+        if commitment["id"] == "mql-volume":
+            commitment["target"] = 2_800
+    return sla.from_dict(data)
 
 
 def _add_demo_users(session: Session) -> int:

@@ -1,6 +1,7 @@
 """bcrypt hashing for login passwords; plain passwords are never stored."""
 
 import os
+from functools import cache
 
 import bcrypt
 
@@ -15,9 +16,13 @@ def rounds() -> int:
     """bcrypt work factor: 12, unless HANDOFF_BCRYPT_ROUNDS lowers it (the test suite does)."""
     return int(os.environ.get("HANDOFF_BCRYPT_ROUNDS", DEFAULT_ROUNDS))
 
-# Checked against when the username is unknown, so a wrong username costs as long as a wrong
-# password and response times do not reveal which usernames exist.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt()).decode()
+
+
+@cache
+def _dummy_hash() -> bytes:
+    """Checked against when the username is unknown, so a wrong username costs as long as a
+    wrong password and response times do not reveal which usernames exist."""
+    return bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(DEFAULT_ROUNDS))
 
 
 def validate(password: str) -> None:
@@ -38,6 +43,6 @@ def verify(password: str, password_hash: str | None) -> bool:
     """Whether the password matches the hash (always spends the time of one bcrypt check)."""
     candidate = password.encode()[:MAX_BYTES]
     if password_hash is None:
-        bcrypt.checkpw(candidate, _DUMMY_HASH.encode())
+        bcrypt.checkpw(candidate, _dummy_hash())
         return False
     return bcrypt.checkpw(candidate, password_hash.encode())

@@ -1,9 +1,9 @@
 """SQLModel tables for the domain of DESIGN §2. Every timestamp is stored as aware UTC."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, inspect
 from sqlmodel import Field, SQLModel
 
 
@@ -107,3 +107,84 @@ class Touch(SQLModel, table=True):
     kind: str = Field(max_length=16)  # call | email | meeting | other
     rep: str = Field(default="", max_length=64)
     automated: bool = False
+
+
+class Agreement(SQLModel, table=True):
+    """An SLA between sales and marketing; its content lives in its versions."""
+
+    __tablename__ = "agreements"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AgreementVersion(SQLModel, table=True):
+    """One version of an agreement: the whole SLA document, its state and its edit revision."""
+
+    __tablename__ = "agreement_versions"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "number", name="uq_agreement_versions_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreements.id", index=True)
+    number: int
+    # draft | in_review | agreed | active | superseded | expired
+    state: str = Field(default="draft", max_length=16)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    title: str = Field(max_length=200)
+    effective_start: date
+    effective_end: date
+    based_on: int | None = None  # the version number this one was copied or amended from
+    revision: int = 1  # optimistic concurrency token: bumped by every save of the document
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow)
+    signed_at: datetime | None = None
+
+
+IMMUTABLE_STATES = frozenset({"active", "superseded", "expired"})
+
+
+@event.listens_for(AgreementVersion, "before_update")
+def _refuse_changes_to_signed_versions(_mapper, _connection, version: AgreementVersion) -> None:
+    """Last line of defence: whatever the code path, a signed version's content never changes."""
+    attributes = inspect(version).attrs
+    previous_state = (attributes.state.history.deleted or [version.state])[0]
+    if previous_state not in IMMUTABLE_STATES:
+        return
+    for name in ("document", "title", "effective_start", "effective_end", "revision"):
+        if attributes[name].history.has_changes():
+            raise ValueError(
+                f"version {version.number} of agreement {version.agreement_id} is "
+                f"{previous_state}: its {name} cannot change"
+            )
+
+
+class Approval(SQLModel, table=True):
+    """A side's approval of a version (sales, marketing), or an exec's sign-off (exec)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("version_id", "side", name="uq_approvals_version_side"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="agreement_versions.id", index=True)
+    side: str = Field(max_length=16)  # sales | marketing | exec
+    username: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+    comment: str | None = None
+
+
+class Comment(SQLModel, table=True):
+    """A comment on a version, or on one of its clauses."""
+
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="agreement_versions.id", index=True)
+    clause: str | None = Field(default=None, max_length=120)
+    author: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+    body: str

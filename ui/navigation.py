@@ -23,6 +23,8 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "Home", ":material/home:", "home.py", Action.VIEW_DASHBOARDS),
+    PageSpec("agreements", "Agreements", ":material/handshake:", "agreements.py",
+             Action.VIEW_DASHBOARDS),
     PageSpec("users", "Users", ":material/group:", "users.py", Action.MANAGE_USERS),
 )
 HOME = PAGES[0]

@@ -18,7 +18,10 @@ import db.models  # noqa: F401
 from db import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"users", "login_attempts", "audit_events", "leads", "touches", "alembic_version"}
+TABLES = {
+    "users", "login_attempts", "audit_events", "leads", "touches", "agreements",
+    "agreement_versions", "approvals", "comments", "alembic_version",
+}
 
 
 def cli(database_url: str, *args: str) -> subprocess.CompletedProcess:

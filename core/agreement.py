@@ -1,0 +1,1000 @@
+"""The SLA document of DESIGN §3: model, validation, YAML load and dump, redline diff, template.
+
+Pure domain code: no streamlit, no database. A `Document` is one agreement version; it is built only
+through validation (`parse_yaml`, `from_dict`, `template`), so every `Document` obeys the schema.
+"""
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    from core.calendar import BusinessCalendar
+
+__all__ = [
+    "FORMAT_VERSION",
+    "COMMITMENT_KINDS",
+    "OPERATORS",
+    "WEEKDAYS",
+    "AcceptanceRateCommitment",
+    "AttemptsCommitment",
+    "Calendar",
+    "ClauseChange",
+    "Commitment",
+    "Consequences",
+    "Criterion",
+    "Document",
+    "DocumentError",
+    "Effective",
+    "Holidays",
+    "InvalidAgreement",
+    "ResponseCommitment",
+    "business_calendar",
+    "clause_ids",
+    "SharedGoal",
+    "Stage",
+    "Stages",
+    "VolumeCommitment",
+    "diff",
+    "dump_yaml",
+    "from_dict",
+    "parse_within",
+    "parse_yaml",
+    "template",
+    "to_dict",
+    "within_seconds",
+]
+
+FORMAT_VERSION = 1
+
+Owner = Literal["marketing", "sales"]
+Period = Literal["week", "month", "quarter"]
+VolumeStage = Literal["created", "mql", "sal", "sql", "opportunity", "won"]
+ClockStart = Literal["created", "mql", "sal", "sql"]
+ClockStop = Literal["first_touch", "accepted_or_rejected", "sal", "sql"]
+Metric = Literal["won_amount", "won_count", "pipeline_amount", "sql_count"]
+Operator = Literal["==", "!=", "in", "not in", ">=", ">", "<=", "<", "contains", "exists"]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OPERATORS: tuple[str, ...] = get_args(Operator)
+ORDERING_OPERATORS = (">=", ">", "<=", "<")
+LIST_OPERATORS = ("in", "not in")
+
+_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WITHIN = re.compile(r"([1-9][0-9]*)([mhd])")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_UNIT_SECONDS = {"m": 60, "h": 3600}
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class DocumentError(NamedTuple):
+    """One problem in an agreement document: key path ("" for the root), message, 1-based line."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def describe(self, source: str | None = None) -> str:
+        """`<source>:<line>: <path>: <message>`, leaving out the parts that are unknown."""
+        place = ":".join(str(part) for part in (source, self.line) if part is not None)
+        return ": ".join(part for part in (place, self.path, self.message) if part)
+
+
+class InvalidAgreement(ValueError):
+    """An agreement document broke the schema; `errors` lists every problem found."""
+
+    def __init__(self, errors: list[DocumentError], source: str | None = None):
+        self.errors = list(errors)
+        self.source = source
+        super().__init__("\n".join(error.describe(source) for error in self.errors))
+
+
+class _Problems(ValueError):
+    """Raised by a validator that locates problems below the value it checks."""
+
+    def __init__(self, *problems: tuple[str, str]):
+        self.problems = problems  # (path relative to the checked value, message)
+        super().__init__("; ".join(f"{where}: {message}" for where, message in problems))
+
+
+def _join(path: str, key: str | int) -> str:
+    """The path of `key` (a mapping key, or a list index when an int) below `path`."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if key.startswith("["):
+        return f"{path}{key}"
+    return f"{path}.{key}" if path else key
+
+
+# --- scalar validators, shared by every model -----------------------------------------------
+
+
+def _kind_of(value: Any) -> str:
+    """How YAML read a value, for messages that ask the author to write it differently."""
+    if isinstance(value, bool):
+        return "a boolean (YAML reads yes, no, on, off, true, false as booleans)"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _text(value: Any) -> str:
+    """A non-blank string; other scalars must be quoted to become text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("must not be empty")
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {_kind_of(value)}; quote it")
+    return value
+
+
+def _number(value: Any) -> int | float:
+    """An int or a float, kept as written (1000 stays 1000) so that export is faithful."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        hint = "; remove the quotes" if isinstance(value, str) else ""
+        raise ValueError(f"must be a number, not {_kind_of(value)}{hint}")
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _positive(value: int | float) -> int | float:
+    """A number above zero."""
+    if value <= 0:
+        raise ValueError(f"must be greater than 0, not {value}")
+    return value
+
+
+def _percent(value: int | float) -> int | float:
+    """A percentage in (0, 100]."""
+    if not 0 < value <= 100:
+        raise ValueError(f"must be a percentage above 0 and at most 100, not {value}")
+    return value
+
+
+def _count(value: Any) -> int:
+    """A whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number, not {value!r}")
+    if value < 1:
+        raise ValueError(f"must be at least 1, not {value}")
+    return value
+
+
+def _slug(value: Any) -> str:
+    """A lowercase identifier such as `first-touch`."""
+    if not _SLUG.fullmatch(_text(value)):
+        raise ValueError(
+            f"{value!r} is not a valid id: use lowercase letters, digits, '-' and '_', "
+            "starting with a letter or a digit"
+        )
+    return value
+
+
+def _day(value: Any) -> date:
+    """A calendar date, from YAML (a date) or from a plain dict (a "YYYY-MM-DD" string)."""
+    if isinstance(value, datetime):
+        raise ValueError("must be a date without a time, written YYYY-MM-DD")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value} is not a real date") from None
+    raise ValueError(f"must be a date written YYYY-MM-DD, not {value!r}")
+
+
+def _time(value: Any) -> str:
+    """A wall-clock time written as a quoted "HH:MM" string; "24:00" is midnight at day end."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 13:00 as the base-60 integer 780.
+        hint = f'"{value // 60:02d}:{value % 60:02d}"' if 0 <= value <= 1440 else '"HH:MM"'
+        raise ValueError(
+            f"times must be quoted: YAML read an unquoted time as the number {value}; "
+            f"write {hint}"
+        )
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise ValueError(f'must be a quoted "HH:MM" time such as "09:00", not {value!r}')
+    return value
+
+
+def parse_within(within: str) -> tuple[int, str]:
+    """Split a time budget such as "4h" into (4, "h"); raise ValueError for anything else."""
+    match = _WITHIN.fullmatch(within) if isinstance(within, str) else None
+    if match is None:
+        raise ValueError(
+            f"must be a whole number above 0 followed by m, h or d (such as 30m, 4h, 5d), "
+            f"not {within!r}"
+        )
+    return int(match[1]), match[2]
+
+
+def within_seconds(within: str) -> int | None:
+    """The budget in business seconds; None for business days (`d`), which have no fixed length."""
+    amount, unit = parse_within(within)
+    return amount * _UNIT_SECONDS[unit] if unit in _UNIT_SECONDS else None
+
+
+def _within(value: Any) -> str:
+    """A valid time budget string."""
+    parse_within(value)
+    return value
+
+
+def _weekday(value: Any) -> str:
+    """A weekday key of `calendar.hours`."""
+    if value not in WEEKDAYS:
+        raise ValueError(f"unknown weekday {value!r}; use {', '.join(WEEKDAYS)}")
+    return value
+
+
+def _timezone(value: Any) -> str:
+    """An IANA time zone name known to zoneinfo."""
+    try:
+        ZoneInfo(_text(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as America/New_York"
+        ) from None
+    return value
+
+
+def _country(value: Any) -> str:
+    """A country code the `holidays` package knows."""
+    supported = holidays.list_supported_countries()
+    if _text(value) not in supported:
+        hint = f"; did you mean {value.upper()}?" if value.upper() in supported else ""
+        raise ValueError(f"unknown holidays country code {value!r}{hint}")
+    return value
+
+
+def _scalar(value: Any) -> bool:
+    """Whether a value is a plain scalar a lead field can be compared with."""
+    return isinstance(value, str | bool) or (
+        isinstance(value, int | float) and math.isfinite(value)
+    )
+
+
+def _filter_value(value: Any) -> Any:
+    """A filter's value: one scalar, or a non-empty list of scalars (any of them matches)."""
+    if isinstance(value, list) and value and all(_scalar(item) for item in value):
+        return value
+    if _scalar(value):
+        return value
+    raise ValueError("must be a value or a non-empty list of values (text, numbers, true/false)")
+
+
+def _unique_items(values: list) -> list:
+    """Refuse repeated entries, naming each repeat."""
+    repeats = [
+        (f"[{index}]", f"duplicate {value!r}")
+        for index, value in enumerate(values)
+        if value in values[:index]
+    ]
+    if repeats:
+        raise _Problems(*repeats)
+    return values
+
+
+def _window(window: tuple[str, str]) -> tuple[str, str]:
+    """A [start, end) window whose end comes after its start."""
+    start, end = window
+    if start == "24:00":
+        raise _Problems(("[0]", '"24:00" may only end a window; start the next day at "00:00"'))
+    if end <= start:
+        hint = '; a window up to midnight ends at "24:00"' if end == "00:00" else ""
+        raise ValueError(f"the end {end} must be after the start {start}{hint}")
+    return window
+
+
+def _no_overlaps(windows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Refuse windows of one day that overlap each other."""
+    overlaps = []
+    for index, (start, end) in enumerate(windows):
+        for other_start, other_end in windows[:index]:
+            if start < other_end and other_start < end:
+                overlaps.append((f"[{index}]", f"overlaps the window {other_start}–{other_end}"))
+                break
+    if overlaps:
+        raise _Problems(*overlaps)
+    return windows
+
+
+def _working_week(hours: dict[str, list]) -> dict[str, list]:
+    """At least one working window in the week; days kept in weekday order."""
+    if not any(hours.values()):
+        raise ValueError("the week has no working hours; give at least one day a window")
+    return {day: hours[day] for day in WEEKDAYS if day in hours}
+
+
+def _at_least_one_commitment(items: list) -> list:
+    """A list that is not empty."""
+    if not items:
+        raise ValueError("needs at least one commitment")
+    return items
+
+
+def _format_version(value: Any) -> int:
+    """The `handoff:` format version this code reads."""
+    if isinstance(value, bool) or value != FORMAT_VERSION or not isinstance(value, int):
+        raise ValueError(f"unsupported format version {value!r}; this Handoff reads handoff: 1")
+    return value
+
+
+Text = Annotated[str, PlainValidator(_text)]
+Slug = Annotated[str, PlainValidator(_slug)]
+Number = Annotated[int | float, PlainValidator(_number)]
+PositiveNumber = Annotated[Number, AfterValidator(_positive)]
+Percent = Annotated[Number, AfterValidator(_percent)]
+Count = Annotated[int, PlainValidator(_count)]
+Day = Annotated[date, BeforeValidator(_day)]
+Time = Annotated[str, PlainValidator(_time)]
+Within = Annotated[str, PlainValidator(_within)]
+Weekday = Annotated[str, PlainValidator(_weekday)]
+TimeZone = Annotated[str, PlainValidator(_timezone)]
+CountryCode = Annotated[str, PlainValidator(_country)]
+FilterValue = Annotated[Any, PlainValidator(_filter_value)]
+Filter = dict[Text, FilterValue]
+Window = Annotated[tuple[Time, Time], AfterValidator(_window)]
+DayHours = Annotated[list[Window], AfterValidator(_no_overlaps)]
+WeekHours = Annotated[dict[Weekday, DayHours], AfterValidator(_working_week)]
+
+
+# --- the document ----------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    """Base of every part of the document: unknown keys are errors, values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Effective(_Model):
+    """The period [start, end) in which the version is in force, in the calendar's zone."""
+
+    start: Day
+    end: Day
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: date, info: ValidationInfo) -> date:
+        """The period must not be empty."""
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"must be after effective.start ({start.isoformat()})")
+        return end
+
+
+class Holidays(_Model):
+    """Full-day closures: a country's (and subdivision's) public holidays, plus extra dates."""
+
+    country: CountryCode | None = None
+    subdivision: Text | None = None
+    dates: list[Day] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _subdivision_of_country(self) -> "Holidays":
+        """A subdivision needs a country that has it."""
+        if self.subdivision is None:
+            return self
+        if self.country is None:
+            raise _Problems(("subdivision", "a subdivision needs a country"))
+        try:
+            holidays.country_holidays(self.country, subdiv=self.subdivision)
+        except NotImplementedError:
+            known = ", ".join(holidays.list_supported_countries()[self.country]) or "none"
+            raise _Problems(
+                ("subdivision", f"{self.country} has no subdivision {self.subdivision!r}; "
+                                f"known subdivisions: {known}")
+            ) from None
+        return self
+
+
+class Calendar(_Model):
+    """Business hours: local wall-clock windows per weekday in an IANA zone, minus holidays."""
+
+    timezone: TimeZone
+    hours: WeekHours
+    holidays: Holidays = Field(default_factory=Holidays)
+
+
+class Criterion(_Model):
+    """One condition a lead must meet to be in a stage: `field op value`."""
+
+    field: Text
+    op: Operator
+    value: Any
+
+    @field_validator("value")
+    @classmethod
+    def _value_fits_operator(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each operator needs its own kind of value."""
+        op = info.data.get("op")
+        if op in LIST_OPERATORS:
+            if not (isinstance(value, list) and value and all(_scalar(item) for item in value)):
+                raise ValueError(f"`{op}` needs a non-empty list of values, such as [a, b]")
+        elif op == "exists":
+            if not isinstance(value, bool):
+                raise ValueError("`exists` needs true or false")
+        elif op in ORDERING_OPERATORS:
+            if isinstance(value, bool) or not _scalar(value):
+                raise ValueError(f"`{op}` needs a number or a text value")
+        elif op is not None and not _scalar(value):
+            raise ValueError(f"`{op}` needs a single value (text, number, true/false)")
+        return value
+
+
+class Stage(_Model):
+    """What a funnel stage means, and the criteria an MQL must meet."""
+
+    description: Text | None = None
+    criteria: list[Criterion] = Field(default_factory=list)
+
+
+class Stages(_Model):
+    """The agreed definitions of MQL (required), SAL and SQL."""
+
+    mql: Stage
+    sal: Stage | None = None
+    sql: Stage | None = None
+
+
+class Consequences(_Model):
+    """What happens when a side misses its commitments, in free text per side."""
+
+    marketing: Text | None = None
+    sales: Text | None = None
+
+
+class _Commitment(_Model):
+    """Fields every commitment has; `kind` selects the rest."""
+
+    id: Slug
+    owner: Owner
+    kind: str
+    description: Text | None = None
+
+
+class VolumeCommitment(_Commitment):
+    """Count of leads reaching `stage` in each `per` period, optionally filtered."""
+
+    kind: Literal["volume"]
+    stage: VolumeStage
+    target: PositiveNumber
+    per: Period
+    filter: Filter | None = None
+
+
+class ResponseCommitment(_Commitment):
+    """A business-time clock from `start` to `stop` with a budget of `within`."""
+
+    kind: Literal["response"]
+    start: ClockStart
+    stop: ClockStop
+    within: Within
+    target_pct: Percent
+
+
+class AttemptsCommitment(_Commitment):
+    """Met when the Nth non-automated touch lands within the budget from `start`."""
+
+    kind: Literal["attempts"]
+    start: ClockStart = "mql"
+    attempts: Count
+    within: Within
+    target_pct: Percent
+
+
+class AcceptanceRateCommitment(_Commitment):
+    """Accepted / (accepted + rejected) among the MQLs of the period."""
+
+    kind: Literal["acceptance_rate"]
+    target_pct: Percent
+
+
+Commitment = Annotated[
+    VolumeCommitment | ResponseCommitment | AttemptsCommitment | AcceptanceRateCommitment,
+    Field(discriminator="kind"),
+]
+COMMITMENT_KINDS: dict[str, type[_Commitment]] = {
+    "volume": VolumeCommitment,
+    "response": ResponseCommitment,
+    "attempts": AttemptsCommitment,
+    "acceptance_rate": AcceptanceRateCommitment,
+}
+
+
+class SharedGoal(_Model):
+    """A goal both sides own, such as won revenue per quarter."""
+
+    id: Slug
+    metric: Metric
+    target: PositiveNumber
+    per: Period
+    filter: Filter | None = None
+
+
+class Document(_Model):
+    """One agreement version: the whole SLA document of DESIGN §3."""
+
+    handoff: Annotated[int, PlainValidator(_format_version)]
+    title: Text
+    effective: Effective
+    calendar: Calendar
+    stages: Stages
+    consequences: Consequences | None = None
+    rejection_reasons: Annotated[list[Text], AfterValidator(_unique_items)] = Field(
+        default_factory=list
+    )
+    commitments: Annotated[list[Commitment], AfterValidator(_at_least_one_commitment)]
+    shared_goals: list[SharedGoal] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> "Document":
+        """Commitments and shared goals share one id space: comments and reports name them."""
+        first_use: dict[str, str] = {}
+        repeats = []
+        for path, item in self._identified():
+            if item.id in first_use:
+                repeats.append((f"{path}.id", f"duplicate id {item.id!r}, already used by "
+                                              f"{first_use[item.id]}"))
+            first_use.setdefault(item.id, path)
+        if repeats:
+            raise _Problems(*repeats)
+        return self
+
+    def _identified(self) -> Iterator[tuple[str, _Commitment | SharedGoal]]:
+        """Every commitment and shared goal with its path."""
+        for index, commitment in enumerate(self.commitments):
+            yield f"commitments[{index}]", commitment
+        for index, goal in enumerate(self.shared_goals):
+            yield f"shared_goals[{index}]", goal
+
+    def commitment(self, commitment_id: str) -> _Commitment:
+        """The commitment with this id; KeyError when there is none."""
+        for commitment in self.commitments:
+            if commitment.id == commitment_id:
+                return commitment
+        raise KeyError(commitment_id)
+
+
+def clause_ids(document: Document) -> list[str]:
+    """The clauses a comment can point at, named as `diff` names them."""
+    stages = [f"stages.{name}" for name in Stages.model_fields if getattr(document.stages, name)]
+    commitments = [f"commitments[{commitment.id}]" for commitment in document.commitments]
+    goals = [f"shared_goals[{goal.id}]" for goal in document.shared_goals]
+    return [*stages, *commitments, *goals]
+
+
+def business_calendar(document: Document) -> "BusinessCalendar":
+    """The document's working calendar, for business-time clocks and previews."""
+    from core.calendar import BusinessCalendar  # late: only clocks need numpy and pandas
+
+    calendar = document.calendar
+    return BusinessCalendar(
+        calendar.timezone,
+        calendar.hours,
+        holiday_country=calendar.holidays.country,
+        holiday_subdivision=calendar.holidays.subdivision,
+        closed_dates=calendar.holidays.dates,
+    )
+
+
+# --- dict conversion and error translation ---------------------------------------------------
+
+
+def from_dict(data: Mapping) -> Document:
+    """Validate plain data (as from YAML or `to_dict`) into a Document; raise InvalidAgreement."""
+    if data is None:
+        raise InvalidAgreement([DocumentError("", "the agreement is empty")])
+    if not isinstance(data, Mapping):
+        message = f"the agreement must be a mapping of keys, not {_kind_of(data)}"
+        raise InvalidAgreement([DocumentError("", message)])
+    try:
+        return Document.model_validate(dict(data))
+    except ValidationError as exc:
+        raise InvalidAgreement(_document_errors(exc)) from None
+
+
+def to_dict(document: Document) -> dict:
+    """A JSON-serialisable dict of the document, leaving out optional keys that were never set."""
+    return document.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+
+
+def _document_errors(exc: ValidationError) -> list[DocumentError]:
+    """Translate pydantic's errors into document errors with readable paths and messages."""
+    errors = []
+    for error in exc.errors():
+        path = _path(error["loc"])
+        failure = error.get("ctx", {}).get("error")
+        if isinstance(failure, _Problems):
+            errors += [DocumentError(_join(path, where), message)
+                       for where, message in failure.problems]
+        elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            errors.append(DocumentError(_join(path, "kind"), _kind_message(error)))
+        else:
+            errors.append(DocumentError(path, _message(error)))
+    return errors
+
+
+def _path(loc: tuple) -> str:
+    """A dotted path from a pydantic location, without its dict-key and union-tag markers."""
+    path = ""
+    for index, part in enumerate(loc):
+        if part == "[key]" or _is_union_tag(loc, index):
+            continue
+        path = _join(path, part)
+    return path
+
+
+def _is_union_tag(loc: tuple, index: int) -> bool:
+    """Whether loc[index] is the `kind` tag pydantic inserts after a commitment's index."""
+    return (index >= 2 and loc[index - 2] == "commitments" and isinstance(loc[index - 1], int)
+            and loc[index] in COMMITMENT_KINDS)
+
+
+def _kind_message(error: dict) -> str:
+    """The message for a commitment whose kind is missing or unknown."""
+    if error["type"] == "union_tag_not_found":
+        return "required key is missing"
+    return f"unknown kind {error['ctx']['tag']!r}; use {', '.join(COMMITMENT_KINDS)}"
+
+
+def _message(error: dict) -> str:
+    """A readable message for one pydantic error."""
+    kind = error["type"]
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(error["loc"][:-1])
+        return "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+    if kind == "literal_error":
+        expected = error["ctx"]["expected"].replace("'", "")
+        return f"must be {expected}, not {error['input']!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping, not {_kind_of(error['input'])}"
+    if kind in ("list_type", "tuple_type"):
+        return f"must be a list, not {_kind_of(error['input'])}"
+    if kind in ("too_long", "too_short"):
+        return 'must be a [start, end] pair such as ["09:00", "17:00"]'
+    return error["msg"].replace("Input should be", "must be")
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys allowed at a location, found by walking the models' annotations."""
+    models: list[type[BaseModel]] = [Document]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if len(models) > 1 and part in COMMITMENT_KINDS:
+            models = [COMMITMENT_KINDS[part]]
+            continue
+        models = [inner for model in models if part in model.model_fields
+                  for inner in _models_in(model.model_fields[part].annotation)]
+    return list(models[0].model_fields) if len(models) == 1 else []
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The model classes an annotation can hold, looking inside Optional, list and Annotated."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for argument in get_args(annotation) for model in _models_in(argument)]
+
+
+# --- YAML --------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that hands impossible dates (2018-02-30) to the validator, which locates them."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        """A date or datetime, or the raw text when it is not a real one."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def parse_yaml(text: str, *, source: str | None = None) -> Document:
+    """Read an agreement from YAML; raise InvalidAgreement with paths and line numbers."""
+    try:
+        node, data = _load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidAgreement([_syntax_error(exc)], source) from None
+    duplicates = list(_duplicate_keys(node))
+    if duplicates:
+        raise InvalidAgreement(duplicates, source)
+    try:
+        return from_dict(data)
+    except InvalidAgreement as exc:
+        lines = _key_lines(node)
+        located = [error._replace(line=_line_of(error.path, lines)) for error in exc.errors]
+        located.sort(key=lambda error: (error.line is None, error.line or 0))
+        raise InvalidAgreement(located, source) from None
+
+
+def _load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree (for line numbers) and the plain data built from it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(exc: yaml.YAMLError) -> DocumentError:
+    """A document error for YAML that could not be read at all."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return DocumentError("", f"invalid YAML: {exc}")
+    detail = ", ".join(part for part in (exc.context, exc.problem) if part)
+    mark = exc.problem_mark or exc.context_mark
+    return DocumentError("", f"invalid YAML: {detail}", mark.line + 1 if mark else None)
+
+
+def _duplicate_keys(node: yaml.Node | None, path: str = "") -> Iterator[DocumentError]:
+    """Keys written twice in one mapping, which plain YAML loading silently collapses."""
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key, value in node.value:
+            child = _join(path, str(key.value))
+            if isinstance(key, yaml.ScalarNode) and key.value in seen:
+                yield DocumentError(child, "duplicate key; each key may appear only once",
+                                    key.start_mark.line + 1)
+            seen.add(key.value if isinstance(key, yaml.ScalarNode) else id(key))
+            yield from _duplicate_keys(value, child)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, _join(path, index))
+
+
+def _key_lines(node: yaml.Node | None, path: str = "", lines: dict | None = None) -> dict:
+    """The 1-based line of every key and list item of the document, by path."""
+    lines = {} if lines is None else lines
+    if isinstance(node, yaml.MappingNode):
+        children = [(_join(path, str(key.value)), key, value) for key, value in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = [(_join(path, index), item, item) for index, item in enumerate(node.value)]
+    else:
+        children = []
+    for child, marked, value in children:
+        lines.setdefault(child, marked.start_mark.line + 1)
+        _key_lines(value, child, lines)
+    return lines
+
+
+def _line_of(path: str, lines: dict[str, int]) -> int | None:
+    """The line of a path, or of its nearest written ancestor (a missing key's parent)."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = re.sub(r"(\.[^.\[]*|\[[^\]]*\])$", "", path)
+    return None
+
+
+class _FlowList(list):
+    """A list dumped on one line: [a, b]."""
+
+
+class _FlowMap(dict):
+    """A mapping dumped on one line: {a: 1, b: 2}."""
+
+
+class _QuotedText(str):
+    """A string dumped in double quotes, the one style that escapes every character."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that indents lists under their key and never writes anchors."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        """Indent block lists below their parent key, as the DESIGN example does."""
+        return super().increase_indent(flow, False)
+
+    def ignore_aliases(self, data: Any) -> bool:
+        """Write repeated values out in full: the file is for people."""
+        return True
+
+
+_Dumper.add_representer(
+    _FlowList, lambda dumper, data: dumper.represent_sequence(
+        "tag:yaml.org,2002:seq", data, flow_style=True))
+_Dumper.add_representer(
+    _FlowMap, lambda dumper, data: dumper.represent_mapping(
+        "tag:yaml.org,2002:map", data, flow_style=True))
+_Dumper.add_representer(
+    _QuotedText, lambda dumper, data: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", str(data), style='"'))
+
+# Mappings written on one line; lists are on one line unless they hold whole objects.
+_FLOW_MAPPINGS = {"effective", "filter", "criteria"}
+_BLOCK_LISTS = {"criteria", "commitments", "shared_goals"}
+_NO_LINE_WRAP = 1 << 20
+
+
+def dump_yaml(document: Document) -> str:
+    """The canonical YAML of a document: DESIGN §3 key order, quoted times, YYYY-MM-DD dates."""
+    data = document.model_dump(mode="python", exclude_unset=True, exclude_none=True)
+    return yaml.dump(
+        _styled(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+        default_flow_style=False, width=_NO_LINE_WRAP,
+    )
+
+
+def _styled(value: Any, key: str | None = None) -> Any:
+    """Wrap plain values in the styles dump_yaml writes them in."""
+    if isinstance(value, dict):
+        styled = {name: _styled(item, name) for name, item in value.items()}
+        return _FlowMap(styled) if key in _FLOW_MAPPINGS else styled
+    if isinstance(value, list | tuple):
+        items = [_styled(item, key) for item in value]
+        return items if key in _BLOCK_LISTS else _FlowList(items)
+    if isinstance(value, str) and _needs_double_quotes(value):
+        return _QuotedText(value)
+    return value
+
+
+def _needs_double_quotes(text: str) -> bool:
+    """Times, so YAML never reads them as numbers; text with line breaks PyYAML would fold."""
+    return bool(_TIME.fullmatch(text)) or any(char in text for char in "\x85\u2028\u2029")
+
+
+# --- redline diff ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClauseChange:
+    """One difference between two versions: which clause, how, and its old and new values."""
+
+    clause: str
+    change: Literal["added", "removed", "changed"]
+    old: Any
+    new: Any
+
+
+_MATCHED_BY_ID = {"commitments", "shared_goals"}
+
+
+def diff(old: Document, new: Document) -> list[ClauseChange]:
+    """The clause-by-clause redline from `old` to `new`; empty exactly when they are equal.
+
+    Commitments and shared goals are matched by id. Moving them around without other edits is
+    reported once, as a change of the list's clause ("commitments") from the old to the new order
+    of ids, so that any edit to an approved version shows up.
+    """
+    return list(_changes("", _values(old), _values(new)))
+
+
+def _values(document: Document) -> dict:
+    """Every value of the document in force, defaults included, as plain data."""
+    return document.model_dump(mode="json", exclude_none=True)
+
+
+def _changes(clause: str, old: Any, new: Any) -> Iterator[ClauseChange]:
+    """The changes below one clause."""
+    if old == new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        yield from _keyed_changes(clause, old, new)
+    elif clause in _MATCHED_BY_ID:
+        yield from _keyed_changes(clause, _by_id(old), _by_id(new))
+        yield from _order_change(clause, list(_by_id(old)), list(_by_id(new)))
+    else:
+        yield ClauseChange(clause, "changed", old, new)
+
+
+def _keyed_changes(clause: str, old: dict, new: dict) -> Iterator[ClauseChange]:
+    """Changes between two mappings: keys removed, added, or changed below."""
+    for key in [*old, *(key for key in new if key not in old)]:
+        child = f"{clause}[{key}]" if clause in _MATCHED_BY_ID else _join(clause, key)
+        if key not in new:
+            yield ClauseChange(child, "removed", old[key], None)
+        elif key not in old:
+            yield ClauseChange(child, "added", None, new[key])
+        else:
+            yield from _changes(child, old[key], new[key])
+
+
+def _by_id(items: list[dict]) -> dict[str, dict]:
+    """Commitments or goals keyed by id, in document order."""
+    return {item["id"]: item for item in items}
+
+
+def _order_change(clause: str, old_ids: list[str], new_ids: list[str]) -> Iterator[ClauseChange]:
+    """A change of order among the ids both versions have."""
+    kept_old = [item for item in old_ids if item in new_ids]
+    kept_new = [item for item in new_ids if item in old_ids]
+    if kept_old != kept_new:
+        yield ClauseChange(clause, "changed", old_ids, new_ids)
+
+
+# --- template ----------------------------------------------------------------------------------
+
+_WORKING_DAY = [["09:00", "17:00"]]
+
+
+def template(
+    *,
+    title: str,
+    start: date,
+    end: date,
+    timezone: str = "America/New_York",
+    mql_target: int = 1000,
+) -> Document:
+    """A sensible first draft: Mon–Fri 09:00–17:00, the usual commitments of both sides."""
+    return from_dict({
+        "handoff": FORMAT_VERSION,
+        "title": title,
+        "effective": {"start": start, "end": end},
+        "calendar": {
+            "timezone": timezone,
+            "hours": {day: _WORKING_DAY for day in WEEKDAYS[:5]},
+        },
+        "stages": {
+            "mql": {
+                "description": "A lead that engaged enough to be worth a sales conversation.",
+                "criteria": [{"field": "score", "op": ">=", "value": 60}],
+            },
+            "sal": {"description": "Sales accepted the lead as worth working."},
+            "sql": {"description": "A discovery call confirmed need, budget and timing."},
+        },
+        "consequences": {
+            "marketing": "A missed volume month is reviewed in the next planning meeting "
+                         "with a recovery plan.",
+            "sales": "Breached leads go back to the round-robin pool after 2 business days.",
+        },
+        "rejection_reasons": ["not_a_fit", "no_budget", "duplicate", "recycled",
+                              "bad_contact_data", "student_or_job_seeker"],
+        "commitments": _template_commitments(mql_target),
+        "shared_goals": [{"id": "won-revenue", "metric": "won_amount", "target": 500000,
+                          "per": "quarter"}],
+    })
+
+
+def _template_commitments(mql_target: int) -> list[dict]:
+    """The template's commitments, marketing's volume first."""
+    return [
+        {"id": "mql-volume", "owner": "marketing", "kind": "volume", "stage": "mql",
+         "target": mql_target, "per": "month"},
+        {"id": "first-touch", "owner": "sales", "kind": "response", "start": "mql",
+         "stop": "first_touch", "within": "4h", "target_pct": 90},
+        {"id": "accept-or-reject", "owner": "sales", "kind": "response", "start": "mql",
+         "stop": "accepted_or_rejected", "within": "24h", "target_pct": 95},
+        {"id": "attempts", "owner": "sales", "kind": "attempts", "attempts": 3, "within": "5d",
+         "target_pct": 80},
+        {"id": "mql-acceptance", "owner": "marketing", "kind": "acceptance_rate",
+         "target_pct": 80},
+    ]

@@ -1,0 +1,156 @@
+"""Agreements page: the negotiation from a template to an active version, through AppTest."""
+
+import pytest
+
+from core.permissions import Role
+from tests.app.conftest import logged_in
+
+PAGE = "app_pages/agreements.py"
+NEGOTIATORS = {"marco": Role.MARKETING_HEAD, "sofia": Role.SALES_HEAD, "erin": Role.EXEC,
+               "ana": Role.SALES_REP, "mia": Role.MARKETER, "root": Role.ADMIN}
+
+
+@pytest.fixture
+def people(app_db):
+    return {name: app_db(name, role) for name, role in NEGOTIATORS.items()}
+
+
+def open_page(actor):
+    at = logged_in(actor).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def press(at, key):
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+def frame_with(at, column: str):
+    """The first table on the page that has this column."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def start_from_template(people) -> None:
+    at = open_page(people["marco"])
+    at.text_input(key="sla_new_title").input("Demo SLA")
+    press(at, "FormSubmitter:sla_new_template-Create draft")
+    assert at.success[0].value == "Draft created."
+    assert at.selectbox(key="sla_version_1").value == 1
+
+
+def test_the_whole_negotiation_through_the_page(people):
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    press(marco, "sla_step_1_1_submit")
+    press(marco, "sla_step_1_1_approve")
+    assert "Marketing: ✔ marco" in texts(marco)
+
+    sofia = open_page(people["sofia"])
+    sofia.selectbox(key="sla_comment_1_1_clause").select("commitments[first-touch]")
+    sofia.text_area(key="sla_comment_1_1_body").input("4h is too loose for demo requests.")
+    press(sofia, "FormSubmitter:sla_comment_1_1-Add comment")
+    assert sofia.chat_message[0].markdown[1].value == "4h is too loose for demo requests."
+    sofia.radio(key="sla_edit_1_1_section").set_value("YAML").run()
+    yaml_area = next(t for t in sofia.text_area if t.key.startswith("sla_edit_1_1_yaml_text"))
+    yaml_area.input(yaml_area.value.replace("within: 4h", "within: 2h"))
+    press(sofia, "FormSubmitter:sla_edit_1_1_yaml-Apply YAML")
+    press(sofia, "sla_edit_1_1_save")
+    assert sofia.success[0].value.startswith("Saved as version 2, a new draft")
+    assert sofia.selectbox(key="sla_version_1").value == 2
+    press(sofia, "sla_step_1_2_submit")
+    press(sofia, "sla_step_1_2_approve")
+
+    marco = open_page(people["marco"])
+    press(marco, "sla_step_1_2_approve")
+    assert ":blue-badge[Agreed by both heads]" in texts(marco)
+
+    erin = open_page(people["erin"])
+    press(erin, "sla_step_1_2_sign")
+    assert erin.success[0].value == "Signed off: the version is active."
+    assert "Exec sign-off: ✔ erin" in texts(erin)
+    assert ":green-badge[Active]" in texts(erin)
+
+    sofia = open_page(people["sofia"])
+    assert any("is active and can no longer change" in i.value for i in sofia.info)
+    assert not [b for b in sofia.button if b.key == "sla_edit_1_2_save"]
+    assert [b.key for b in sofia.button if b.key.startswith("sla_step_")] == ["sla_step_1_2_amend"]
+
+
+def test_the_redline_shows_every_changed_clause(people):
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    marco.radio(key="sla_edit_1_1_section").set_value("YAML").run()
+    area = next(t for t in marco.text_area if t.key.startswith("sla_edit_1_1_yaml_text"))
+    area.input(area.value.replace("within: 4h", "within: 2h").replace("target: 1000",
+                                                                       "target: 1200"))
+    press(marco, "FormSubmitter:sla_edit_1_1_yaml-Apply YAML")
+    press(marco, "sla_edit_1_1_save")
+    press(marco, "sla_step_1_1_submit")
+    press(marco, "sla_step_1_1_approve")
+    sofia = open_page(people["sofia"])
+    sofia.radio(key="sla_edit_1_1_section").set_value("General").run()
+    sofia.text_input(key="sla_edit_1_1_title").input("Demo SLA, sales counter-proposal")
+    press(sofia, "FormSubmitter:sla_edit_1_1_general-Apply")
+    press(sofia, "sla_edit_1_1_save")
+    sofia.selectbox(key="sla_redline_old_1").select(1)
+    sofia.selectbox(key="sla_redline_new_1").select(2).run()
+    redline = frame_with(sofia, "Clause")
+    assert list(redline["Clause"]) == ["title"]
+    assert list(redline["Version 1"]) == ["Demo SLA"]
+    assert list(redline["Version 2"]) == ["Demo SLA, sales counter-proposal"]
+    history = frame_with(sofia, "What")
+    assert "version.edit" in list(history["What"])
+
+
+def test_a_rep_reads_but_cannot_edit_comment_or_approve(people):
+    start_from_template(people)
+    ana = open_page(people["ana"])
+    assert "Demo SLA" in [s.value for s in ana.subheader]
+    assert any("Only the heads of sales and marketing edit" in i.value for i in ana.info)
+    assert not [b for b in ana.button if (b.key or "").startswith("sla_step_")]
+    assert not [t for t in ana.text_area if (t.key or "").startswith("sla_comment")]
+    assert not [e for e in ana.expander if e.label == "Start a new agreement"]
+
+
+def test_the_document_reads_like_an_sla(people):
+    start_from_template(people)
+    at = open_page(people["mia"])
+    body = texts(at)
+    assert "Marketing commits to" in body and "Sales commits to" in body
+    assert "First touch within **4 business hours** of MQL, for **90%** of leads." in body
+    assert "Deliver **1,000 MQLs** per month." in body
+    assert "*If sales misses:*" in body
+    assert "Won revenue: **500,000** per quarter" in body
+
+
+def test_an_invalid_yaml_edit_names_the_key_and_keeps_the_draft(people):
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    marco.radio(key="sla_edit_1_1_section").set_value("YAML").run()
+    area = next(t for t in marco.text_area if t.key.startswith("sla_edit_1_1_yaml_text"))
+    area.input(area.value.replace("within: 4h", "within: 4 hours"))
+    press(marco, "FormSubmitter:sla_edit_1_1_yaml-Apply YAML")
+    assert "commitments[1].within" in marco.error[0].value
+    assert "YAML:" in marco.error[0].value
+
+
+def test_a_stale_save_is_refused_on_the_page_and_keeps_the_users_edit(people):
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    sofia = open_page(people["sofia"])
+    for at, title in ((marco, "Marketing's title"), (sofia, "Sales' title")):
+        at.radio(key="sla_edit_1_1_section").set_value("General").run()
+        at.text_input(key="sla_edit_1_1_title").input(title)
+        press(at, "FormSubmitter:sla_edit_1_1_general-Apply")
+    press(marco, "sla_edit_1_1_save")
+    press(sofia, "sla_edit_1_1_save")
+    assert "marco saved it" in sofia.error[0].value
+    assert "title: Demo SLA → Marketing's title" in sofia.error[0].value
+    assert sofia.session_state["sla_edit_1_1"]["data"]["title"] == "Sales' title"

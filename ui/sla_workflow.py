@@ -1,0 +1,230 @@
+"""The negotiation around a version: state, approvals, workflow buttons, comments, redline,
+history, and starting a new agreement."""
+
+from datetime import date
+from zoneinfo import available_timezones
+
+import pandas as pd
+import streamlit as st
+
+from core import agreement as sla
+from core.permissions import Action, can
+from core.services import Actor, agreements
+from core.services.agreements import SIDE_OF_ROLE, AgreementSummary, VersionView
+from ui.feedback import run_service
+
+STATE_BADGES = {
+    "draft": ("Draft", "gray"), "in_review": ("In review", "orange"),
+    "agreed": ("Agreed by both heads", "blue"), "active": ("Active", "green"),
+    "superseded": ("Superseded", "gray"), "expired": ("Expired", "gray"),
+}
+SIDE_LABELS = {"sales": "Sales", "marketing": "Marketing", "exec": "Exec sign-off"}
+CHANGE_COLOURS = {"added": "#d7f5dd", "removed": "#fbdada", "changed": "#fff1c7"}
+TIMEZONES = sorted(available_timezones())
+
+
+def workflow_bar(actor: Actor, version: VersionView) -> None:
+    """State, approvals so far, and the next steps this user may take."""
+    label, colour = STATE_BADGES[version.state]
+    st.badge(label, color=colour)
+    st.caption(" · ".join(_approval_text(version, side) for side in SIDE_LABELS))
+    if not version.is_latest:
+        st.info(f"Version {version.number} is history: the negotiation continues on the latest "
+                "version.")
+        return
+    steps = _steps_for(actor, version)
+    if not steps:
+        return
+    prefix = f"sla_step_{version.agreement_id}_{version.number}"
+    comment = st.text_input("Comment for this step (optional)", key=f"{prefix}_comment")
+    for column, (name, label, service, success) in zip(st.columns(len(steps)), steps,
+                                                       strict=True):
+        if column.button(label, key=f"{prefix}_{name}", type="primary"):
+            kwargs = {"agreement_id": version.agreement_id}
+            if service is not agreements.amend:
+                kwargs |= {"number": version.number, "comment": comment or None}
+            result = run_service(service, success, actor=actor, **kwargs)
+            if result is not None:
+                st.session_state["sla_open"] = (result.agreement_id, result.number)
+            st.rerun()
+
+
+def _approval_text(version: VersionView, side: str) -> str:
+    approval = version.approval(side)
+    if approval is None:
+        return f"{SIDE_LABELS[side]}: waiting"
+    return f"{SIDE_LABELS[side]}: ✔ {approval.username}, {approval.at:%d %b %Y %H:%M} UTC"
+
+
+def _steps_for(actor: Actor, version: VersionView) -> list[tuple]:
+    """The workflow buttons this actor may press on this version now."""
+    steps = []
+    editor = can(actor.role, Action.EDIT_AGREEMENT)
+    side = SIDE_OF_ROLE.get(actor.role)
+    if editor and version.state == "draft":
+        steps.append(("submit", "Submit for review", agreements.submit, "Submitted for review."))
+    if side and version.state == "in_review" and version.approval(side) is None:
+        steps.append(("approve", f"Approve for {side}", agreements.approve,
+                      f"Approved for {side}."))
+    if can(actor.role, Action.SIGN_OFF) and version.state == "agreed":
+        steps.append(("sign", "Sign off", agreements.sign, "Signed off: the version is active."))
+    if editor and not version.editable:
+        steps.append(("amend", "Start an amendment", agreements.amend,
+                      "A new draft version copies this one."))
+    return steps
+
+
+def comments_panel(actor: Actor, version: VersionView, comments: list) -> None:
+    """The version's comments, and a form to add one (for the roles that may comment)."""
+    for comment in comments:
+        where = f" on `{comment.clause}`" if comment.clause else ""
+        with st.chat_message("user"):
+            st.markdown(f"**{comment.author}**{where} · {comment.at:%d %b %Y %H:%M} UTC")
+            st.write(comment.body)
+    if not comments:
+        st.caption("No comments on this version yet.")
+    if not can(actor.role, Action.COMMENT):
+        return
+    clauses = ["(the whole version)", *sla.clause_ids(version.document)]
+    prefix = f"sla_comment_{version.agreement_id}_{version.number}"
+    with st.form(prefix, clear_on_submit=True):
+        clause = st.selectbox("On", clauses, key=f"{prefix}_clause")
+        body = st.text_area("Comment", key=f"{prefix}_body")
+        if st.form_submit_button("Add comment"):
+            run_service(agreements.add_comment, "Comment added.", actor=actor,
+                        agreement_id=version.agreement_id, number=version.number, body=body,
+                        clause=None if clause == clauses[0] else clause)
+            st.rerun()
+
+
+def redline_panel(changes: list[sla.ClauseChange], old: int, new: int) -> None:
+    """Clause-by-clause differences between two versions."""
+    if not changes:
+        st.info(f"Versions {old} and {new} are identical.")
+        return
+    table = pd.DataFrame(
+        {
+            "Clause": [c.clause for c in changes],
+            "Change": [c.change for c in changes],
+            f"Version {old}": [_plain(c.old) for c in changes],
+            f"Version {new}": [_plain(c.new) for c in changes],
+        }
+    )
+    styled = table.style.apply(
+        lambda row: [f"background-color: {CHANGE_COLOURS[row['Change']]}"] * len(row), axis=1
+    )
+    st.dataframe(styled, hide_index=True, width="stretch")
+    st.caption(f"{len(changes)} clause{'s' if len(changes) != 1 else ''} differ: "
+               + ", ".join(f"{sum(c.change == k for c in changes)} {k}"
+                           for k in CHANGE_COLOURS if any(c.change == k for c in changes)))
+
+
+def history_panel(entries: list) -> None:
+    """The audit trail: who did what, when, with before and after."""
+    table = pd.DataFrame(
+        {
+            "When (UTC)": [e.at.strftime("%Y-%m-%d %H:%M:%S") for e in entries],
+            "Who": [e.actor for e in entries],
+            "What": [e.action for e in entries],
+            "Version": [e.version_number for e in entries],
+            "Before": [_audit_value(e.before) for e in entries],
+            "After": [_audit_value(e.after) for e in entries],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def new_agreement_form(actor: Actor, summaries: list[AgreementSummary]) -> None:
+    """Start an agreement from the template, from a copy of an active version, or from YAML."""
+    with st.expander("Start a new agreement", icon=":material/add:"):
+        source = st.radio("Start from", ["Template", "Copy of an active version", "YAML file"],
+                          horizontal=True, key="sla_new_source")
+        if source == "Template":
+            _template_form(actor)
+        elif source == "Copy of an active version":
+            _copy_form(actor, [s for s in summaries if s.active_number])
+        else:
+            _upload_form(actor)
+
+
+def _template_form(actor: Actor) -> None:
+    with st.form("sla_new_template"):
+        title = st.text_input("Title", value="Sales–Marketing SLA", key="sla_new_title")
+        left, right = st.columns(2)
+        start = left.date_input("Effective from", value=date.today().replace(day=1),
+                                key="sla_new_start")
+        end = right.date_input("Until (exclusive)", value=_quarter_after(date.today()),
+                               key="sla_new_end")
+        zone = left.selectbox("Time zone", TIMEZONES, index=TIMEZONES.index("America/New_York"),
+                              key="sla_new_zone")
+        target = right.number_input("Monthly MQL target", min_value=1, value=1000, step=50,
+                                    key="sla_new_target")
+        st.caption("The template: first touch within 4 business hours, accept or reject within "
+                   "24, 3 attempts in 5 business days, 80% of MQLs accepted.")
+        if st.form_submit_button("Create draft", type="primary"):
+            if end <= start:
+                st.session_state["flash"] = ("error", "effective.end: must be after the start")
+            else:
+                document = sla.template(title=title, start=start, end=end, timezone=zone,
+                                        mql_target=int(target))
+                _created(run_service(agreements.create_agreement, "Draft created.", actor=actor,
+                                     document=document))
+            st.rerun()
+
+
+def _copy_form(actor: Actor, signed: list[AgreementSummary]) -> None:
+    if not signed:
+        st.caption("No agreement has an active version yet.")
+        return
+    with st.form("sla_new_copy"):
+        chosen = st.selectbox("Copy", signed, format_func=lambda s: f"{s.title} (v"
+                              f"{s.active_number})", key="sla_new_copy_of")
+        if st.form_submit_button("Create draft", type="primary"):
+            from db.engine import get_session
+
+            with get_session() as session:
+                document = agreements.get_version(session=session, actor=actor,
+                                                  agreement_id=chosen.id,
+                                                  number=chosen.active_number).document
+            _created(run_service(agreements.create_agreement, "Draft created from a copy.",
+                                 actor=actor, document=document))
+            st.rerun()
+
+
+def _upload_form(actor: Actor) -> None:
+    upload = st.file_uploader("SLA YAML", type=["yaml", "yml"], key="sla_new_upload")
+    if upload is not None and st.button("Import as a new draft", key="sla_new_import"):
+        _created(run_service(agreements.import_yaml, "Imported as a new draft.", actor=actor,
+                             text=upload.getvalue().decode("utf-8"), source=upload.name))
+        st.rerun()
+
+
+def _created(version: VersionView | None) -> None:
+    """Open the agreement that was just created."""
+    if version is not None:
+        st.session_state["sla_open"] = (version.agreement_id, version.number)
+
+
+def _quarter_after(day: date) -> date:
+    first_month = ((day.month - 1) // 3) * 3 + 1
+    month = first_month + 3
+    return date(day.year + (month > 12), (month - 1) % 12 + 1, 1)
+
+
+def _plain(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_plain(v) if isinstance(v, dict | list) else str(v) for v in value)
+    return str(value)
+
+
+def _audit_value(value: dict | None) -> str:
+    if not value:
+        return ""
+    shown = {k: v for k, v in value.items() if k != "document"}
+    if "document" in value:
+        shown["document"] = "(full SLA document)"
+    return _plain(shown)
