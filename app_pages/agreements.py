@@ -28,7 +28,8 @@ if opened := st.session_state.pop("sla_open", None):  # set by a step that creat
 if st.session_state.get("sla_agreement") not in ids:
     st.session_state["sla_agreement"] = ids[0]
 by_id = {s.id: s for s in summaries}
-agreement_id = st.selectbox(
+agreement_column, version_column = st.columns([3, 1])
+agreement_id = agreement_column.selectbox(
     "Agreement", ids, key="sla_agreement",
     format_func=lambda i: f"{by_id[i].title} · #{i} · latest v{by_id[i].latest_number} "
                           f"{sla_workflow.STATE_BADGES[by_id[i].latest_state][0].lower()}",
@@ -39,7 +40,7 @@ numbers = [v.number for v in versions]
 version_key = f"sla_version_{agreement_id}"
 if st.session_state.get(version_key) not in numbers:
     st.session_state[version_key] = numbers[-1]
-number = st.selectbox(
+number = version_column.selectbox(
     "Version", numbers, key=version_key,
     format_func=lambda n: f"v{n} — {versions[n - 1].state.replace('_', ' ')}"
                           f"{' (latest)' if n == numbers[-1] else ''}",

@@ -162,10 +162,10 @@ UNDECIDED_SHARE = 0.04
 
 DEMO_MQL_TARGET = 2_500
 DEMO_NEGOTIATION = [
-    ("sofia", "first-touch", "2 business hours is not realistic for Inbound West until we hire. "
-     "Can we meet at 3h?"),
-    ("marco", "mql-volume", "We can commit to 2,800 MQLs a month if the score threshold for an "
-     "MQL stays at 60."),
+    ("sofia", "commitments[first-touch]",
+     "2 business hours is not realistic for Inbound West until we hire. Can we meet at 3h?"),
+    ("marco", "commitments[mql-volume]",
+     "We can commit to 2,800 MQLs a month if the score threshold for an MQL stays at 60."),
     ("erin", None, "Please converge before the quarterly review."),
 ]
 
@@ -223,6 +223,7 @@ def _demo_document(start: date) -> sla.Document:
     ))
     data["calendar"]["hours"] = {day: [["09:00", "18:00"]]
                                  for day in ("mon", "tue", "wed", "thu", "fri")}
+    data["calendar"]["holidays"] = {"country": "US"}
     return sla.from_dict(data)
 
 

@@ -10,7 +10,12 @@ import streamlit as st
 from core import agreement as sla
 from core.permissions import Action, can
 from core.services import Actor, agreements
-from core.services.agreements import SIDE_OF_ROLE, AgreementSummary, VersionView
+from core.services.agreements import (
+    SIDE_OF_ROLE,
+    AgreementSummary,
+    VersionView,
+    describe_change,
+)
 from ui.feedback import run_service
 
 STATE_BADGES = {
@@ -126,12 +131,21 @@ def history_panel(entries: list) -> None:
             "When (UTC)": [e.at.strftime("%Y-%m-%d %H:%M:%S") for e in entries],
             "Who": [e.actor for e in entries],
             "What": [e.action for e in entries],
-            "Version": [e.version_number for e in entries],
-            "Before": [_audit_value(e.before) for e in entries],
-            "After": [_audit_value(e.after) for e in entries],
+            "Version": ["" if e.version_number is None else str(e.version_number)
+                        for e in entries],
+            "Change": [_entry_text(e) for e in entries],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"Change": st.column_config.TextColumn(width="large")})
+
+
+def _entry_text(entry) -> str:
+    """What an audit event changed, in words: clause changes for edits, else before → after."""
+    if entry.changes:
+        return "; ".join(describe_change(change) for change in entry.changes)
+    before, after = _audit_value(entry.before), _audit_value(entry.after)
+    return f"{before} → {after}" if before else after
 
 
 def new_agreement_form(actor: Actor, summaries: list[AgreementSummary]) -> None:

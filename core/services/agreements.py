@@ -119,6 +119,7 @@ class HistoryEntry:
     version_number: int | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    changes: tuple[sla.ClauseChange, ...] = ()  # for edits: the clauses the edit changed
 
 
 # --- creating and editing ---------------------------------------------------------------
@@ -376,10 +377,19 @@ def agreement_history(
         HistoryEntry(
             at=event.at, actor=event.actor, action=event.action,
             version_number=int(event.object_id.split("/")[1]) if "/" in event.object_id else None,
-            before=event.before, after=event.after,
+            before=event.before, after=event.after, changes=_edit_changes(event),
         )
         for event in events
     ]
+
+
+def _edit_changes(event: AuditEvent) -> tuple[sla.ClauseChange, ...]:
+    """The clause-level changes of an edit event (whose before and after hold documents)."""
+    if not (event.before and event.after and "document" in event.before
+            and "document" in event.after):
+        return ()
+    return tuple(sla.diff(sla.from_dict(event.before["document"]),
+                          sla.from_dict(event.after["document"])))
 
 
 # --- internals ----------------------------------------------------------------------------
@@ -477,10 +487,11 @@ def _refuse_if_stale(session: Session, version: AgreementVersion, expected_revis
 def _summarise(changes: list[sla.ClauseChange]) -> str:
     if not changes:
         return ""
-    return " (" + "; ".join(_describe(change) for change in changes) + ")"
+    return " (" + "; ".join(describe_change(change) for change in changes) + ")"
 
 
-def _describe(change: sla.ClauseChange) -> str:
+def describe_change(change: sla.ClauseChange) -> str:
+    """'commitments[first-touch].within: 4h → 2h', or 'commitments[x] added'."""
     if change.change == "changed":
         return f"{change.clause}: {_short(change.old)} → {_short(change.new)}"
     return f"{change.clause} {change.change}"

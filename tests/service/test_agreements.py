@@ -241,6 +241,9 @@ def test_every_edit_and_state_change_is_audited_with_before_and_after(session, p
     assert edit.at.tzinfo is not None
     assert (edit.before["revision"], edit.after["revision"]) == (1, 2)
     assert edit.before["document"]["commitments"] != edit.after["document"]["commitments"]
+    assert [(c.clause, c.old, c.new) for c in edit.changes] == [
+        ("commitments[first-touch].within", "4h", "2h")
+    ]
     sign = history[-1]
     assert (sign.before, sign.after) == ({"state": "agreed"},
                                          {"state": "active", "comment": "Signed for Q1."})

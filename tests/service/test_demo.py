@@ -223,3 +223,30 @@ def test_a_few_mqls_are_recycled_within_ninety_days(session):
     assert 0.01 * LEADS <= recycled.sum() <= 0.1 * LEADS
     reasons = leads.loc[recycled & leads["rejected_at"].notna(), "rejection_reason"]
     assert reasons.isin(["recycled", "duplicate"]).mean() > 0.8
+
+
+def test_demo_seeds_an_active_sla_and_an_amendment_under_negotiation(session):
+    from core.services import OPERATOR, agreements
+
+    seed_demo(session, leads=200, seed=3, today=date(2026, 11, 22))
+    rows = agreements.list_agreements(session=session, actor=OPERATOR)
+    assert [(r.latest_number, r.latest_state, r.active_number) for r in rows] == [(2, "draft", 1)]
+    signed = agreements.get_version(session=session, actor=OPERATOR, agreement_id=rows[0].id,
+                                    number=1)
+    assert signed.document.effective.start == date(2026, 7, 1)
+    assert signed.document.effective.end == date(2027, 7, 1)
+    assert signed.document.calendar.timezone == "America/New_York"
+    assert {a.side for a in signed.approvals} == {"sales", "marketing", "exec"}
+    changes = agreements.compare_versions(session=session, actor=OPERATOR,
+                                          agreement_id=rows[0].id, old=1, new=2)
+    assert {c.clause for c in changes} == {
+        "effective.start", "commitments[first-touch].within", "commitments[mql-volume].target"
+    }
+    comments = agreements.list_comments(session=session, actor=OPERATOR,
+                                        agreement_id=rows[0].id)
+    assert [(c.author, c.clause) for c in comments] == [
+        ("sofia", "commitments[first-touch]"), ("marco", "commitments[mql-volume]"),
+        ("erin", None),
+    ]
+    again = seed_demo(session, leads=200, seed=3, today=date(2026, 11, 22))
+    assert again.already_seeded and again.agreements_added == 0
