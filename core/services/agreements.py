@@ -206,10 +206,8 @@ def submit(
 ) -> VersionView:
     """Send a draft for review by both heads."""
     require(actor.role, Action.EDIT_AGREEMENT)
-    version = _workflow_target(session, agreement_id, number)
-    if version.state != "draft":
-        raise WorkflowError(f"version {version.number} is {version.state}: only a draft can be "
-                            "submitted")
+    version = _target_in_state(session, agreement_id, number, "draft",
+                               "a draft can be submitted")
     _change_state(session, actor, version, "in_review", "version.submit", comment)
     return _view(session, version)
 
@@ -222,10 +220,8 @@ def approve(
     side = SIDE_OF_ROLE.get(actor.role)
     require(actor.role, Action.APPROVE_FOR_SALES if side != "marketing"
             else Action.APPROVE_FOR_MARKETING)
-    version = _workflow_target(session, agreement_id, number)
-    if version.state != "in_review":
-        raise WorkflowError(f"version {version.number} is {version.state}: only a version in "
-                            "review can be approved")
+    version = _target_in_state(session, agreement_id, number, "in_review",
+                               "a version in review can be approved")
     if any(a.side == side for a in _approvals(session, version)):
         raise WorkflowError(f"{side} already approved version {version.number}")
     _add_approval(session, actor, version, side, comment)
@@ -241,10 +237,8 @@ def sign(
 ) -> VersionView:
     """An exec signs off an agreed version: it becomes active and supersedes the one before."""
     require(actor.role, Action.SIGN_OFF)
-    version = _workflow_target(session, agreement_id, number)
-    if version.state != "agreed":
-        raise WorkflowError(f"version {version.number} is {version.state}: only a version both "
-                            "heads approved can be signed off")
+    version = _target_in_state(session, agreement_id, number, "agreed",
+                               "a version both heads approved can be signed off")
     for replaced in _versions_in_state(session, agreement_id, "active"):
         _change_state(session, actor, replaced, "superseded", "version.supersede", None)
     _add_approval(session, actor, version, "exec", comment)
@@ -525,6 +519,16 @@ def _workflow_target(session: Session, agreement_id: int, number: int | None) ->
     version = _get(session, agreement_id, number)
     raise WorkflowError(f"version {version.number} is not the latest version "
                         f"({latest.number}) of agreement {agreement_id}")
+
+
+def _target_in_state(
+    session: Session, agreement_id: int, number: int | None, state: str, only: str
+) -> AgreementVersion:
+    """The workflow target, refused unless it is in `state` (`only` says what may proceed)."""
+    version = _workflow_target(session, agreement_id, number)
+    if version.state != state:
+        raise WorkflowError(f"version {version.number} is {version.state}: only {only}")
+    return version
 
 
 def _approvals(session: Session, version: AgreementVersion) -> list[Approval]:
