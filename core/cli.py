@@ -8,6 +8,7 @@ import secrets as token_source
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,11 +27,13 @@ users_app = typer.Typer(no_args_is_help=True, help="User accounts (operator).")
 demo_app = typer.Typer(no_args_is_help=True, help="The demo workspace.")
 secrets_app = typer.Typer(no_args_is_help=True, help="Secrets the app needs.")
 agreement_app = typer.Typer(no_args_is_help=True, help="The SLA: import, export, workflow.")
+import_app = typer.Typer(no_args_is_help=True, help="Leads and touches from CRM exports.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(agreement_app, name="agreement")
+app.add_typer(import_app, name="import")
 
 COOKIE_KEY_BYTES = 32
 
@@ -233,6 +236,109 @@ def _summary_json(row) -> dict:
         "effective": {"start": row.effective_start.isoformat(),
                       "end": row.effective_end.isoformat()},
     }
+
+
+class Preset(StrEnum):
+    """Column presets for common CRM exports."""
+
+    hubspot = "hubspot"
+    salesforce = "salesforce"
+
+
+class Output(StrEnum):
+    """Output formats of the import commands."""
+
+    text = "text"
+    json = "json"
+
+
+MapOption = Annotated[list[str] | None, typer.Option(
+    "--map", help="FIELD=COLUMN: map a canonical field to a column (repeatable).")]
+TzOption = Annotated[str | None, typer.Option(
+    "--tz", help="Zone of naive timestamps (default: the active agreement's, else UTC).")]
+DateFormatOption = Annotated[str | None, typer.Option(
+    "--date-format", help="strptime format for every date column, e.g. %d-%m-%Y.")]
+FormatOption = Annotated[Output, typer.Option("--format", help="text or json")]
+OptionalAs = Annotated[str | None, typer.Option(
+    "--as", help="The user importing (default: the operator, recorded as cli).")]
+FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+@import_app.command("leads")
+def import_leads(
+    file: FileArgument, preset: Annotated[Preset | None, typer.Option()] = None,
+    map_: MapOption = None, tz: TzOption = None, date_format: DateFormatOption = None,
+    source: Annotated[str | None, typer.Option(help="System the ids belong to.")] = None,
+    output: FormatOption = Output.text, as_user: OptionalAs = None,
+) -> None:
+    """Import leads: upsert by (source, external_id); bad rows are reported, good rows kept."""
+    from core.services import imports
+
+    _run_import(imports.import_leads, file, map_, tz, as_user, output, date_format=date_format,
+                source=source, preset=preset.value if preset else None)
+
+
+@import_app.command("touches")
+def import_touches(
+    file: FileArgument, map_: MapOption = None, tz: TzOption = None,
+    date_format: DateFormatOption = None,
+    source: Annotated[str, typer.Option(help="System the lead ids belong to.")] = "import",
+    output: FormatOption = Output.text, as_user: OptionalAs = None,
+) -> None:
+    """Import touches (sales activities); a touch of an unknown lead is a rejected row."""
+    from core.services import imports
+
+    _run_import(imports.import_touches, file, map_, tz, as_user, output,
+                date_format=date_format, source=source)
+
+
+def _run_import(service, file: Path, map_: list[str] | None, tz: str | None,
+                as_user: str | None, output: Output, **options) -> None:
+    """Parse the shared options, run one import service, and print its summary."""
+    from core.ingest import FileRefused, UsageError
+    from db.engine import get_session
+
+    overrides = _mapping_options(map_ or [])
+    _check_zone(tz)
+    try:
+        with refusals_exit_1(), get_session() as session:
+            actor = acting_user(session, as_user) if as_user else services.OPERATOR
+            summary = service(session=session, actor=actor, data=file.read_bytes(),
+                              filename=file.name, overrides=overrides, tz=tz, **options)
+    except UsageError as error:
+        raise typer.BadParameter(str(error), param_hint="--map") from None
+    except FileRefused as error:
+        fail(str(error))
+    if output == Output.json:
+        typer.echo(json.dumps(summary.as_json(), indent=2))
+        return
+    typer.echo(f"{file.name}: read {summary.read}, inserted {summary.inserted}, updated "
+               f"{summary.updated}, unchanged {summary.unchanged}, rejected {summary.rejected}")
+    for note in summary.notes:
+        typer.echo(f"note: {note}")
+    for error in summary.errors:
+        typer.echo(f"line {error.line}, {error.column or '-'}: {error.reason}")
+
+
+def _mapping_options(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        field, separator, column = pair.partition("=")
+        if not separator or not field.strip() or not column.strip():
+            raise typer.BadParameter(f"'{pair}' is not FIELD=COLUMN", param_hint="--map")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def _check_zone(tz: str | None) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if tz is None:
+        return
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"'{tz}' is not an IANA time zone", param_hint="--tz") from None
 
 
 def main() -> None:

@@ -91,6 +91,8 @@ class Lead(SQLModel, table=True):
     score: float | None = None
     amount: float | None = None
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # An MQL whose email (or company + name) already came in as an MQL in the 90 days before.
+    recycled: bool = False
 
 
 class Touch(SQLModel, table=True):
@@ -188,3 +190,59 @@ class Comment(SQLModel, table=True):
     author: str = Field(max_length=64)
     at: datetime = Field(default_factory=utcnow)
     body: str
+
+
+class ImportBatch(SQLModel, table=True):
+    """One imported file: what it was, how it was mapped, what it did, who ran it and when."""
+
+    __tablename__ = "import_batches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # leads | touches
+    file_name: str = Field(max_length=255)
+    file_hash: str = Field(max_length=64)  # SHA-256 of the file's bytes
+    source: str = Field(max_length=64)
+    preset: str | None = Field(default=None, max_length=32)
+    mapping: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    options: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    notes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    actor: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SavedMapping(SQLModel, table=True):
+    """A column mapping saved by name, to reuse for the next export of the same shape."""
+
+    __tablename__ = "saved_mappings"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_saved_mappings_kind_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    name: str = Field(max_length=100)
+    preset: str | None = Field(default=None, max_length=32)
+    mapping: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Dispute(SQLModel, table=True):
+    """Marketing disputes a lead rejection; a head upholds or overturns it."""
+
+    __tablename__ = "disputes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    rejection_reason: str | None = Field(default=None, max_length=64)
+    opened_by: str = Field(max_length=64)
+    opened_at: datetime = Field(default_factory=utcnow)
+    comment: str
+    state: str = Field(default="open", max_length=16)  # open | upheld | overturned
+    resolved_by: str | None = Field(default=None, max_length=64)
+    resolved_at: datetime | None = None
+    resolution: str | None = None

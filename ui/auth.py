@@ -8,7 +8,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from core import services
-from core.permissions import Role, can
+from core.permissions import Role
 from db.engine import get_session
 from ui.navigation import PageSpec, spec
 
@@ -108,7 +108,7 @@ def require_page(url_path: str) -> services.Actor:
     if actor is None or not st.session_state.get("authentication_status"):
         st.error("Please log in.")
         st.stop()
-    if not can(actor.role, page.needs):
+    if not page.opens_for(actor.role):
         st.error(f"A {Role(actor.role).label.lower()} cannot open {page.title}.")
         st.stop()
     return actor

@@ -12,19 +12,29 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "app_pages"
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page of the app: its URL path, title, icon, script, and the action it needs."""
+    """One page of the app: its URL path, title, icon, script, and the actions that open it."""
 
     url_path: str
     title: str
     icon: str
     script: str
-    needs: Action
+    needs: Action | tuple[Action, ...]
+
+    def opens_for(self, role: str) -> bool:
+        """Whether a role may open this page (any one of its actions is enough)."""
+        needs = self.needs if isinstance(self.needs, tuple) else (self.needs,)
+        return any(can(role, action) for action in needs)
 
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "Home", ":material/home:", "home.py", Action.VIEW_DASHBOARDS),
     PageSpec("agreements", "Agreements", ":material/handshake:", "agreements.py",
              Action.VIEW_DASHBOARDS),
+    PageSpec("leads", "Leads", ":material/contacts:", "leads.py", Action.WORK_LEADS),
+    PageSpec("disputes", "Disputes", ":material/gavel:", "disputes.py",
+             (Action.DISPUTE_REJECTION, Action.EDIT_AGREEMENT)),
+    PageSpec("import", "Import", ":material/upload_file:", "import_data.py",
+             Action.IMPORT_DATA),
     PageSpec("users", "Users", ":material/group:", "users.py", Action.MANAGE_USERS),
 )
 HOME = PAGES[0]
@@ -37,7 +47,7 @@ def spec(url_path: str) -> PageSpec:
 
 def pages_for(role: str | None) -> list[PageSpec]:
     """The pages a role may open; every page when role is None (before login, never run)."""
-    return [page for page in PAGES if role is None or can(role, page.needs)]
+    return [page for page in PAGES if role is None or page.opens_for(role)]
 
 
 def navigation(role: str | None) -> st.navigation:

@@ -248,6 +248,15 @@ def sign(
     return _view(session, version)
 
 
+def signed_document(session: Session) -> sla.Document | None:
+    """The document of the most recently signed active version, if any (import defaults)."""
+    active = session.exec(
+        select(AgreementVersion).where(AgreementVersion.state == "active")
+        .order_by(col(AgreementVersion.signed_at).desc())
+    ).first()
+    return _document(active) if active else None
+
+
 def expire_ended_versions(session: Session) -> int:
     """Mark active versions whose effective end has passed (in their zone) as expired."""
     expired = 0

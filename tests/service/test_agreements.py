@@ -6,26 +6,11 @@ import pytest
 from sqlmodel import select
 
 from core import agreement as sla
-from core import services
 from core.permissions import PermissionDenied, Role
 from core.services import agreements
 from core.services.agreements import StaleVersion, WorkflowError
 from db.models import AgreementVersion, AuditEvent
-
-PEOPLE = {
-    "root": Role.ADMIN, "sofia": Role.SALES_HEAD, "marco": Role.MARKETING_HEAD,
-    "erin": Role.EXEC, "ana": Role.SALES_REP, "mia": Role.MARKETER,
-}
-
-
-@pytest.fixture
-def people(session) -> dict[str, services.Actor]:
-    """One user per role, by username."""
-    for username, role in PEOPLE.items():
-        services.add_user(session=session, actor=services.OPERATOR, username=username,
-                          display_name=username.title(), email=f"{username}@example.com",
-                          role=role, password="long enough password")
-    return {u: services.get_actor(session=session, username=u) for u in PEOPLE}
+from tests.service.conftest import BY_ROLE
 
 
 def document(title="Q1 2026 SLA", start=date(2026, 1, 1), end=date(2099, 1, 1)) -> sla.Document:
@@ -286,7 +271,6 @@ NOT_EDITORS = [Role.ADMIN, Role.EXEC, Role.SALES_REP, Role.MARKETER]
 NOT_COMMENTERS = [Role.SALES_REP, Role.MARKETER]
 NOT_SALES_APPROVERS = [Role.ADMIN, Role.EXEC, Role.SALES_REP, Role.MARKETER]
 NOT_SIGNERS = [Role.ADMIN, Role.SALES_HEAD, Role.MARKETING_HEAD, Role.SALES_REP, Role.MARKETER]
-BY_ROLE = {role: username for username, role in PEOPLE.items()}
 
 
 def _calls(session, aid: int, doc: sla.Document) -> dict:

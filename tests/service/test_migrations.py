@@ -20,7 +20,8 @@ from db import migrate
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "users", "login_attempts", "audit_events", "leads", "touches", "agreements",
-    "agreement_versions", "approvals", "comments", "alembic_version",
+    "agreement_versions", "approvals", "comments", "import_batches", "saved_mappings",
+    "disputes", "alembic_version",
 }
 
 

@@ -1,0 +1,55 @@
+"""Leads: a rep's own leads (the head of sales sees every rep's): log touches, accept, reject."""
+
+import streamlit as st
+
+from core.permissions import Role
+from core.services import agreements, leads
+from db.engine import get_session
+from ui.auth import require_page
+from ui.feedback import run_service, show_flash
+
+actor = require_page("leads")
+own = actor.role == Role.SALES_REP
+st.title("My leads" if own else "Leads")
+show_flash()
+
+show_decided = st.toggle("Show accepted and rejected leads too", key="leads_show_decided")
+with get_session() as session:
+    queue = leads.work_queue(session=session, actor=actor, include_decided=show_decided)
+    document = agreements.signed_document(session)
+if queue.empty:
+    st.info("No open leads." if own else "No open leads for any rep.")
+    st.stop()
+
+st.caption(f"{len(queue):,} lead{'s' if len(queue) != 1 else ''}, newest MQL first.")
+st.dataframe(
+    queue.drop(columns=["id", "source"]).rename(columns={
+        "external_id": "Lead", "name": "Name", "company": "Company", "channel": "Channel",
+        "owner": "Owner", "mql_at": "MQL (UTC)", "accepted_at": "Accepted", "rejected_at":
+        "Rejected", "rejection_reason": "Reason", "recycled": "Recycled",
+        "touches": "Human touches", "last_touch_at": "Last touch"}),
+    hide_index=True, width="stretch", height=320, key="leads_table",
+)
+
+lead_of = {f"{row.external_id} — {row.name or '?'} ({row.company or 'no company'})": row.id
+           for row in queue.itertuples()}
+lead_id = lead_of[st.selectbox("Lead", list(lead_of), key="leads_pick")]
+touch_column, accept_column, reject_column = st.columns(3, border=True)
+with touch_column:
+    kind = st.radio("Touch", leads.HUMAN_KINDS, horizontal=True, key="leads_touch_kind")
+    if st.button("Log touch", key="leads_log_touch", type="primary"):
+        run_service(leads.log_touch, f"Logged a {kind}.", actor=actor, lead_id=lead_id, kind=kind)
+        st.rerun()
+with accept_column:
+    st.write("Worth working?")
+    if st.button("Accept", key="leads_accept"):
+        run_service(leads.accept_lead, "Lead accepted.", actor=actor, lead_id=lead_id)
+        st.rerun()
+with reject_column:
+    reasons = document.rejection_reasons if document else []
+    reason = st.selectbox("Reason", reasons, key="leads_reject_reason",
+                          placeholder="No agreement is active", disabled=not reasons)
+    if st.button("Reject", key="leads_reject", disabled=not reasons):
+        run_service(leads.reject_lead, f"Lead rejected: {reason}.", actor=actor, lead_id=lead_id,
+                    reason=reason)
+        st.rerun()

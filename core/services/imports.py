@@ -1,0 +1,487 @@
+"""Lead and touch imports: parse with core.ingest, then upsert in one transaction."""
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select, update
+from sqlmodel import Session, col
+
+from core import ingest
+from core.errors import InvalidInput
+from core.permissions import Action, require
+from core.services.accounts import Actor
+from core.services.agreements import signed_document
+from core.services.audit import record
+from db.models import AuditEvent, ImportBatch, Lead, SavedMapping, Touch, utcnow
+
+Progress = Callable[[float, str], None]
+CHUNK = 5_000  # ids per IN (...) query: well under SQLite's bound-parameter limit
+RECYCLE_WINDOW = timedelta(days=90)
+MAX_STORED_ERRORS = 10_000
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did; read = inserted + updated + unchanged + rejected."""
+
+    batch_id: int | None
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[ingest.RowError]
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The DESIGN §6 JSON shape."""
+        return {
+            "read": self.read, "inserted": self.inserted, "updated": self.updated,
+            "unchanged": self.unchanged, "rejected": self.rejected,
+            "errors": [{"line": e.line, "column": e.column, "reason": e.reason}
+                       for e in self.errors],
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """One row of the import history."""
+
+    id: int
+    kind: str
+    file_name: str
+    file_hash: str
+    source: str
+    preset: str | None
+    mapping: dict[str, Any]
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[dict[str, Any]]
+    actor: str
+    at: datetime
+
+
+def import_leads(
+    *, session: Session, actor: Actor, data: bytes, filename: str, preset: str | None = None,
+    overrides: Mapping[str, str] | None = None, tz: str | None = None,
+    date_format: str | None = None, source: str | None = None, progress: Progress | None = None,
+) -> ImportSummary:
+    """Upsert the good rows of a lead file by (source, external_id); report every bad row."""
+    require(actor.role, Action.IMPORT_DATA)
+    report = progress or (lambda _fraction, _message: None)
+    document = signed_document(session)
+    table = ingest.read_table(data, filename)
+    mapping = ingest.resolve_mapping(table.columns, kind="leads", preset=preset,
+                                     overrides=overrides or {})
+    report(0.1, f"Read {len(table.rows):,} rows")
+    parsed = ingest.parse_leads(
+        table, mapping, tz=tz or _default_zone(document), date_format=date_format,
+        rejection_reasons=document.rejection_reasons if document else None,
+    )
+    report(0.3, f"Checked {parsed.read:,} rows")
+    source = source or preset or "import"
+    plan = _LeadPlan(session, parsed, source, mapping)
+    report(0.5, "Compared with stored leads")
+    inserted = plan.insert_new()
+    updated = plan.update_changed(actor)
+    report(0.8, "Saved leads")
+    _flag_recycled(session, plan.touched_keys())
+    summary = _summary(parsed, plan.errors, inserted=inserted, updated=updated)
+    batch_id = _record_batch(session, actor, "leads", data, filename, source, preset, mapping,
+                             {"tz": tz, "date_format": date_format}, summary)
+    report(1.0, "Done")
+    return _with_batch(summary, batch_id)
+
+
+def import_touches(
+    *, session: Session, actor: Actor, data: bytes, filename: str,
+    overrides: Mapping[str, str] | None = None, tz: str | None = None,
+    date_format: str | None = None, source: str = "import", progress: Progress | None = None,
+) -> ImportSummary:
+    """Add the file's touches not stored yet; a touch of an unknown lead is a bad row."""
+    require(actor.role, Action.IMPORT_DATA)
+    report = progress or (lambda _fraction, _message: None)
+    table = ingest.read_table(data, filename)
+    mapping = ingest.resolve_mapping(table.columns, kind="touches", overrides=overrides or {})
+    parsed = ingest.parse_touches(table, mapping, tz=tz or _default_zone(signed_document(session)),
+                                  date_format=date_format)
+    report(0.3, f"Checked {parsed.read:,} rows")
+    frame = parsed.frame.assign(line=parsed.lines)
+    ids = _lead_ids(session, source, frame["lead_external_id"].unique().tolist())
+    frame["lead_id"] = frame["lead_external_id"].map(ids)
+    unknown = frame[frame["lead_id"].isna()]
+    errors = [ingest.RowError(int(line), _column(mapping, "lead_external_id"),
+                              f"no lead '{lead}' from source '{source}'")
+              for line, lead in zip(unknown["line"], unknown["lead_external_id"], strict=True)]
+    frame = frame[frame["lead_id"].notna()].astype({"lead_id": "int64"})
+    frame["rep"] = frame["rep"].fillna("") if "rep" in frame else ""
+    fresh = _new_touches(session, frame)
+    if len(fresh):
+        session.execute(insert(Touch.__table__), fresh[
+            ["lead_id", "at", "kind", "rep", "automated"]].to_dict("records"))
+    report(0.9, "Saved touches")
+    summary = _summary(parsed, errors, inserted=len(fresh), updated=0)
+    batch_id = _record_batch(session, actor, "touches", data, filename, source, None, mapping,
+                             {"tz": tz, "date_format": date_format}, summary)
+    report(1.0, "Done")
+    return _with_batch(summary, batch_id)
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """What a file would import with a mapping, before anything is written."""
+
+    columns: list[str]
+    mapping: dict[str, list[str]]
+    rows: pd.DataFrame
+    read: int
+    rejected: int
+    errors: list[ingest.RowError]
+    notes: list[str]
+
+
+def preview_import(
+    *, session: Session, actor: Actor, data: bytes, filename: str, kind: str,
+    preset: str | None = None, overrides: Mapping[str, str] | None = None,
+    tz: str | None = None, date_format: str | None = None, rows: int = 10,
+) -> ImportPreview:
+    """Parse a file with a mapping and show its first good rows and its problems; writes
+    nothing. Raises ingest.FileRefused when the whole file would be refused."""
+    require(actor.role, Action.IMPORT_DATA)
+    document = signed_document(session)
+    table = ingest.read_table(data, filename)
+    mapping = ingest.resolve_mapping(table.columns, kind=kind, preset=preset,
+                                     overrides=overrides or {})
+    zone = tz or _default_zone(document)
+    if kind == "leads":
+        parsed = ingest.parse_leads(
+            table, mapping, tz=zone, date_format=date_format,
+            rejection_reasons=document.rejection_reasons if document else None)
+    else:
+        parsed = ingest.parse_touches(table, mapping, tz=zone, date_format=date_format)
+    return ImportPreview(table.columns, mapping, parsed.frame.head(rows), parsed.read,
+                         parsed.rejected, parsed.errors, list(parsed.notes))
+
+
+def default_zone(*, session: Session, actor: Actor) -> str:
+    """The zone naive timestamps are read in by default: the active agreement's, else UTC."""
+    require(actor.role, Action.IMPORT_DATA)
+    return _default_zone(signed_document(session))
+
+
+def list_batches(*, session: Session, actor: Actor, limit: int = 50) -> list[BatchView]:
+    """The latest import batches, newest first."""
+    require(actor.role, Action.IMPORT_DATA)
+    batches = session.execute(
+        select(ImportBatch).order_by(col(ImportBatch.at).desc()).limit(limit)
+    ).scalars().all()
+    return [BatchView(b.id, b.kind, b.file_name, b.file_hash, b.source, b.preset, b.mapping,
+                      b.read, b.inserted, b.updated, b.unchanged, b.rejected, b.errors, b.actor,
+                      b.at) for b in batches]
+
+
+def save_mapping(
+    *, session: Session, actor: Actor, name: str, kind: str, mapping: Mapping[str, str],
+    preset: str | None = None,
+) -> None:
+    """Save (or replace) a named column mapping for reuse."""
+    require(actor.role, Action.IMPORT_DATA)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name", "a saved mapping needs a name")
+    existing = session.execute(select(SavedMapping).where(
+        SavedMapping.kind == kind, SavedMapping.name == name)).scalars().first()
+    saved = existing or SavedMapping(kind=kind, name=name, created_by=actor.username, mapping={})
+    saved.mapping, saved.preset = dict(mapping), preset
+    session.add(saved)
+    record(session, actor=actor.username, action="mapping.save", object_type="saved_mapping",
+           object_id=f"{kind}/{name}", after={"preset": preset, "mapping": dict(mapping)})
+
+
+def saved_mappings(*, session: Session, actor: Actor, kind: str) -> dict[str, dict[str, Any]]:
+    """Saved mappings of a kind by name: {"preset": ..., "mapping": {...}}."""
+    require(actor.role, Action.IMPORT_DATA)
+    rows = session.execute(select(SavedMapping).where(SavedMapping.kind == kind)
+                        .order_by(SavedMapping.name)).scalars().all()
+    return {row.name: {"preset": row.preset, "mapping": row.mapping} for row in rows}
+
+
+# --- the lead upsert ----------------------------------------------------------------------
+
+
+class _LeadPlan:
+    """Split a parsed lead file into new leads, changed leads and unchanged leads."""
+
+    def __init__(self, session: Session, parsed: ingest.ParsedFile, source: str,
+                 mapping: dict[str, list[str]]):
+        self.session, self.source, self.mapping = session, source, mapping
+        self.fields = [f for f in ingest.LEAD_FIELDS
+                       if f in parsed.supplied and f != "external_id"]
+        self.frame = parsed.frame.assign(line=parsed.lines).set_index("external_id", drop=False)
+        self.errors: list[ingest.RowError] = []
+        stored_fields = list(dict.fromkeys([*self.fields, "created_at", "attributes"]))
+        self.stored = _stored_leads(session, source, self.frame.index.tolist(), stored_fields)
+        self.is_new = ~self.frame.index.isin(self.stored.index)
+        self.unchanged = 0
+
+    def insert_new(self) -> int:
+        """Insert the leads that are not stored yet (created_at defaults to mql_at)."""
+        new = self.frame[self.is_new].copy()
+        if "created_at" not in new:
+            new["created_at"] = new.get("mql_at", pd.NaT)
+        elif "mql_at" in new:
+            new["created_at"] = new["created_at"].fillna(new["mql_at"])
+        missing = new["created_at"].isna()
+        self.errors += [ingest.RowError(int(line), "", "a new lead needs created_at or mql_at")
+                        for line in new.loc[missing, "line"]]
+        new = new[~missing]
+        if new.empty:
+            return 0
+        rows = _records(new, ["external_id", "created_at", *[f for f in self.fields
+                                                             if f != "created_at"]])
+        attributes = new["attributes"].tolist() if "attributes" in new else [{}] * len(new)
+        for row, extra in zip(rows, attributes, strict=True):
+            row["source"], row["attributes"] = self.source, extra or {}
+        self.session.execute(insert(Lead.__table__), rows)
+        return len(rows)
+
+    def update_changed(self, actor: Actor) -> int:
+        """Update only the supplied fields that differ; audit each changed lead."""
+        existing = self.frame[~self.is_new]
+        changes, audits = [], []
+        for external_id, row in existing.iterrows():
+            stored = self.stored.loc[external_id]
+            if early := self._before_creation(row, stored):
+                self.errors.append(early)
+                continue
+            before, after = _differences(row, stored, self.fields)
+            if not before and not after:
+                self.unchanged += 1
+                continue
+            changes.append({"id": int(stored["id"]), **after})
+            audits.append({"actor": actor.username, "action": "lead.import_update",
+                           "object_type": "lead", "object_id": f"{self.source}/{external_id}",
+                           "before": _jsonable(before), "after": _jsonable(after),
+                           "at": utcnow()})
+        if changes:
+            for group in _by_keys(changes):
+                self.session.execute(update(Lead), group)
+            self.session.execute(insert(AuditEvent.__table__), audits)
+        return len(changes)
+
+    def _before_creation(self, row: pd.Series, stored: pd.Series) -> ingest.RowError | None:
+        """A stage time in the file earlier than the stored lead's creation, if any."""
+        created = row.get("created_at")
+        created = stored["created_at"] if _missing(created) else created
+        for name in ingest.LEAD_TIMESTAMPS:
+            value = row.get(name)
+            if name != "created_at" and not _missing(value) and \
+                    pd.Timestamp(value) < pd.Timestamp(created):
+                return ingest.RowError(
+                    int(row["line"]), ", ".join(self.mapping.get(name, [name])),
+                    f"{name} {pd.Timestamp(value):%Y-%m-%d %H:%M} UTC is before the lead's "
+                    f"creation ({pd.Timestamp(created):%Y-%m-%d %H:%M} UTC)")
+        return None
+
+    def touched_keys(self) -> pd.DataFrame:
+        """Emails and company+name keys of the file's leads, for the recycled flag."""
+        return self.frame
+
+
+def _differences(row: pd.Series, stored: pd.Series, fields: list[str]) -> tuple[dict, dict]:
+    """Stored and new values of the supplied fields that changed (empty cells never clear)."""
+    before, after = {}, {}
+    for name in fields:
+        value = row.get(name)
+        if _missing(value) or _same(value, stored[name]):
+            continue
+        before[name], after[name] = _plain(stored[name]), _plain(value)
+    extra = row.get("attributes") or {}
+    merged = {**(stored["attributes"] or {}), **extra}
+    if merged != (stored["attributes"] or {}):
+        before["attributes"], after["attributes"] = stored["attributes"], merged
+    return before, after
+
+
+def _same(new: Any, old: Any) -> bool:
+    if _missing(old):
+        return False
+    if isinstance(new, pd.Timestamp | datetime):
+        return pd.Timestamp(new) == pd.Timestamp(old)
+    if isinstance(new, float | int | np.floating | np.integer):
+        return float(new) == float(old)
+    return new == old
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, dict | list) and bool(pd.isna(value)))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.floating | np.integer):
+        return value.item()
+    return value
+
+
+def _jsonable(values: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+def _by_keys(changes: list[dict]) -> list[list[dict]]:
+    """Group bulk updates by their set of columns (one executemany per shape)."""
+    groups: dict[tuple, list[dict]] = {}
+    for change in changes:
+        groups.setdefault(tuple(sorted(change)), []).append(change)
+    return list(groups.values())
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (None for missing; aware datetimes)."""
+    rows = []
+    present = [c for c in columns if c in frame]
+    values = {c: frame[c].tolist() for c in present}
+    for index in range(len(frame)):
+        rows.append({c: None if _missing(values[c][index]) else _plain(values[c][index])
+                     for c in present})
+    return rows
+
+
+def _stored_leads(session: Session, source: str, external_ids: list[str],
+                  fields: list[str]) -> pd.DataFrame:
+    columns = [Lead.__table__.c[name] for name in ["id", "external_id", *fields]]
+    rows = []
+    for start in range(0, len(external_ids), CHUNK):
+        chunk = external_ids[start:start + CHUNK]
+        rows += session.execute(select(*columns).where(
+            Lead.source == source, col(Lead.external_id).in_(chunk))).all()
+    frame = pd.DataFrame(rows, columns=["id", "external_id", *fields], dtype=object)
+    return frame.set_index("external_id", drop=False)
+
+
+def _lead_ids(session: Session, source: str, external_ids: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(external_ids), CHUNK):
+        chunk = external_ids[start:start + CHUNK]
+        ids |= dict(session.execute(select(Lead.external_id, Lead.id).where(
+            Lead.source == source, col(Lead.external_id).in_(chunk))).all())
+    return ids
+
+
+def _new_touches(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
+    """The file's touches that are not stored yet (key: lead, at, kind, rep)."""
+    frame = frame.drop_duplicates(["lead_id", "at", "kind", "rep"])
+    lead_ids = frame["lead_id"].unique().tolist()
+    stored = []
+    for start in range(0, len(lead_ids), CHUNK):
+        chunk = lead_ids[start:start + CHUNK]
+        stored += session.execute(select(Touch.lead_id, Touch.at, Touch.kind, Touch.rep).where(
+            col(Touch.lead_id).in_(chunk))).all()
+    if not stored:
+        return frame
+    known = pd.DataFrame(stored, columns=["lead_id", "at", "kind", "rep"])
+    known["at"] = pd.to_datetime(known["at"], utc=True).dt.as_unit("ns")
+    keys = frame.assign(at=frame["at"].dt.as_unit("ns"))
+    merged = keys.merge(known, on=["lead_id", "at", "kind", "rep"], how="left", indicator=True)
+    return frame[(merged["_merge"] == "left_only").to_numpy()]
+
+
+def _flag_recycled(session: Session, leads: pd.DataFrame) -> None:
+    """Recompute the recycled flag of every stored MQL that shares an email, or a company and
+    name, with the file's leads: recycled when that key came in as an MQL in the 90 days
+    before."""
+    emails = _keys(leads.get("email"))
+    companies = _keys(leads.get("company"))
+    if not emails and not companies:
+        return
+    columns = (Lead.id, Lead.email, Lead.company, Lead.name, Lead.mql_at, Lead.recycled)
+    rows = []
+    for values, column in ((emails, Lead.email), (companies, Lead.company)):
+        for start in range(0, len(values), CHUNK):
+            rows += session.execute(select(*columns).where(
+                col(column).in_(values[start:start + CHUNK]), col(Lead.mql_at).is_not(None)
+            )).all()
+    frame = pd.DataFrame(rows, columns=["id", "email", "company", "name", "mql_at", "recycled"])
+    frame = frame.drop_duplicates("id")
+    frame["key"] = _identity(frame)
+    frame = frame[frame["key"].notna()].copy()
+    frame["mql_at"] = pd.to_datetime(frame["mql_at"], utc=True)
+    frame = frame.sort_values(["key", "mql_at"])
+    gap = frame.groupby("key")["mql_at"].diff()
+    frame["should_be"] = gap.notna() & (gap <= RECYCLE_WINDOW)
+    changed = frame[frame["should_be"] != frame["recycled"].astype(bool)]
+    if len(changed):
+        session.execute(update(Lead), [{"id": int(i), "recycled": bool(v)}
+                                       for i, v in zip(changed["id"], changed["should_be"],
+                                                       strict=True)])
+
+
+def _identity(frame: pd.DataFrame) -> pd.Series:
+    """A lead's identity: its email, else its company and name (None when neither is known)."""
+    email = frame["email"].astype(object).where(frame["email"].notna(), None)
+    email = email.map(lambda v: v.strip().lower() if isinstance(v, str) and v.strip() else None)
+    person = (frame["company"].fillna("").astype(str).str.strip().str.lower() + "|"
+              + frame["name"].fillna("").astype(str).str.strip().str.lower())
+    person = person.where(frame["company"].notna() & frame["name"].notna(), None)
+    return email.fillna(person)
+
+
+def _keys(values: pd.Series | None) -> list[str]:
+    if values is None:
+        return []
+    return sorted({v for v in values.dropna().tolist() if v})
+
+
+def _default_zone(document) -> str:
+    return document.calendar.timezone if document else "UTC"
+
+
+def _column(mapping: dict[str, list[str]], name: str) -> str:
+    return ", ".join(mapping.get(name, [])) or name
+
+
+def _summary(parsed: ingest.ParsedFile, more_errors: list[ingest.RowError], *, inserted: int,
+             updated: int) -> ImportSummary:
+    errors = sorted([*parsed.errors, *more_errors], key=lambda e: (e.line, e.column))
+    rejected = parsed.rejected + len({e.line for e in more_errors})
+    unchanged = parsed.read - rejected - inserted - updated
+    return ImportSummary(None, parsed.read, inserted, updated, unchanged, rejected, errors,
+                         list(parsed.notes))
+
+
+def _with_batch(summary: ImportSummary, batch_id: int) -> ImportSummary:
+    return ImportSummary(batch_id, summary.read, summary.inserted, summary.updated,
+                         summary.unchanged, summary.rejected, summary.errors, summary.notes)
+
+
+def _record_batch(
+    session: Session, actor: Actor, kind: str, data: bytes, filename: str, source: str,
+    preset: str | None, mapping: dict[str, list[str]], options: dict[str, Any],
+    summary: ImportSummary,
+) -> int:
+    batch = ImportBatch(
+        kind=kind, file_name=filename, file_hash=hashlib.sha256(data).hexdigest(), source=source,
+        preset=preset, mapping=mapping, options=options, read=summary.read,
+        inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged,
+        rejected=summary.rejected, notes=summary.notes, actor=actor.username,
+        errors=[{"line": e.line, "column": e.column, "reason": e.reason}
+                for e in summary.errors[:MAX_STORED_ERRORS]],
+    )
+    session.add(batch)
+    session.flush()
+    record(session, actor=actor.username, action=f"import.{kind}", object_type="import_batch",
+           object_id=batch.id, after={"file": filename, "read": summary.read,
+                                      "inserted": summary.inserted, "updated": summary.updated,
+                                      "unchanged": summary.unchanged,
+                                      "rejected": summary.rejected})
+    return batch.id
