@@ -66,6 +66,7 @@ class Lead(SQLModel, table=True):
         UniqueConstraint("source", "external_id", name="uq_leads_source_external_id"),
         Index("ix_leads_mql_at", "mql_at"),
         Index("ix_leads_owner", "owner"),
+        Index("ix_leads_email", "email"),  # the recycled-lead check looks MQLs up by email
     )
 
     id: int | None = Field(default=None, primary_key=True)

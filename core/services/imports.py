@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from core import ingest
@@ -17,6 +17,7 @@ from core.permissions import Action, require
 from core.services.accounts import Actor
 from core.services.agreements import signed_document
 from core.services.audit import record
+from db.bulk import fetch_frame, insert_frame, update_frame
 from db.models import AuditEvent, ImportBatch, Lead, SavedMapping, Touch, utcnow
 
 Progress = Callable[[float, str], None]
@@ -125,9 +126,7 @@ def import_touches(
     frame = frame[frame["lead_id"].notna()].astype({"lead_id": "int64"})
     frame["rep"] = frame["rep"].fillna("") if "rep" in frame else ""
     fresh = _new_touches(session, frame)
-    if len(fresh):
-        session.execute(insert(Touch.__table__), fresh[
-            ["lead_id", "at", "kind", "rep", "automated"]].to_dict("records"))
+    insert_frame(session, Touch.__table__, fresh[["lead_id", "at", "kind", "rep", "automated"]])
     report(0.9, "Saved touches")
     summary = _summary(parsed, errors, inserted=len(fresh), updated=0)
     batch_id = _record_batch(session, actor, "touches", data, filename, source, None, mapping,
@@ -219,7 +218,7 @@ def saved_mappings(*, session: Session, actor: Actor, kind: str) -> dict[str, di
 
 
 class _LeadPlan:
-    """Split a parsed lead file into new leads, changed leads and unchanged leads."""
+    """Split a parsed lead file into new, changed and unchanged leads, column by column."""
 
     def __init__(self, session: Session, parsed: ingest.ParsedFile, source: str,
                  mapping: dict[str, list[str]]):
@@ -231,7 +230,7 @@ class _LeadPlan:
         stored_fields = list(dict.fromkeys([*self.fields, "created_at", "attributes"]))
         self.stored = _stored_leads(session, source, self.frame.index.tolist(), stored_fields)
         self.is_new = ~self.frame.index.isin(self.stored.index)
-        self.unchanged = 0
+        self.changed = self.frame.iloc[0:0]
 
     def insert_new(self) -> int:
         """Insert the leads that are not stored yet (created_at defaults to mql_at)."""
@@ -246,80 +245,97 @@ class _LeadPlan:
         new = new[~missing]
         if new.empty:
             return 0
-        rows = _records(new, ["external_id", "created_at", *[f for f in self.fields
-                                                             if f != "created_at"]])
-        attributes = new["attributes"].tolist() if "attributes" in new else [{}] * len(new)
-        for row, extra in zip(rows, attributes, strict=True):
-            row["source"], row["attributes"] = self.source, extra or {}
-        self.session.execute(insert(Lead.__table__), rows)
-        return len(rows)
+        columns = ["external_id", "created_at", *[f for f in self.fields if f != "created_at"]]
+        rows = new[columns].assign(
+            source=self.source, recycled=False,
+            attributes=[extra or {} for extra in new.get("attributes", [{}] * len(new))])
+        self.changed = new
+        return insert_frame(self.session, Lead.__table__, rows)
 
     def update_changed(self, actor: Actor) -> int:
-        """Update only the supplied fields that differ; audit each changed lead."""
-        existing = self.frame[~self.is_new]
+        """Update only the supplied fields that differ (empty cells never clear); audit each."""
+        file = self.frame[~self.is_new]
+        if file.empty:
+            return 0
+        stored = self.stored.loc[file.index]
+        early = self._before_creation(file, stored)
+        file, stored = file[~early], stored[~early]
+        differs = {name: _differs(file[name], stored[name]) for name in self.fields}
+        merged_attributes = _merged_attributes(file, stored)
+        differs["attributes"] = pd.Series(
+            [m != (old or {}) for m, old in zip(merged_attributes, stored["attributes"],
+                                                strict=True)], index=file.index, dtype=bool)
+        changed_rows = pd.DataFrame(differs).any(axis=1).to_numpy()
+        if not changed_rows.any():
+            return 0
         changes, audits = [], []
-        for external_id, row in existing.iterrows():
-            stored = self.stored.loc[external_id]
-            if early := self._before_creation(row, stored):
-                self.errors.append(early)
-                continue
-            before, after = _differences(row, stored, self.fields)
-            if not before and not after:
-                self.unchanged += 1
-                continue
-            changes.append({"id": int(stored["id"]), **after})
-            audits.append({"actor": actor.username, "action": "lead.import_update",
-                           "object_type": "lead", "object_id": f"{self.source}/{external_id}",
-                           "before": _jsonable(before), "after": _jsonable(after),
-                           "at": utcnow()})
-        if changes:
-            for group in _by_keys(changes):
-                self.session.execute(update(Lead), group)
-            self.session.execute(insert(AuditEvent.__table__), audits)
+        names = list(differs)
+        new_values = {**{n: file[n].tolist() for n in self.fields},
+                      "attributes": merged_attributes}
+        old_values = {n: stored[n].tolist() for n in names}
+        masks = {n: differs[n].to_numpy() for n in names}
+        ids = stored["id"].tolist()
+        for row in np.flatnonzero(changed_rows):
+            changed = [n for n in names if masks[n][row]]
+            after = {n: _plain(new_values[n][row]) for n in changed}
+            changes.append({"id": int(ids[row]), **after})
+            audits.append({
+                "actor": actor.username, "action": "lead.import_update", "object_type": "lead",
+                "object_id": f"{self.source}/{file.index[row]}", "at": utcnow(),
+                "before": _jsonable({n: _plain(old_values[n][row]) for n in changed}),
+                "after": _jsonable(after)})
+        for group in _by_keys(changes):
+            update_frame(self.session, Lead.__table__, pd.DataFrame(group))
+        insert_frame(self.session, AuditEvent.__table__, pd.DataFrame(audits))
+        self.changed = pd.concat([self.changed, file[changed_rows]])
         return len(changes)
 
-    def _before_creation(self, row: pd.Series, stored: pd.Series) -> ingest.RowError | None:
-        """A stage time in the file earlier than the stored lead's creation, if any."""
-        created = row.get("created_at")
-        created = stored["created_at"] if _missing(created) else created
+    def _before_creation(self, file: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
+        """Rows whose stage times fall before the lead's creation become errors."""
+        created = _as_utc(stored["created_at"])
+        if "created_at" in file:
+            created = file["created_at"].fillna(created)
+        early = np.zeros(len(file), dtype=bool)
         for name in ingest.LEAD_TIMESTAMPS:
-            value = row.get(name)
-            if name != "created_at" and not _missing(value) and \
-                    pd.Timestamp(value) < pd.Timestamp(created):
-                return ingest.RowError(
-                    int(row["line"]), ", ".join(self.mapping.get(name, [name])),
-                    f"{name} {pd.Timestamp(value):%Y-%m-%d %H:%M} UTC is before the lead's "
-                    f"creation ({pd.Timestamp(created):%Y-%m-%d %H:%M} UTC)")
-        return None
+            if name == "created_at" or name not in file:
+                continue
+            bad = (file[name] < created).to_numpy() & ~early
+            for line, value, when in zip(file["line"][bad], file[name][bad], created[bad],
+                                         strict=True):
+                self.errors.append(ingest.RowError(
+                    int(line), ", ".join(self.mapping.get(name, [name])),
+                    f"{name} {value:%Y-%m-%d %H:%M} UTC is before the lead's creation "
+                    f"({when:%Y-%m-%d %H:%M} UTC)"))
+            early |= bad
+        return early
 
     def touched_keys(self) -> pd.DataFrame:
-        """Emails and company+name keys of the file's leads, for the recycled flag."""
-        return self.frame
+        """The inserted and updated leads: their keys decide the recycled flags to recompute."""
+        return self.changed
 
 
-def _differences(row: pd.Series, stored: pd.Series, fields: list[str]) -> tuple[dict, dict]:
-    """Stored and new values of the supplied fields that changed (empty cells never clear)."""
-    before, after = {}, {}
-    for name in fields:
-        value = row.get(name)
-        if _missing(value) or _same(value, stored[name]):
-            continue
-        before[name], after[name] = _plain(stored[name]), _plain(value)
-    extra = row.get("attributes") or {}
-    merged = {**(stored["attributes"] or {}), **extra}
-    if merged != (stored["attributes"] or {}):
-        before["attributes"], after["attributes"] = stored["attributes"], merged
-    return before, after
+def _differs(new: pd.Series, old: pd.Series) -> pd.Series:
+    """Where the file supplies a value that differs from the stored one."""
+    supplied = new.notna()
+    if pd.api.types.is_datetime64_any_dtype(new):
+        old = _as_utc(old)
+    elif pd.api.types.is_float_dtype(new):
+        old = pd.to_numeric(old, errors="coerce").astype("float64")
+    else:
+        old = old.astype(object)
+    same = (new == old).fillna(False).astype(bool)
+    return supplied & ~same
 
 
-def _same(new: Any, old: Any) -> bool:
-    if _missing(old):
-        return False
-    if isinstance(new, pd.Timestamp | datetime):
-        return pd.Timestamp(new) == pd.Timestamp(old)
-    if isinstance(new, float | int | np.floating | np.integer):
-        return float(new) == float(old)
-    return new == old
+def _as_utc(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True).dt.as_unit("ns")
+
+
+def _merged_attributes(file: pd.DataFrame, stored: pd.DataFrame) -> list[dict]:
+    """Stored attributes updated with the file's (keys the file lacks are kept)."""
+    extra = file["attributes"].tolist() if "attributes" in file else [{}] * len(file)
+    return [{**(old or {}), **(new or {})}
+            for old, new in zip(stored["attributes"], extra, strict=True)]
 
 
 def _missing(value: Any) -> bool:
@@ -327,6 +343,8 @@ def _missing(value: Any) -> bool:
 
 
 def _plain(value: Any) -> Any:
+    if _missing(value):
+        return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if isinstance(value, np.floating | np.integer):
@@ -346,26 +364,16 @@ def _by_keys(changes: list[dict]) -> list[list[dict]]:
     return list(groups.values())
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (None for missing; aware datetimes)."""
-    rows = []
-    present = [c for c in columns if c in frame]
-    values = {c: frame[c].tolist() for c in present}
-    for index in range(len(frame)):
-        rows.append({c: None if _missing(values[c][index]) else _plain(values[c][index])
-                     for c in present})
-    return rows
-
-
 def _stored_leads(session: Session, source: str, external_ids: list[str],
                   fields: list[str]) -> pd.DataFrame:
-    columns = [Lead.__table__.c[name] for name in ["id", "external_id", *fields]]
-    rows = []
-    for start in range(0, len(external_ids), CHUNK):
-        chunk = external_ids[start:start + CHUNK]
-        rows += session.execute(select(*columns).where(
-            Lead.source == source, col(Lead.external_id).in_(chunk))).all()
-    frame = pd.DataFrame(rows, columns=["id", "external_id", *fields], dtype=object)
+    columns = ["id", "external_id", *fields]
+    if session.execute(select(Lead.id).where(Lead.source == source).limit(1)).first() is None:
+        external_ids = []  # a first import from this source: every lead is new
+    frames = [fetch_frame(session, Lead.__table__, columns, Lead.source == source,
+                          col(Lead.external_id).in_(external_ids[start:start + CHUNK]))
+              for start in range(0, len(external_ids), CHUNK)]
+    frame = pd.concat(frames) if frames else fetch_frame(session, Lead.__table__, columns,
+                                                          Lead.id.is_(None))
     return frame.set_index("external_id", drop=False)
 
 
@@ -404,26 +412,21 @@ def _flag_recycled(session: Session, leads: pd.DataFrame) -> None:
     companies = _keys(leads.get("company"))
     if not emails and not companies:
         return
-    columns = (Lead.id, Lead.email, Lead.company, Lead.name, Lead.mql_at, Lead.recycled)
-    rows = []
-    for values, column in ((emails, Lead.email), (companies, Lead.company)):
-        for start in range(0, len(values), CHUNK):
-            rows += session.execute(select(*columns).where(
-                col(column).in_(values[start:start + CHUNK]), col(Lead.mql_at).is_not(None)
-            )).all()
-    frame = pd.DataFrame(rows, columns=["id", "email", "company", "name", "mql_at", "recycled"])
-    frame = frame.drop_duplicates("id")
+    mqls = leads["mql_at"].dropna() if "mql_at" in leads else pd.Series(dtype=object)
+    window = [col(Lead.mql_at).is_not(None)]
+    if len(mqls):  # only MQLs within 90 days of the file's can change the file's flags
+        window += [col(Lead.mql_at) >= mqls.min() - RECYCLE_WINDOW,
+                   col(Lead.mql_at) <= mqls.max() + RECYCLE_WINDOW]
+    frame = fetch_frame(session, Lead.__table__,
+                        ["id", "email", "company", "name", "mql_at", "recycled"], *window)
+    frame = frame[frame["email"].isin(emails) | frame["company"].isin(companies)]
     frame["key"] = _identity(frame)
-    frame = frame[frame["key"].notna()].copy()
-    frame["mql_at"] = pd.to_datetime(frame["mql_at"], utc=True)
-    frame = frame.sort_values(["key", "mql_at"])
+    frame = frame[frame["key"].notna()].sort_values(["key", "mql_at"])
     gap = frame.groupby("key")["mql_at"].diff()
     frame["should_be"] = gap.notna() & (gap <= RECYCLE_WINDOW)
     changed = frame[frame["should_be"] != frame["recycled"].astype(bool)]
-    if len(changed):
-        session.execute(update(Lead), [{"id": int(i), "recycled": bool(v)}
-                                       for i, v in zip(changed["id"], changed["should_be"],
-                                                       strict=True)])
+    update_frame(session, Lead.__table__,
+                 pd.DataFrame({"id": changed["id"], "recycled": changed["should_be"]}))
 
 
 def _identity(frame: pd.DataFrame) -> pd.Series:
