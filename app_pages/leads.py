@@ -22,13 +22,20 @@ if queue.empty:
     st.stop()
 
 st.caption(f"{len(queue):,} lead{'s' if len(queue) != 1 else ''}, newest MQL first.")
+hidden = ["id", "source"] + (["owner"] if own else []) + (
+    [] if show_decided else ["accepted_at", "rejected_at", "rejection_reason"])
+when = {"format": "YYYY-MM-DD HH:mm", "timezone": "UTC"}
 st.dataframe(
-    queue.drop(columns=["id", "source"]).rename(columns={
+    queue.drop(columns=hidden), hide_index=True, width="stretch", height=320, key="leads_table",
+    column_config={
         "external_id": "Lead", "name": "Name", "company": "Company", "channel": "Channel",
-        "owner": "Owner", "mql_at": "MQL (UTC)", "accepted_at": "Accepted", "rejected_at":
-        "Rejected", "rejection_reason": "Reason", "recycled": "Recycled",
-        "touches": "Human touches", "last_touch_at": "Last touch"}),
-    hide_index=True, width="stretch", height=320, key="leads_table",
+        "owner": "Owner", "rejection_reason": "Reason", "recycled": "Recycled",
+        "touches": "Human touches",
+        "mql_at": st.column_config.DatetimeColumn("MQL (UTC)", **when),
+        "accepted_at": st.column_config.DatetimeColumn("Accepted (UTC)", **when),
+        "rejected_at": st.column_config.DatetimeColumn("Rejected (UTC)", **when),
+        "last_touch_at": st.column_config.DatetimeColumn("Last touch (UTC)", **when),
+    },
 )
 
 lead_of = {f"{row.external_id} — {row.name or '?'} ({row.company or 'no company'})": row.id

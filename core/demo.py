@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from core import agreement as sla
 from core.permissions import Role
 from core.services import OPERATOR, add_user, agreements, get_actor
+from core.services import leads as lead_work
 from db.models import Agreement, Lead, Touch, User
 
 DEMO_PASSWORD = "handoff-demo"
@@ -161,6 +162,11 @@ NEVER_TOUCHED_SHARE = 0.03
 UNDECIDED_SHARE = 0.04
 
 DEMO_MQL_TARGET = 2_500
+DEMO_DISPUTES = [
+    ("mia", "They downloaded the SLA playbook and asked for pricing: this is our ICP."),
+    ("noah", "Mid-market logistics is exactly the segment we agreed to target."),
+    ("mia", "Score 82 and two demo requests: please give it a call."),
+]
 DEMO_NEGOTIATION = [
     ("sofia", "commitments[first-touch]",
      "2 business hours is not realistic for Inbound West until we hire. Can we meet at 3h?"),
@@ -184,6 +190,8 @@ def seed_demo(
         leads_added = _insert_leads(session, lead_frame)
         touches_added = _insert_touches(session, lead_frame, touch_frame)
     agreements_added = _seed_agreement(session, today or datetime.now(UTC).date())
+    if leads_added:
+        _seed_disputes(session)
     nothing_added = users_added == leads_added == touches_added == agreements_added == 0
     return DemoSummary(users_added, leads_added, touches_added, already_seeded=nothing_added,
                        agreements_added=agreements_added)
@@ -212,6 +220,18 @@ def _seed_agreement(session: Session, today: date) -> int:
         agreements.add_comment(actor=people[author], number=amendment.number, clause=clause,
                                body=body, **workflow)
     return 1
+
+
+def _seed_disputes(session: Session) -> None:
+    """Marketing disputes a few recent rejections, so the heads have something to resolve."""
+    rejected = session.exec(
+        select(Lead.id).where(Lead.source == DEMO_SOURCE, Lead.rejection_reason == "not_a_fit")
+        .order_by(Lead.rejected_at.desc()).limit(len(DEMO_DISPUTES))
+    ).all()
+    for lead_id, (marketer, comment) in zip(rejected, DEMO_DISPUTES, strict=False):
+        lead_work.dispute_rejection(session=session, actor=get_actor(session=session,
+                                                                 username=marketer),
+                                lead_id=lead_id, comment=comment)
 
 
 def _demo_document(start: date) -> sla.Document:

@@ -250,3 +250,14 @@ def test_demo_seeds_an_active_sla_and_an_amendment_under_negotiation(session):
     ]
     again = seed_demo(session, leads=200, seed=3, today=date(2026, 11, 22))
     assert again.already_seeded and again.agreements_added == 0
+
+
+def test_demo_seeds_open_disputes_for_the_heads(session):
+    from core.services import OPERATOR
+    from core.services import leads as lead_work
+
+    seed_demo(session, leads=1500, seed=3, today=date(2026, 11, 22))
+    disputes = lead_work.list_disputes(session=session, actor=OPERATOR)
+    assert len(disputes) == 3
+    assert {d.opened_by for d in disputes} == {"mia", "noah"}
+    assert {d.rejection_reason for d in disputes} == {"not_a_fit"}
