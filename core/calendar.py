@@ -397,3 +397,219 @@ def _clipped_segments(windows: Sequence[EpochWindow], start_ns: int, end_ns: int
     ends = np.minimum(bounds[:, 1], end_ns)
     keep = ends > starts
     return Segments.from_bounds(starts[keep], ends[keep])
+
+
+# --- The business-time clock (DESIGN §4) ---------------------------------------------------------
+
+NS_PER_DAY = 86_400 * NS_PER_SECOND
+# Missing instants: NaT in and out. NaT's int64 value, so `pd.to_datetime(dues, utc=True)` shows
+# NaT for it; `elapsed` answers MISSING_SECONDS where a start or a stop is missing.
+NAT_NS = int(np.iinfo(np.int64).min)
+MISSING_SECONDS = -1
+# How far past the requested range a Clock builds its table, so dues of long budgets resolve.
+DUE_MARGIN = timedelta(days=60)
+
+Instants = pd.Series | pd.Index | np.ndarray | Sequence[datetime] | datetime
+
+
+class Clock:
+    """Business time of one calendar over a range, answered for arrays of instants at once.
+
+    The clock builds the calendar's UTC working segments once for [start, end + DUE_MARGIN] and
+    answers with `searchsorted`, never a per-row Python loop (DESIGN §4). Instants may be
+    tz-aware pandas Series or DatetimeIndex values, arrays of aware datetimes, or int64 epoch
+    nanoseconds (NAT_NS for missing); naive datetimes are refused. An instant outside the covered
+    range raises ValueError rather than answer wrongly. Seconds are whole business seconds,
+    floored from nanoseconds.
+    """
+
+    def __init__(self, calendar: BusinessCalendar, start: datetime, end: datetime) -> None:
+        self.calendar = calendar
+        self.start_ns = _epoch_ns(start)
+        self.end_ns = _epoch_ns(end + DUE_MARGIN)
+        if _epoch_ns(end) < self.start_ns:
+            raise ValueError(f"Clock: end {end} is before start {start}")
+        self.segments = calendar.segments(start, end + DUE_MARGIN)
+        self._cumulative_ends = self.segments.cumulative + self.segments.durations
+        self._days = _WorkingDays(calendar, start, end + DUE_MARGIN)
+
+    def __repr__(self) -> str:
+        return f"Clock({self.calendar!r}, {len(self.segments)} segments)"
+
+    def position(self, instants: Instants) -> np.ndarray:
+        """Business nanoseconds from the range's start to each instant (NAT_NS where missing)."""
+        values = self._checked(instants)
+        missing = values == NAT_NS
+        return np.where(missing, NAT_NS, self._position(np.where(missing, self.start_ns, values)))
+
+    def elapsed(self, starts: Instants, stops: Instants) -> np.ndarray:
+        """Business seconds between each start and stop: 0 when the stop is not after the start,
+        MISSING_SECONDS (-1) where the start or the stop is missing (NaT)."""
+        start_values, stop_values = self._checked(starts), self._checked(stops)
+        start_values, stop_values = np.broadcast_arrays(start_values, stop_values)
+        missing = (start_values == NAT_NS) | (stop_values == NAT_NS)
+        start_pos = self._position(np.where(missing, self.start_ns, start_values))
+        stop_pos = self._position(np.where(missing, self.start_ns, stop_values))
+        seconds = np.maximum(stop_pos - start_pos, 0) // NS_PER_SECOND
+        return np.where(missing, MISSING_SECONDS, seconds).astype(np.int64)
+
+    def due(self, starts: Instants, within_seconds: int) -> np.ndarray:
+        """Epoch ns at which `within_seconds` of business time has elapsed after each start.
+
+        A start outside hours counts from the next opening; a budget that runs out exactly at a
+        window's end is due at that closing instant. A zero budget is due at the start itself.
+        NAT_NS where the start is missing or the due lies past the clock's table.
+        """
+        if within_seconds < 0:
+            raise ValueError(f"due: within_seconds must not be negative, got {within_seconds}")
+        values = self._checked(starts)
+        missing = values == NAT_NS
+        if within_seconds == 0:
+            return values.copy()
+        if len(self.segments) == 0:
+            return np.full(values.shape, NAT_NS, dtype=np.int64)
+        target = self._position(np.where(missing, self.start_ns, values))
+        target += within_seconds * NS_PER_SECOND
+        # The first segment whose cumulative end reaches the target; side="left" keeps a due that
+        # lands exactly on a closing in the segment that closes, not at the next opening.
+        index = np.searchsorted(self._cumulative_ends, target, side="left")
+        beyond = index >= len(self.segments)
+        safe = np.minimum(index, len(self.segments) - 1)
+        dues = self.segments.starts[safe] + (target - self.segments.cumulative[safe])
+        return np.where(missing | beyond, NAT_NS, dues).astype(np.int64)
+
+    def due_days(self, starts: Instants, days: int) -> np.ndarray:
+        """Epoch ns due of an `Nd` budget (biz's rule, DESIGN §4).
+
+        The start moves to the next opening (a start inside a window stays; one exactly at a
+        closing moves on). The due is that opening's local wall-clock time on the N-th following
+        working day (a local date with working windows: not a holiday, closed date or day without
+        hours). That wall time is kept even when it lies outside the due day's windows: it is a
+        deadline, not a working instant. A wall time in a DST gap moves forward to the first valid
+        instant; an ambiguous one takes its first occurrence. `days=0` is due at the moved start.
+        NAT_NS where the start is missing or the answer lies past the clock's tables.
+        """
+        if days < 0:
+            raise ValueError(f"due_days: days must not be negative, got {days}")
+        values = self._checked(starts)
+        missing = values == NAT_NS
+        opened = self.next_opening(np.where(missing, self.start_ns, values))
+        missing |= opened == NAT_NS
+        opened = np.where(missing, self.start_ns, opened)
+        if days == 0:
+            return np.where(missing, NAT_NS, opened).astype(np.int64)
+        wall = _wall_ns(opened, self.calendar.timezone)
+        local_day = np.floor_divide(wall, NS_PER_DAY)
+        time_of_day = wall - local_day * NS_PER_DAY
+        due_day = self._days.nth_following(local_day, days)
+        missing |= due_day == _NO_DAY
+        due_wall = np.where(missing, local_day, due_day) * NS_PER_DAY + time_of_day
+        dues = _localize_wall_ns(due_wall, self.calendar.timezone)
+        return np.where(missing, NAT_NS, dues).astype(np.int64)
+
+    def next_opening(self, instants: Instants) -> np.ndarray:
+        """Each instant itself when inside a window, else the next opening (NAT_NS past the table
+        or where missing). A closing instant is outside its window: windows are half-open."""
+        values = self._checked(instants)
+        missing = values == NAT_NS
+        if len(self.segments) == 0:
+            return np.full(values.shape, NAT_NS, dtype=np.int64)
+        index = np.searchsorted(self.segments.ends, values, side="right")
+        beyond = index >= len(self.segments)
+        safe = np.minimum(index, len(self.segments) - 1)
+        opened = np.maximum(values, self.segments.starts[safe])
+        return np.where(missing | beyond, NAT_NS, opened).astype(np.int64)
+
+    def _position(self, values: np.ndarray) -> np.ndarray:
+        """Business ns before each (non-missing, in-range) instant."""
+        segments = self.segments
+        if len(segments) == 0:
+            return np.zeros(values.shape, dtype=np.int64)
+        index = np.searchsorted(segments.starts, values, side="right") - 1
+        safe = np.maximum(index, 0)
+        inside = np.minimum(values, segments.ends[safe]) - segments.starts[safe]
+        return np.where(index >= 0, segments.cumulative[safe] + inside, 0).astype(np.int64)
+
+    def _checked(self, instants: Instants) -> np.ndarray:
+        """Instants as int64 epoch ns, refusing any outside the clock's range."""
+        values = instants_ns(instants)
+        present = values[values != NAT_NS]
+        if present.size and (present.min() < self.start_ns or present.max() > self.end_ns):
+            first = pd.Timestamp(int(present.min()), tz=UTC)
+            last = pd.Timestamp(int(present.max()), tz=UTC)
+            covered = (pd.Timestamp(self.start_ns, tz=UTC), pd.Timestamp(self.end_ns, tz=UTC))
+            raise ValueError(
+                f"Clock: instants {first}..{last} fall outside its range {covered[0]}..{covered[1]}"
+            )
+        return values
+
+
+def business_seconds(calendar: BusinessCalendar, start: datetime, stop: datetime) -> int:
+    """Business seconds of a calendar from start to stop (0 when stop is not after start)."""
+    if _epoch_ns(stop) <= _epoch_ns(start):
+        return 0
+    return calendar.segments(start, stop).total_seconds
+
+
+def instants_ns(instants: Instants) -> np.ndarray:
+    """Aware instants as an int64 array of epoch nanoseconds, NAT_NS for missing ones.
+
+    Integer arrays are taken as epoch nanoseconds already. Naive datetimes are refused.
+    """
+    if isinstance(instants, np.ndarray) and instants.dtype.kind in "iu":
+        return np.ascontiguousarray(instants, dtype=np.int64)
+    if isinstance(instants, datetime):
+        instants = [instants]
+    values = instants if isinstance(instants, pd.Series | pd.Index) else pd.Index(instants)
+    dtype = values.dtype
+    if dtype.kind in "iu":
+        return np.asarray(values, dtype=np.int64)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        index = pd.DatetimeIndex(values)
+    elif dtype.kind == "M":
+        raise ValueError("naive datetimes have no time zone; localize them first")
+    else:
+        if any(isinstance(value, datetime) and value.tzinfo is None for value in values):
+            raise ValueError("naive datetimes have no time zone; localize them first")
+        index = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+    return index.tz_convert(UTC).as_unit("ns").asi8.astype(np.int64, copy=True)
+
+
+_NO_DAY = np.iinfo(np.int64).min
+
+
+class _WorkingDays:
+    """Local dates (as days since the epoch) of a range with running counts of working days."""
+
+    def __init__(self, calendar: BusinessCalendar, start: datetime, end: datetime) -> None:
+        first = calendar.local_date(start) - timedelta(days=1)
+        last = calendar.local_date(end) + timedelta(days=1)
+        self.first_day = (first - _EPOCH.date()).days
+        working = np.array([calendar.is_working_day(day) for day in _date_range(first, last)])
+        # counts[k]: working days among the first k + 1 dates.
+        self.counts = np.cumsum(working).astype(np.int64)
+
+    def nth_following(self, local_days: np.ndarray, n: int) -> np.ndarray:
+        """Days since the epoch of the n-th working day after each day (_NO_DAY when unknown)."""
+        offset = local_days - self.first_day
+        outside = (offset < 0) | (offset >= len(self.counts))
+        wanted = self.counts[np.clip(offset, 0, len(self.counts) - 1)] + n
+        # The first date whose running count reaches the wanted count is a working day.
+        found = np.searchsorted(self.counts, wanted, side="left")
+        unknown = outside | (found >= len(self.counts))
+        return np.where(unknown, _NO_DAY, found + self.first_day)
+
+
+def _wall_ns(epoch_ns: np.ndarray, timezone: str) -> np.ndarray:
+    """Local wall-clock time of each instant, as naive epoch-style nanoseconds."""
+    index = pd.DatetimeIndex(epoch_ns.astype("datetime64[ns]")).tz_localize(UTC)
+    return index.tz_convert(timezone).tz_localize(None).as_unit("ns").asi8.astype(np.int64)
+
+
+def _localize_wall_ns(wall_ns: np.ndarray, timezone: str) -> np.ndarray:
+    """Epoch ns of local wall times: a gap moves forward, an ambiguous time takes fold=0."""
+    index = pd.DatetimeIndex(wall_ns.astype("datetime64[ns]"))
+    first_occurrence = np.ones(len(index), dtype=bool)
+    localized = index.tz_localize(timezone, ambiguous=first_occurrence,
+                                  nonexistent="shift_forward")
+    return localized.as_unit("ns").asi8.astype(np.int64)
