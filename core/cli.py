@@ -341,6 +341,99 @@ def _check_zone(tz: str | None) -> None:
         raise typer.BadParameter(f"'{tz}' is not an IANA time zone", param_hint="--tz") from None
 
 
+class ReportFormat(StrEnum):
+    """Output formats of `report`."""
+
+    json = "json"
+    csv = "csv"
+
+
+class GroupBy(StrEnum):
+    """Breakdown dimensions of `report --by`."""
+
+    rep = "rep"
+    channel = "channel"
+    segment = "segment"
+    region = "region"
+
+
+SUMMARY_CSV_FIELDS = [
+    "section", "id", "owner", "kind", "status", "target", "actual", "attainment_pct",
+    "expected_to_date", "projected", "target_pct", "within_seconds", "met", "breached",
+    "overdue", "pending", "at_risk", "compliance_pct", "median_seconds", "p90_seconds",
+    "median_breach_seconds", "accepted", "rejected", "acceptance_pct",
+]
+
+
+@app.command("report")
+def report(
+    period: Annotated[str, typer.Option(help="2018-03, 2018-Q1 or 2018-01-01:2018-04-01")],
+    agreement: Annotated[int | None, typer.Option(help="Agreement id (default: the only "
+                                                       "one with a signed version).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Measure as of this instant "
+                                              "(default: now; naive = calendar zone).")] = None,
+    by: Annotated[GroupBy | None, typer.Option(help="Break down by rep, channel, segment or "
+                                               "region.")] = None,
+    detail: Annotated[bool, typer.Option(help="One row per lead and clock commitment.")] = False,
+    output: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.json,
+) -> None:
+    """Measure compliance for a period (reproducible with --as-of)."""
+    import csv
+
+    from core.services import reports
+    from db.engine import get_session
+
+    try:
+        with refusals_exit_1(), get_session() as session:
+            scope = reports.report_scope(session=session, actor=services.OPERATOR,
+                                         period=period, agreement_id=agreement, as_of=as_of)
+            if detail:
+                rows = reports.clock_detail(session=session, actor=services.OPERATOR,
+                                            scope=scope)
+            else:
+                result = reports.report(session=session, actor=services.OPERATOR, scope=scope,
+                                        by=by.value if by else None)
+    except reports.AmbiguousAgreement as error:
+        raise typer.BadParameter(str(error), param_hint="--agreement") from None
+    if detail:
+        rows = rows.copy()
+        for name in ("start", "due", "stopped_at"):
+            rows[name] = pd_iso(rows[name])
+        if output == ReportFormat.csv:
+            typer.echo(rows.to_csv(index=False), nl=False)
+        else:
+            head = {"agreement": {"id": scope.agreement_id, "version": scope.version,
+                                  "title": scope.document.title},
+                    "period": {"start": iso(scope.period.start), "end": iso(scope.period.end)},
+                    "as_of": iso(scope.as_of)}
+            typer.echo(json.dumps({**head, "detail": json.loads(rows.to_json(
+                orient="records"))}, indent=2))
+        return
+    if output == ReportFormat.json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=SUMMARY_CSV_FIELDS, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for row in result["commitments"]:
+        writer.writerow({"section": "commitment", **row})
+    for row in result["shared_goals"]:
+        writer.writerow({"section": "shared_goal", **row})
+
+
+def iso(stamp) -> str:
+    """An instant as ISO 8601 UTC with a Z."""
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pd_iso(values):
+    """A column of instants as ISO 8601 UTC strings (None for missing)."""
+    import pandas as pd
+
+    stamps = pd.to_datetime(values, utc=True)
+    return stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(stamps.notna(), None)
+
+
 def main() -> None:
     """Entry point for `python -m core.cli`."""
     app()

@@ -1,0 +1,747 @@
+"""Compliance with one SLA document: clocks, volume, acceptance, funnel, goals (DESIGN §4–§6).
+
+Pure domain code: no streamlit, no database. Inputs are pandas frames:
+
+- `leads`: id, source, external_id, the stage timestamps (`created_at` … `lost_at`, tz-aware UTC,
+  NaT when the stage was not reached), owner, channel, segment, region, country, company, name,
+  email, score, amount, recycled, attributes (dict) and disputed (an open dispute exists).
+- `touches`: lead_id, at (tz-aware UTC), kind, rep, automated.
+
+This version measures every lead against ONE document (the version in force). For effective
+dating a caller splits the leads by version, calls `clock_frame` per version and concatenates.
+All business time comes from the vectorized `core.calendar.Clock` (no per-lead Python loop).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.agreement import (
+    AcceptanceRateCommitment,
+    AttemptsCommitment,
+    Document,
+    ResponseCommitment,
+    VolumeCommitment,
+    business_calendar,
+    parse_within,
+)
+from core.calendar import NAT_NS, BusinessCalendar, Clock
+
+__all__ = [
+    "BREAKDOWN_COLUMNS",
+    "CLOCK_STATES",
+    "Period",
+    "clock_detail",
+    "clock_frame",
+    "parse_period",
+    "report",
+]
+
+STAGE_COLUMNS = {
+    "created": "created_at",
+    "mql": "mql_at",
+    "sal": "accepted_at",
+    "sql": "sql_at",
+    "opportunity": "opportunity_at",
+    "won": "won_at",
+}
+BREAKDOWN_COLUMNS = {"rep": "owner", "channel": "channel", "segment": "segment",
+                     "region": "region"}
+# Detail states: `overdue` is a breached clock that has not stopped; `at_risk` a pending one.
+CLOCK_STATES = ("met", "breached", "overdue", "pending", "at_risk")
+AT_RISK_SHARE = 0.25
+AT_RISK_FLOOR_SECONDS = 3600
+_MET, _BREACHED, _OVERDUE, _PENDING, _AT_RISK = range(5)
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
+_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2}):(\d{4}-\d{2}-\d{2})")
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period [start, end) as UTC instants."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def _local_midnight(day: date, timezone: str) -> pd.Timestamp:
+    """The UTC instant of a local date's midnight (a DST gap moves forward)."""
+    stamp = pd.Timestamp(day).tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
+    return stamp.tz_convert("UTC")
+
+
+def parse_period(text: str, timezone: str) -> Period:
+    """Read "2018-03" (a month), "2018-Q1" (a quarter) or "2018-01-01:2018-04-01" (dates, end
+    exclusive) in the calendar zone; ValueError with the accepted forms otherwise."""
+    text = (text or "").strip()
+    try:
+        if match := _MONTH.fullmatch(text):
+            first = date(int(match[1]), int(match[2]), 1)
+            last = _add_months(first, 1)
+        elif match := _QUARTER.fullmatch(text):
+            first = date(int(match[1]), 3 * int(match[2]) - 2, 1)
+            last = _add_months(first, 3)
+        elif match := _RANGE.fullmatch(text):
+            first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+            if last <= first:
+                raise ValueError(f"period {text!r}: the end {last} must be after the start {first}")
+        else:
+            raise ValueError(
+                f"period {text!r} is not a month (2018-03), a quarter (2018-Q1) or a date range "
+                "(2018-01-01:2018-04-01, end exclusive)"
+            )
+    except ValueError as error:
+        if str(error).startswith("period"):
+            raise
+        raise ValueError(f"period {text!r}: {error}") from None
+    return Period(_local_midnight(first, timezone), _local_midnight(last, timezone))
+
+
+def _add_months(day: date, months: int) -> date:
+    """The first of the month `months` after `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    """A tz-aware datetime Series as int64 epoch ns, NAT_NS where missing."""
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64)
+    index = pd.DatetimeIndex(values)
+    if index.tz is None:
+        raise ValueError("timestamps must be timezone-aware (UTC)")
+    return index.tz_convert("UTC").as_unit("ns").asi8.astype(np.int64, copy=True)
+
+
+def _stamp_ns(instant: pd.Timestamp) -> int:
+    """Epoch ns of an aware instant."""
+    stamp = pd.Timestamp(instant)
+    if stamp.tzinfo is None:
+        raise ValueError(f"instant {instant} has no time zone")
+    return int(stamp.tz_convert("UTC").as_unit("ns").value)
+
+
+def _iso(value: int | pd.Timestamp | None) -> str | None:
+    """"YYYY-MM-DDTHH:MM:SSZ" of an instant (epoch ns or Timestamp), None when missing."""
+    if value is None or (isinstance(value, int | np.integer) and value == NAT_NS):
+        return None
+    stamp = pd.Timestamp(int(value), tz="UTC") if isinstance(value, int | np.integer) else value
+    if pd.isna(stamp):
+        return None
+    return pd.Timestamp(stamp).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pct(part: float, whole: float) -> float | None:
+    """part / whole as a percentage rounded to 2 decimals; None when whole is 0."""
+    return round(part / whole * 100, 2) if whole else None
+
+
+def _number(value: float) -> int | float:
+    """A JSON-friendly number: whole values as int, others rounded to 2 decimals."""
+    value = float(value)
+    return int(round(value)) if value.is_integer() else round(value, 2)
+
+
+def _median(values: np.ndarray, quantile: float = 0.5) -> int | None:
+    """A quantile of business seconds as whole seconds; None for no values."""
+    if values.size == 0:
+        return None
+    return int(round(float(np.quantile(values, quantile))))
+
+
+def _in_range(ns: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Present instants in [start, end)."""
+    return (ns != NAT_NS) & (ns >= start) & (ns < end)
+
+
+def _by_as_of(ns: np.ndarray, as_of: int) -> np.ndarray:
+    """The instants with those after as_of (and missing ones) set to NAT_NS."""
+    return np.where((ns != NAT_NS) & (ns <= as_of), ns, NAT_NS)
+
+
+def _missing(values: pd.Series) -> np.ndarray:
+    """Missing values: None, NaN, NaT."""
+    return values.isna().to_numpy()
+
+
+def _field(leads: pd.DataFrame, field: str) -> pd.Series:
+    """A lead column, or else the attribute of that name (None where absent)."""
+    if field in leads.columns and field != "attributes":
+        return leads[field]
+    if "attributes" not in leads.columns:
+        return pd.Series([None] * len(leads), index=leads.index, dtype=object)
+    return leads["attributes"].map(lambda item: item.get(field) if isinstance(item, dict) else None)
+
+
+def _matches_filter(leads: pd.DataFrame, filters: dict | None) -> np.ndarray:
+    """Leads matching every `field: value-or-list` of a volume or goal filter."""
+    keep = np.ones(len(leads), dtype=bool)
+    for field, wanted in (filters or {}).items():
+        options = wanted if isinstance(wanted, list) else [wanted]
+        keep &= _field(leads, field).isin(options).to_numpy()
+    return keep
+
+
+# --- clocks ----------------------------------------------------------------------------------
+
+
+class _Touches:
+    """Non-automated touches sorted by (lead position, time), for first and N-th touch lookups."""
+
+    def __init__(self, leads: pd.DataFrame, touches: pd.DataFrame, as_of: int) -> None:
+        human = touches[~touches["automated"].fillna(False).astype(bool).to_numpy()]
+        positions = pd.Index(leads["id"]).get_indexer(human["lead_id"])
+        at = _ns(human["at"]) if len(human) else np.empty(0, dtype=np.int64)
+        keep = (positions >= 0) & (at != NAT_NS) & (at <= as_of)
+        positions, at = positions[keep], at[keep]
+        order = np.lexsort((at, positions))
+        self.positions = positions[order].astype(np.int64)
+        self.at = at[order]
+        self.size = len(leads)
+
+    def nth(self, starts: np.ndarray, n: int) -> np.ndarray:
+        """Per lead, the n-th (1-based) touch at or after its start, NAT_NS when there is none."""
+        found = np.full(self.size, NAT_NS, dtype=np.int64)
+        if self.at.size == 0:
+            return found
+        start = starts[self.positions]
+        valid = (start != NAT_NS) & (self.at >= start)
+        positions, at = self.positions[valid], self.at[valid]
+        if positions.size == 0:
+            return found
+        index = np.arange(positions.size)
+        first = np.r_[True, positions[1:] != positions[:-1]]
+        rank = index - np.maximum.accumulate(np.where(first, index, 0))
+        chosen = rank == n - 1
+        found[positions[chosen]] = at[chosen]
+        return found
+
+
+def _stops(commitment: ResponseCommitment | AttemptsCommitment, leads: pd.DataFrame,
+           starts: np.ndarray, touches: _Touches, as_of: int) -> np.ndarray:
+    """Per lead, the clock's stop instant by as_of (NAT_NS when it has not stopped)."""
+    if isinstance(commitment, AttemptsCommitment):
+        return touches.nth(starts, commitment.attempts)
+    if commitment.stop == "first_touch":
+        return touches.nth(starts, 1)
+    if commitment.stop == "accepted_or_rejected":
+        accepted = _by_as_of(_ns(leads["accepted_at"]), as_of)
+        rejected = _by_as_of(_ns(leads["rejected_at"]), as_of)
+        big = np.iinfo(np.int64).max
+        earliest = np.minimum(np.where(accepted == NAT_NS, big, accepted),
+                              np.where(rejected == NAT_NS, big, rejected))
+        event = np.where(earliest == big, NAT_NS, earliest)
+    else:
+        event = _by_as_of(_ns(leads[STAGE_COLUMNS[commitment.stop]]), as_of)
+    # An event recorded before the clock's start counts as at the start.
+    return np.where((event != NAT_NS) & (starts != NAT_NS), np.maximum(event, starts), NAT_NS)
+
+
+def clock_frame(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
+                as_of: pd.Timestamp, *, calendar: BusinessCalendar | None = None) -> pd.DataFrame:
+    """One row per lead and response/attempts commitment whose clock started by as_of.
+
+    Columns: position (row number in `leads`), commitment, start, due, stop (int64 epoch ns,
+    NAT_NS when missing), state (an index into CLOCK_STATES), elapsed_seconds (to the stop, or to
+    as_of while running), budget_seconds, breach_seconds (-1 unless breached). Frames of several
+    document versions (each with its own subset of leads) concatenate.
+    """
+    columns = ["position", "commitment", "start", "due", "stop", "state", "elapsed_seconds",
+               "budget_seconds", "breach_seconds"]
+    clocks = [c for c in document.commitments
+              if isinstance(c, ResponseCommitment | AttemptsCommitment)]
+    as_of_ns = _stamp_ns(as_of)
+    starts_by_stage = {
+        stage: _ns(leads[STAGE_COLUMNS[stage]]) for stage in {c.start for c in clocks}
+    }
+    measured = {stage: (ns != NAT_NS) & (ns <= as_of_ns) for stage, ns in starts_by_stage.items()}
+    earliest = [int(ns[measured[stage]].min()) for stage, ns in starts_by_stage.items()
+                if measured[stage].any()]
+    if not earliest:
+        return pd.DataFrame({name: pd.Series(dtype=np.int64) for name in columns}).astype(
+            {"commitment": object})
+    calendar = calendar or business_calendar(document)
+    low = pd.Timestamp(min(earliest), tz="UTC") - timedelta(days=1)
+    clock = Clock(calendar, low, pd.Timestamp(as_of_ns, tz="UTC"))
+    touch_table = _Touches(leads, touches, as_of_ns)
+    parts = []
+    for commitment in clocks:
+        keep = measured[commitment.start]
+        starts_all = np.where(keep, starts_by_stage[commitment.start], NAT_NS)
+        stops_all = _stops(commitment, leads, starts_all, touch_table, as_of_ns)
+        positions = np.flatnonzero(keep)
+        parts.append(_clock_rows(commitment, clock, positions, starts_all[positions],
+                                 stops_all[positions], as_of_ns))
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _clock_rows(commitment: ResponseCommitment | AttemptsCommitment, clock: Clock,
+                positions: np.ndarray, starts: np.ndarray, stops: np.ndarray,
+                as_of: int) -> pd.DataFrame:
+    """The states and business seconds of one commitment's clocks (vectorized)."""
+    amount, unit = parse_within(commitment.within)
+    if unit == "d":
+        dues = clock.due_days(starts, amount)
+        reachable = np.where(dues == NAT_NS, NAT_NS, np.minimum(dues, clock.end_ns))
+        budgets = clock.elapsed(starts, reachable)
+    else:
+        seconds = amount * (60 if unit == "m" else 3600)
+        dues = clock.due(starts, seconds)
+        budgets = np.full(starts.shape, seconds, dtype=np.int64)
+    stopped = stops != NAT_NS
+    known_due = dues != NAT_NS
+    ends = np.where(stopped, stops, as_of)
+    elapsed = clock.elapsed(starts, ends)
+    late = known_due & np.where(stopped, stops > dues, as_of > dues)
+    remaining = clock.elapsed(np.full(starts.shape, as_of, dtype=np.int64),
+                              np.where(known_due, np.minimum(np.maximum(dues, as_of),
+                                                             clock.end_ns), as_of))
+    risky = known_due & (remaining < np.maximum(AT_RISK_SHARE * budgets, AT_RISK_FLOOR_SECONDS))
+    state = np.select(
+        [stopped & ~late, stopped & late, ~stopped & late, ~stopped & risky],
+        [_MET, _BREACHED, _OVERDUE, _AT_RISK],
+        default=_PENDING,
+    )
+    breach = np.where(late, np.maximum(elapsed - budgets, 0), -1)
+    return pd.DataFrame({
+        "position": positions.astype(np.int64),
+        "commitment": commitment.id,
+        "start": starts,
+        "due": dues,
+        "stop": stops,
+        "state": state.astype(np.int64),
+        "elapsed_seconds": elapsed.astype(np.int64),
+        "budget_seconds": budgets.astype(np.int64),
+        "breach_seconds": breach.astype(np.int64),
+    })
+
+
+def _clock_summary(commitment: ResponseCommitment | AttemptsCommitment,
+                   rows: dict[str, np.ndarray], period_over: bool) -> dict:
+    """The report fields of one clock commitment from its clock rows (column → array)."""
+    state = rows["state"]
+    counts = np.bincount(state, minlength=len(CLOCK_STATES))
+    met = int(counts[_MET])
+    breached = int(counts[_BREACHED] + counts[_OVERDUE])
+    stopped = (state == _MET) | (state == _BREACHED)
+    elapsed = rows["elapsed_seconds"]
+    breach = rows["breach_seconds"][state == _BREACHED]
+    compliance = _pct(met, met + breached)
+    fields = {"id": commitment.id, "owner": commitment.owner, "kind": commitment.kind}
+    if isinstance(commitment, AttemptsCommitment):
+        fields["attempts"] = commitment.attempts
+    amount, unit = parse_within(commitment.within)
+    fields.update({
+        "within": commitment.within,
+        "within_seconds": None if unit == "d" else amount * (60 if unit == "m" else 3600),
+        "target_pct": commitment.target_pct,
+        "met": met,
+        "breached": breached,
+        "overdue": int(counts[_OVERDUE]),
+        "pending": int(counts[_PENDING] + counts[_AT_RISK]),
+        "at_risk": int(counts[_AT_RISK]),
+        "compliance_pct": compliance,
+        "median_seconds": _median(elapsed[stopped]),
+        "p90_seconds": _median(elapsed[stopped], 0.9),
+        "median_breach_seconds": _median(breach),
+        "status": _pct_status(compliance, commitment.target_pct, period_over),
+    })
+    return fields
+
+
+def _pct_status(value: float | None, target: float, period_over: bool) -> str:
+    """met/missed once the period is over, on_track/at_risk while it runs, no_data without data."""
+    if value is None:
+        return "no_data"
+    if period_over:
+        return "met" if value >= target else "missed"
+    return "on_track" if value >= target else "at_risk"
+
+
+# --- volume and shared-goal targets -----------------------------------------------------------
+
+
+def _unit_start(day: date, per: str) -> date:
+    """The first local date of the week (Monday), month or quarter holding `day`."""
+    if per == "week":
+        return day - timedelta(days=day.weekday())
+    if per == "month":
+        return day.replace(day=1)
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _unit_end(first: date, per: str) -> date:
+    """The first local date after the unit starting on `first`."""
+    if per == "week":
+        return first + timedelta(days=7)
+    return _add_months(first, 1 if per == "month" else 3)
+
+
+class _Days:
+    """Local dates of the period and whether each is a working day, cached per report."""
+
+    def __init__(self, calendar: BusinessCalendar, period: Period) -> None:
+        self.calendar = calendar
+        self.first = calendar.local_date(period.start.to_pydatetime())
+        self.last = calendar.local_date((period.end - pd.Timedelta(1, "us")).to_pydatetime())
+        self._working: dict[date, bool] = {}
+
+    def working(self, first: date, end: date) -> int:
+        """Working days in [first, end)."""
+        count = 0
+        day = first
+        while day < end:
+            if day not in self._working:
+                self._working[day] = self.calendar.is_working_day(day)
+            count += self._working[day]
+            day += timedelta(days=1)
+        return count
+
+    def units(self, per: str) -> float:
+        """Whole `per` units in the period plus business-day-weighted shares of partial ones."""
+        end = self.last + timedelta(days=1)
+        total = 0.0
+        unit = _unit_start(self.first, per)
+        while unit < end:
+            unit_end = _unit_end(unit, per)
+            inside_first, inside_end = max(unit, self.first), min(unit_end, end)
+            if inside_first == unit and inside_end == unit_end:
+                total += 1
+            else:
+                whole = self.working(unit, unit_end)
+                part = self.working(inside_first, inside_end)
+                if whole:
+                    total += part / whole
+                else:  # a unit without working days: weigh by calendar days
+                    total += (inside_end - inside_first).days / (unit_end - unit).days
+            unit = unit_end
+        return total
+
+
+def _elapsed_fraction(calendar: BusinessCalendar, period: Period, as_of: pd.Timestamp) -> float:
+    """Share of the period's business time elapsed by as_of (1 once the period is over)."""
+    if as_of >= period.end:
+        return 1.0
+    if as_of <= period.start:
+        return 0.0
+    total = calendar.segments(period.start, period.end).total_ns
+    if total == 0:
+        return float((as_of - period.start) / (period.end - period.start))
+    return calendar.segments(period.start, as_of).total_ns / total
+
+
+def _target_fields(target: float, actual: float, fraction: float, period_over: bool) -> dict:
+    """target, actual, attainment, expected-to-date, projection and status of a counted goal."""
+    projected = actual / fraction if fraction > 0 else None
+    if period_over:
+        status = "met" if actual >= target else "missed"
+    elif projected is None:
+        status = "no_data"
+    else:
+        status = "on_track" if projected >= target else "at_risk"
+    return {
+        "target": _number(target),
+        "actual": _number(actual),
+        "attainment_pct": _pct(actual, target),
+        "expected_to_date": _number(target * fraction),
+        "projected": None if projected is None else _number(projected),
+        "status": status,
+    }
+
+
+# --- criteria --------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _criterion_mask(values: pd.Series, op: str, wanted: Any) -> np.ndarray:
+    """Which values meet `op wanted`; missing values fail every operator but `exists: false`."""
+    missing = _missing(values)
+    if op == "exists":
+        return missing if wanted is False else ~missing
+    if op in ("in", "not in"):
+        numbers = [item for item in wanted if _is_number(item)]
+        hit = values.isin(wanted).to_numpy()
+        if numbers:
+            hit = hit | pd.to_numeric(values, errors="coerce").isin(numbers).to_numpy()
+        return ~missing & (hit if op == "in" else ~hit)
+    if op == "contains":
+        def contains(item: Any) -> bool:
+            if isinstance(item, list | tuple | set):
+                return wanted in item
+            return str(wanted) in str(item)
+        return ~missing & values.map(contains, na_action="ignore").fillna(False).to_numpy(bool)
+    if _is_number(wanted):
+        left = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        present = ~np.isnan(left)
+        with np.errstate(invalid="ignore"):
+            result = _compare(left, op, float(wanted))
+        return present & result
+    if isinstance(wanted, bool):
+        equal = values.map(lambda item: item is wanted or item == wanted,
+                           na_action="ignore").fillna(False).to_numpy(bool)
+        return ~missing & (equal if op == "==" else ~equal)
+    text = values.astype(str).to_numpy()
+    return ~missing & _compare(text, op, str(wanted))
+
+
+def _compare(left: np.ndarray, op: str, right: Any) -> np.ndarray:
+    """left op right elementwise."""
+    if op == "==":
+        return left == right
+    if op == "!=":
+        return left != right
+    if op == ">=":
+        return left >= right
+    if op == ">":
+        return left > right
+    if op == "<=":
+        return left <= right
+    if op == "<":
+        return left < right
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _conforms(document: Document, leads: pd.DataFrame) -> np.ndarray:
+    """Leads meeting every MQL criterion of the document."""
+    keep = np.ones(len(leads), dtype=bool)
+    for criterion in document.stages.mql.criteria:
+        keep &= _criterion_mask(_field(leads, criterion.field), criterion.op, criterion.value)
+    return keep
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+class _Context:
+    """Everything a report measures, per lead, computed once and aggregated per group."""
+
+    def __init__(self, document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
+                 period: Period, as_of: pd.Timestamp) -> None:
+        self.document = document
+        self.leads = leads.reset_index(drop=True)
+        self.period = period
+        self.as_of = pd.Timestamp(as_of).tz_convert("UTC")
+        self.period_over = self.as_of >= period.end
+        self.calendar = business_calendar(document)
+        as_of_ns = _stamp_ns(self.as_of)
+        start_ns, end_ns = _stamp_ns(period.start), _stamp_ns(period.end)
+        limit = min(end_ns, as_of_ns + 1)
+        self.stamps = {stage: _by_as_of(_ns(self.leads[column]), as_of_ns)
+                       for stage, column in STAGE_COLUMNS.items()}
+        self.rejected_ns = _by_as_of(_ns(self.leads["rejected_at"]), as_of_ns)
+        self.in_period = {stage: _in_range(ns, start_ns, limit)
+                          for stage, ns in self.stamps.items()}
+        self.fraction = _elapsed_fraction(self.calendar, period, self.as_of)
+        self.days = _Days(self.calendar, period)
+        self.mql = self.in_period["mql"]
+        # Clocks: leads whose start falls in the period (and by as_of).
+        clocks = [c for c in document.commitments
+                  if isinstance(c, ResponseCommitment | AttemptsCommitment)]
+        # Only leads with a clock start in the period are measured: keep the clock table short.
+        candidates = np.zeros(len(self.leads), dtype=bool)
+        for stage in {c.start for c in clocks}:
+            candidates |= self.in_period[stage]
+        subset = np.flatnonzero(candidates)
+        frame = clock_frame(document, self.leads.iloc[subset], touches, self.as_of,
+                            calendar=self.calendar)
+        if len(frame):
+            frame["position"] = subset[frame["position"].to_numpy()]
+            starts = frame["start"].to_numpy()
+            frame = frame[_in_range(starts, start_ns, limit)].reset_index(drop=True)
+        self.clocks = frame
+        ids = frame["commitment"].to_numpy()
+        self.clock_arrays = {
+            commitment.id: {name: frame[name].to_numpy()[ids == commitment.id]
+                            for name in ("position", "state", "elapsed_seconds",
+                                         "breach_seconds")}
+            for commitment in clocks
+        }
+        self.volume_masks = {
+            c.id: self.in_period[c.stage] & _matches_filter(self.leads, c.filter)
+            for c in document.commitments if isinstance(c, VolumeCommitment)
+        }
+        accepted_ns, rejected_ns = self.stamps["sal"], self.rejected_ns
+        has_accept, has_reject = accepted_ns != NAT_NS, rejected_ns != NAT_NS
+        # When both happened the later event wins; a tie counts as accepted.
+        self.accepted = self.mql & has_accept & (~has_reject | (accepted_ns >= rejected_ns))
+        self.rejected = self.mql & has_reject & ~self.accepted
+        self.goal_masks = {
+            goal.id: self._goal_mask(goal.metric) & _matches_filter(self.leads, goal.filter)
+            for goal in document.shared_goals
+        }
+
+    def _goal_mask(self, metric: str) -> np.ndarray:
+        """Leads counted by a shared-goal metric in the period."""
+        stage = {"won_amount": "won", "won_count": "won", "pipeline_amount": "opportunity",
+                 "sql_count": "sql"}[metric]
+        return self.in_period[stage]
+
+    def commitments(self, mask: np.ndarray | None = None) -> list[dict]:
+        """The commitment rows for all leads or a group (`mask` over lead rows)."""
+        rows = []
+        for commitment in self.document.commitments:
+            if isinstance(commitment, VolumeCommitment):
+                counted = self.volume_masks[commitment.id]
+                actual = int((counted if mask is None else counted & mask).sum())
+                target = commitment.target * self.days.units(commitment.per)
+                rows.append({"id": commitment.id, "owner": commitment.owner,
+                             "kind": commitment.kind, "stage": commitment.stage,
+                             "per": commitment.per,
+                             **_target_fields(target, actual, self.fraction, self.period_over)})
+            elif isinstance(commitment, AcceptanceRateCommitment):
+                accepted = self.accepted if mask is None else self.accepted & mask
+                rejected = self.rejected if mask is None else self.rejected & mask
+                accepted_count, rejected_count = int(accepted.sum()), int(rejected.sum())
+                pct = _pct(accepted_count, accepted_count + rejected_count)
+                rows.append({"id": commitment.id, "owner": commitment.owner,
+                             "kind": commitment.kind, "target_pct": commitment.target_pct,
+                             "accepted": accepted_count, "rejected": rejected_count,
+                             "acceptance_pct": pct,
+                             "status": _pct_status(pct, commitment.target_pct, self.period_over)})
+            else:
+                clock_rows = self.clock_arrays[commitment.id]
+                if mask is not None:
+                    chosen = mask[clock_rows["position"]]
+                    clock_rows = {name: values[chosen] for name, values in clock_rows.items()}
+                rows.append(_clock_summary(commitment, clock_rows, self.period_over))
+        return rows
+
+    def shared_goals(self) -> list[dict]:
+        """The shared-goal rows."""
+        amounts = pd.to_numeric(self.leads["amount"], errors="coerce").fillna(0).to_numpy(float)
+        rows = []
+        for goal in self.document.shared_goals:
+            counted = self.goal_masks[goal.id]
+            if goal.metric in ("won_amount", "pipeline_amount"):
+                actual = float(amounts[counted].sum())
+            else:
+                actual = int(counted.sum())
+            target = goal.target * self.days.units(goal.per)
+            rows.append({"id": goal.id, "metric": goal.metric, "per": goal.per,
+                         **_target_fields(target, actual, self.fraction, self.period_over)})
+        return rows
+
+    def funnel(self) -> dict:
+        """The cohort of the period's MQLs: who reached SAL, SQL and won by as_of."""
+        cohort = self.mql
+        # SAL: accepted by as_of and not rejected afterwards (the later event wins).
+        reached = {"sal": self.accepted,
+                   **{stage: cohort & (self.stamps[stage] != NAT_NS) for stage in ("sql", "won")}}
+        counts = {"mql": int(cohort.sum()),
+                  **{stage: int(mask.sum()) for stage, mask in reached.items()}}
+
+        def rate(part: str, whole: str) -> float | None:
+            return round(counts[part] / counts[whole], 4) if counts[whole] else None
+
+        def days(later: str, earlier: str) -> float | None:
+            both = reached[later] & (self.stamps[earlier] != NAT_NS)
+            if not both.any():
+                return None
+            gaps = (self.stamps[later][both] - self.stamps[earlier][both]) / (86_400 * 1e9)
+            return round(float(np.median(gaps)), 2)
+
+        return {**counts,
+                "rates": {"mql_sal": rate("sal", "mql"), "sal_sql": rate("sql", "sal"),
+                          "sql_won": rate("won", "sql")},
+                "median_days": {"mql_sal": days("sal", "mql"), "sal_sql": days("sql", "sal"),
+                                "sql_won": days("won", "sql")}}
+
+    def quality(self) -> dict:
+        """Conformance to the MQL definition, acceptance, rejection reasons, disputes, recycling."""
+        mql = self.mql
+        mql_leads = self.leads[mql]
+        conforming = int(_conforms(self.document, mql_leads).sum()) if len(mql_leads) else 0
+        reasons = (self.leads.loc[self.rejected, "rejection_reason"].fillna("unspecified")
+                   .value_counts())
+        disputed = self.leads["disputed"].fillna(False).to_numpy(bool)
+        recycled = self.leads["recycled"].fillna(False).to_numpy(bool)
+        return {
+            "definition_conformance_pct": _pct(conforming, int(mql.sum())),
+            "accepted": int(self.accepted.sum()),
+            "rejected": int(self.rejected.sum()),
+            "rejection_reasons": {str(k): int(v) for k, v in sorted(reasons.items())},
+            "disputed": int((self.rejected & disputed).sum()),
+            "recycled": int((mql & recycled).sum()),
+        }
+
+    def breakdown(self, by: str) -> list[dict]:
+        """One row per value of the grouping column (missing values group under None)."""
+        if by not in BREAKDOWN_COLUMNS:
+            raise ValueError(f"cannot break down by {by!r}; use {', '.join(BREAKDOWN_COLUMNS)}")
+        values = self.leads[BREAKDOWN_COLUMNS[by]]
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+        groups: list[tuple[Any, np.ndarray]] = [
+            (uniques[code], codes == code) for code in range(len(uniques))
+        ]
+        if (codes == -1).any():
+            groups.append((None, codes == -1))
+        return [{by: _plain(value), "commitments": self.commitments(mask)}
+                for value, mask in groups]
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a plain Python value."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def report(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
+           as_of: pd.Timestamp, *, by: str | None = None, agreement: dict | None = None) -> dict:
+    """The DESIGN §6 `report --format json` object for one document (the version in force)."""
+    context = _Context(document, leads, touches, period, as_of)
+    return {
+        "agreement": agreement or {"id": None, "version": None, "title": document.title},
+        "period": {"start": _iso(period.start), "end": _iso(period.end)},
+        "as_of": _iso(context.as_of),
+        "commitments": context.commitments(),
+        "shared_goals": context.shared_goals(),
+        "funnel": context.funnel(),
+        "quality": context.quality(),
+        "breakdown": context.breakdown(by) if by else [],
+    }
+
+
+def clock_detail(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
+                 as_of: pd.Timestamp, *, agreement_version: int | None = None) -> pd.DataFrame:
+    """One row per lead and clock commitment of the period (DESIGN §6 `report --detail`)."""
+    context = _Context(document, leads, touches, period, as_of)
+    frame = context.clocks
+    rows = context.leads.iloc[frame["position"].to_numpy()]
+
+    def stamps(column: str) -> pd.Series:
+        values = frame[column].to_numpy()
+        text = np.char.add(np.datetime_as_string(values.astype("datetime64[ns]"), unit="s"), "Z")
+        return pd.Series(np.where(values == NAT_NS, None, text.astype(object)), dtype=object)
+
+    breach = frame["breach_seconds"].to_numpy()
+    detail = pd.DataFrame({
+        "external_id": rows["external_id"].to_numpy(),
+        "source": rows["source"].to_numpy(),
+        "commitment": frame["commitment"].to_numpy(),
+        "state": np.asarray(CLOCK_STATES, dtype=object)[frame["state"].to_numpy()],
+        "start": stamps("start"),
+        "due": stamps("due"),
+        "stopped_at": stamps("stop"),
+        "elapsed_seconds": frame["elapsed_seconds"].to_numpy(),
+        "breach_seconds": pd.array(np.where(breach >= 0, breach, 0), dtype="Int64"),
+    })
+    detail.loc[breach < 0, "breach_seconds"] = pd.NA
+    if agreement_version is not None:
+        detail["agreement_version"] = agreement_version
+    return detail
+

@@ -1,0 +1,146 @@
+"""Compliance reports: load the period's leads and touches, then measure them (core.compliance)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlmodel import Session, col, select
+
+from core import agreement as sla
+from core import compliance
+from core.errors import InvalidInput
+from core.permissions import Action, require
+from core.services.accounts import Actor
+from core.services.agreements import SIGNED_STATES
+from db.bulk import fetch_frame
+from db.models import AgreementVersion, Dispute, Lead, Touch
+
+LEAD_COLUMNS = [
+    "id", "source", "external_id", "created_at", "mql_at", "accepted_at", "rejected_at",
+    "rejection_reason", "sql_at", "opportunity_at", "won_at", "lost_at", "owner", "channel",
+    "segment", "region", "country", "company", "name", "email", "score", "amount", "recycled",
+    "attributes",
+]
+STAGE_COLUMNS = ["created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
+                 "opportunity_at", "won_at"]
+
+
+class AmbiguousAgreement(ValueError):
+    """Several agreements have signed versions and none was named (a usage error)."""
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """What a report measures: which agreement version, which period, as of when."""
+
+    agreement_id: int
+    version: int
+    document: sla.Document
+    period: compliance.Period
+    as_of: pd.Timestamp
+
+
+def report_scope(
+    *, session: Session, actor: Actor, period: str, agreement_id: int | None = None,
+    as_of: str | datetime | None = None,
+) -> ReportScope:
+    """Resolve the agreement (the only signed one by default), the period and as_of."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    signed = session.exec(
+        select(AgreementVersion).where(col(AgreementVersion.state).in_(SIGNED_STATES))
+        .order_by(col(AgreementVersion.signed_at))
+    ).all()
+    if agreement_id is None:
+        agreement_ids = {v.agreement_id for v in signed}
+        if len(agreement_ids) > 1:
+            listed = ", ".join(str(i) for i in sorted(agreement_ids))
+            raise AmbiguousAgreement(
+                f"several agreements have signed versions ({listed}): pass --agreement ID")
+        if not agreement_ids:
+            raise InvalidInput("agreement", "no agreement has a signed version yet")
+        agreement_id = agreement_ids.pop()
+    versions = [v for v in signed if v.agreement_id == agreement_id]
+    if not versions:
+        raise InvalidInput("agreement", f"agreement {agreement_id} has no signed version")
+    zone = versions[-1].document["calendar"]["timezone"]  # the latest signed version's zone
+    try:
+        window = compliance.parse_period(period, zone)
+    except ValueError as error:
+        raise InvalidInput("period", str(error)) from None
+    in_force = _in_force(versions, window.start, zone)
+    return ReportScope(agreement_id, in_force.number, sla.from_dict(in_force.document), window,
+                       _as_of(as_of, zone))
+
+
+def report(
+    *, session: Session, actor: Actor, scope: ReportScope, by: str | None = None
+) -> dict:
+    """The DESIGN §6 report object for a scope."""
+    leads, touches = _frames(session, scope)
+    return compliance.report(
+        scope.document, leads, touches, scope.period, scope.as_of, by=by,
+        agreement={"id": scope.agreement_id, "version": scope.version,
+                   "title": scope.document.title},
+    )
+
+
+def clock_detail(*, session: Session, actor: Actor, scope: ReportScope) -> pd.DataFrame:
+    """One row per lead and clock commitment."""
+    leads, touches = _frames(session, scope)
+    return compliance.clock_detail(scope.document, leads, touches, scope.period, scope.as_of,
+                                   agreement_version=scope.version)
+
+
+def _frames(session: Session, scope: ReportScope) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leads with any stage inside the period, and their touches up to as_of."""
+    start, end = scope.period.start.to_pydatetime(), scope.period.end.to_pydatetime()
+    in_period = [(Lead.__table__.c[name] >= start) & (Lead.__table__.c[name] < end)
+                 for name in STAGE_COLUMNS]
+    condition = in_period[0]
+    for clause in in_period[1:]:
+        condition = condition | clause
+    leads = fetch_frame(session, Lead.__table__, LEAD_COLUMNS, condition)
+    for name in ("created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
+                 "opportunity_at", "won_at", "lost_at"):
+        leads[name] = pd.to_datetime(leads[name], utc=True).dt.as_unit("ns")
+    for name in ("score", "amount"):
+        leads[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64")
+    leads["recycled"] = leads["recycled"].astype(bool)
+    disputed = set(session.exec(select(Dispute.lead_id).where(Dispute.state == "open")).all())
+    leads["disputed"] = leads["id"].isin(disputed)
+    ids = leads["id"].astype(int).tolist()
+    chunks = [fetch_frame(session, Touch.__table__, ["lead_id", "at", "kind", "rep",
+                                                     "automated"],
+                          col(Touch.lead_id).in_(ids[i:i + 5000]),
+                          Touch.at <= scope.as_of.to_pydatetime())
+              for i in range(0, len(ids), 5000)]
+    touches = pd.concat(chunks) if chunks else fetch_frame(
+        session, Touch.__table__, ["lead_id", "at", "kind", "rep", "automated"],
+        Touch.id.is_(None))
+    touches["automated"] = touches["automated"].astype(bool)
+    return leads, touches
+
+
+def _in_force(versions: list[AgreementVersion], instant: pd.Timestamp,
+              zone: str) -> AgreementVersion:
+    """The latest-signed version whose effective range contains the instant's local date."""
+    day = instant.tz_convert(zone).date()
+    covering = [v for v in versions if v.effective_start <= day < v.effective_end]
+    return (covering or versions)[-1]
+
+
+def _as_of(value: str | datetime | None, zone: str) -> pd.Timestamp:
+    """as_of in UTC; a naive or date-only value is read in the calendar zone."""
+    if value is None:
+        return pd.Timestamp.now(tz="UTC")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, datetime.min.time())
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        raise InvalidInput("as_of", f"'{value}' is not an ISO 8601 instant or date") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(ZoneInfo(zone), nonexistent="shift_forward",
+                                  ambiguous=True)
+    return stamp.tz_convert("UTC")

@@ -1,0 +1,114 @@
+"""Reports through the services and `python -m core.cli report`, on a real database."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlmodel import Session, create_engine
+
+from core import agreement as sla
+from core.services import OPERATOR, agreements, reports
+from db import migrate
+from db.models import Lead, Touch
+from tests.service.test_cli import cli
+
+# Mon 2026-03-02, New York (UTC-5 until 2026-03-08): the template's hours are 09:00–17:00.
+MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 09:00 local
+
+
+def seed_world(session, people) -> int:
+    """An active template SLA for 2026, and three March leads with different fates."""
+    document = sla.template(title="2026 SLA", start=date(2026, 1, 1), end=date(2027, 1, 1))
+    version = agreements.create_agreement(session=session, actor=people["marco"],
+                                          document=document)
+    for step, who in (("submit", "marco"), ("approve", "marco"), ("approve", "sofia"),
+                      ("sign", "erin")):
+        getattr(agreements, step)(session=session, actor=people[who],
+                                  agreement_id=version.agreement_id)
+    leads = [
+        Lead(source="crm", external_id="fast", created_at=MQL, mql_at=MQL, owner="ana",
+             channel="paid_search", score=80, accepted_at=MQL.replace(hour=15)),
+        Lead(source="crm", external_id="slow", created_at=MQL, mql_at=MQL, owner="ben",
+             channel="social", score=40, rejected_at=datetime(2026, 3, 5, 14, tzinfo=UTC),
+             rejection_reason="not_a_fit"),
+        Lead(source="crm", external_id="bot-only", created_at=MQL, mql_at=MQL, owner="ben",
+             channel="social", score=70),
+    ]
+    session.add_all(leads)
+    session.flush()
+    session.add_all([
+        Touch(lead_id=leads[0].id, at=MQL.replace(hour=15), kind="call", rep="ana"),
+        Touch(lead_id=leads[1].id, at=datetime(2026, 3, 4, 15, tzinfo=UTC), kind="call",
+              rep="ben"),
+        Touch(lead_id=leads[2].id, at=MQL.replace(minute=1), kind="email", rep="ben",
+              automated=True),
+    ])
+    session.flush()
+    return version.agreement_id
+
+
+def test_the_report_has_the_design_shape_and_is_reproducible(session, people):
+    agreement_id = seed_world(session, people)
+    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                 as_of="2026-04-15")
+    assert scope.agreement_id == agreement_id and scope.version == 1
+    result = reports.report(session=session, actor=OPERATOR, scope=scope)
+    assert set(result) >= {"agreement", "period", "as_of", "commitments", "shared_goals",
+                           "funnel", "quality", "breakdown"}
+    assert result["period"] == {"start": "2026-03-01T05:00:00Z", "end": "2026-04-01T04:00:00Z"}
+    first_touch = next(c for c in result["commitments"] if c["id"] == "first-touch")
+    # fast: touched after 1 business hour (met); slow: 2 days later (breached); bot-only: the
+    # automated email does not count, so the clock runs on and is overdue.
+    assert (first_touch["met"], first_touch["breached"], first_touch["overdue"]) == (1, 2, 1)
+    assert first_touch["status"] == "missed"
+    again = reports.report(session=session, actor=OPERATOR, scope=scope)
+    assert again == result
+
+
+def test_an_automated_touch_never_stops_the_first_touch_clock(session, people):
+    seed_world(session, people)
+    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                 as_of="2026-04-15")
+    detail = reports.clock_detail(session=session, actor=OPERATOR, scope=scope)
+    row = detail[(detail["external_id"] == "bot-only") & (detail["commitment"] == "first-touch")]
+    assert row.iloc[0]["state"] == "overdue"  # not stopped, and past due
+    assert row.iloc[0]["stopped_at"] is None
+
+
+def test_detail_lists_one_row_per_lead_and_clock_commitment(session, people):
+    seed_world(session, people)
+    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                 as_of="2026-04-15")
+    detail = reports.clock_detail(session=session, actor=OPERATOR, scope=scope)
+    clocks = [c.id for c in scope.document.commitments if c.kind in ("response", "attempts")]
+    assert len(detail) == 3 * len(clocks)
+    assert set(detail["agreement_version"]) == {1}
+
+
+@pytest.fixture
+def cli_database(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'report.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    migrate.upgrade()
+    return url
+
+
+def test_the_report_cli_prints_json_csv_and_detail(cli_database, people_factory):
+    engine = create_engine(cli_database)
+    with Session(engine) as session:
+        seed_world(session, people_factory(session))
+        session.commit()
+    engine.dispose()
+    args = ["report", "--period", "2026-03", "--as-of", "2026-04-15T00:00:00"]
+    first = cli(cli_database, *args)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == json.loads(cli(cli_database, *args).stdout)
+    as_csv = cli(cli_database, *args, "--format", "csv")
+    assert as_csv.stdout.splitlines()[0].startswith("section,id,owner,kind,status")
+    detail = json.loads(cli(cli_database, *args, "--detail").stdout)
+    assert set(detail) == {"agreement", "period", "as_of", "detail"}
+    assert {"external_id", "source", "commitment", "state", "start", "due", "stopped_at",
+            "elapsed_seconds", "breach_seconds", "agreement_version"} <= set(detail["detail"][0])
+    by_channel = json.loads(cli(cli_database, *args, "--by", "channel").stdout)
+    assert {row["channel"] for row in by_channel["breakdown"]} == {"paid_search", "social"}
+    assert cli(cli_database, "report", "--period", "2026-13").returncode == 1
