@@ -18,6 +18,7 @@ from core import agreement as sla
 from core.permissions import Role
 from core.services import OPERATOR, add_user, agreements, get_actor
 from core.services import leads as lead_work
+from core.services.imports import flag_recycled
 from db.models import Agreement, Lead, Touch, User
 
 DEMO_PASSWORD = "handoff-demo"
@@ -162,6 +163,7 @@ NEVER_TOUCHED_SHARE = 0.03
 UNDECIDED_SHARE = 0.04
 
 DEMO_MQL_TARGET = 2_500
+DEMO_QUARTERLY_REVENUE = 4_500_000  # a stretch over the demo's ~4.4M won per quarter
 DEMO_DISPUTES = [
     ("mia", "They downloaded the SLA playbook and asked for pricing: this is our ICP."),
     ("noah", "Mid-market logistics is exactly the segment we agreed to target."),
@@ -188,6 +190,9 @@ def seed_demo(
             np.random.default_rng(seed), leads, today, _demo_now(today)
         )
         leads_added = _insert_leads(session, lead_frame)
+        flag_recycled(session, pd.DataFrame({
+            "email": lead_frame["email"], "company": lead_frame["company"],
+            "mql_at": pd.to_datetime(lead_frame["mql"], unit="s", utc=True)}))
         touches_added = _insert_touches(session, lead_frame, touch_frame)
     agreements_added = _seed_agreement(session, today or datetime.now(UTC).date())
     if leads_added:
@@ -244,6 +249,8 @@ def _demo_document(start: date) -> sla.Document:
     data["calendar"]["hours"] = {day: [["09:00", "18:00"]]
                                  for day in ("mon", "tue", "wed", "thu", "fri")}
     data["calendar"]["holidays"] = {"country": "US"}
+    for goal in data["shared_goals"]:
+        goal["target"] = DEMO_QUARTERLY_REVENUE
     return sla.from_dict(data)
 
 

@@ -95,7 +95,7 @@ def import_leads(
     inserted = plan.insert_new()
     updated = plan.update_changed(actor)
     report(0.8, "Saved leads")
-    _flag_recycled(session, plan.touched_keys())
+    flag_recycled(session, plan.touched_keys())
     summary = _summary(parsed, plan.errors, inserted=inserted, updated=updated)
     batch_id = _record_batch(session, actor, "leads", data, filename, source, preset, mapping,
                              {"tz": tz, "date_format": date_format}, summary)
@@ -404,7 +404,7 @@ def _new_touches(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(merged["_merge"] == "left_only").to_numpy()]
 
 
-def _flag_recycled(session: Session, leads: pd.DataFrame) -> None:
+def flag_recycled(session: Session, leads: pd.DataFrame) -> None:
     """Recompute the recycled flag of every stored MQL that shares an email, or a company and
     name, with the file's leads: recycled when that key came in as an MQL in the 90 days
     before."""

@@ -261,3 +261,9 @@ def test_demo_seeds_open_disputes_for_the_heads(session):
     assert len(disputes) == 3
     assert {d.opened_by for d in disputes} == {"mia", "noah"}
     assert {d.rejection_reason for d in disputes} == {"not_a_fit"}
+
+
+def test_demo_flags_recycled_mqls(session):
+    seed_demo(session, leads=1500, seed=3, today=date(2026, 11, 22))
+    recycled = session.exec(select(func.count()).where(Lead.recycled)).one()
+    assert 0 < recycled < 1500 * 0.1
