@@ -7,10 +7,10 @@ from sqlmodel import Session, select
 
 from core import agreement as sla
 from core.permissions import Role
-from core.services import agreements
 from db.engine import get_engine
 from db.models import Dispute, Lead, Touch
 from tests.app.conftest import logged_in
+from tests.sla_helpers import activate
 
 USERS = {"ana": Role.SALES_REP, "ben": Role.SALES_REP, "sofia": Role.SALES_HEAD,
          "marco": Role.MARKETING_HEAD, "erin": Role.EXEC, "mia": Role.MARKETER}
@@ -23,12 +23,7 @@ def world(app_db):
     people = {name: app_db(name, role) for name, role in USERS.items()}
     with Session(get_engine()) as session:
         document = sla.template(title="SLA", start=date(2026, 1, 1), end=date(2099, 1, 1))
-        version = agreements.create_agreement(session=session, actor=people["marco"],
-                                              document=document)
-        for step, who in (("submit", "marco"), ("approve", "marco"), ("approve", "sofia"),
-                          ("sign", "erin")):
-            getattr(agreements, step)(session=session, actor=people[who],
-                                      agreement_id=version.agreement_id)
+        activate(session, people, document)
         for owner in ("ana", "ben"):
             for index in range(2):
                 session.add(Lead(source="crm", external_id=f"{owner}-{index}", created_at=MQL,

@@ -7,9 +7,10 @@ from sqlmodel import select
 
 from core import agreement as sla
 from core.permissions import PermissionDenied, Role
-from core.services import agreements, imports
+from core.services import imports
 from db.models import AuditEvent, ImportBatch, Lead, Touch
 from tests.service.conftest import BY_ROLE
+from tests.sla_helpers import activate
 
 MQL_HEADER = "mql_id,first_contact_date,landing_page_id,origin\n"
 OLIST_MAP = {"external_id": "mql_id", "mql_at": "first_contact_date", "channel": "origin"}
@@ -111,12 +112,7 @@ def test_each_batch_records_file_hash_mapping_counts_who_and_when(session, peopl
 def test_rejection_reasons_must_be_the_agreements(session, people):
     document = sla.template(title="SLA", start=date(2018, 1, 1), end=date(2099, 1, 1),
                             timezone="America/Sao_Paulo")
-    version = agreements.create_agreement(session=session, actor=people["marco"],
-                                          document=document)
-    for step, who in (("submit", "marco"), ("approve", "marco"), ("approve", "sofia"),
-                      ("sign", "erin")):
-        getattr(agreements, step)(session=session, actor=people[who],
-                                  agreement_id=version.agreement_id)
+    activate(session, people, document)
     data = (b"id,mql,rejected,reason\n"
             b"r1,2018-01-05,2018-01-06,not_a_fit\n"
             b"r2,2018-01-05,2018-01-06,too_pushy\n")

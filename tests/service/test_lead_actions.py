@@ -8,11 +8,12 @@ from sqlmodel import select
 from core import agreement as sla
 from core.errors import InvalidInput
 from core.permissions import PermissionDenied, Role
-from core.services import agreements, leads
+from core.services import leads
 from core.services.agreements import WorkflowError
 from core.services.leads import NotYourLead
 from db.models import AuditEvent, Lead, Touch
 from tests.service.conftest import BY_ROLE
+from tests.sla_helpers import activate
 
 MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
@@ -21,12 +22,7 @@ MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 def lead_ids(session, people) -> dict[str, int]:
     """An active agreement, and one open lead owned by each rep (ana, ben)."""
     document = sla.template(title="SLA", start=date(2026, 1, 1), end=date(2099, 1, 1))
-    version = agreements.create_agreement(session=session, actor=people["marco"],
-                                          document=document)
-    for step, who in (("submit", "marco"), ("approve", "marco"), ("approve", "sofia"),
-                      ("sign", "erin")):
-        getattr(agreements, step)(session=session, actor=people[who],
-                                  agreement_id=version.agreement_id)
+    activate(session, people, document)
     ids = {}
     for owner in ("ana", "ben"):
         lead = Lead(source="crm", external_id=f"L-{owner}", created_at=MQL, mql_at=MQL,

@@ -7,10 +7,11 @@ import pytest
 from sqlmodel import Session, create_engine
 
 from core import agreement as sla
-from core.services import OPERATOR, agreements, reports
+from core.services import OPERATOR, reports
 from db import migrate
 from db.models import Lead, Touch
 from tests.service.test_cli import cli
+from tests.sla_helpers import activate
 
 # Mon 2026-03-02, New York (UTC-5 until 2026-03-08): the template's hours are 09:00–17:00.
 MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 09:00 local
@@ -19,12 +20,7 @@ MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 09:00 local
 def seed_world(session, people) -> int:
     """An active template SLA for 2026, and three March leads with different fates."""
     document = sla.template(title="2026 SLA", start=date(2026, 1, 1), end=date(2027, 1, 1))
-    version = agreements.create_agreement(session=session, actor=people["marco"],
-                                          document=document)
-    for step, who in (("submit", "marco"), ("approve", "marco"), ("approve", "sofia"),
-                      ("sign", "erin")):
-        getattr(agreements, step)(session=session, actor=people[who],
-                                  agreement_id=version.agreement_id)
+    version = activate(session, people, document)
     leads = [
         Lead(source="crm", external_id="fast", created_at=MQL, mql_at=MQL, owner="ana",
              channel="paid_search", score=80, accepted_at=MQL.replace(hour=15)),
