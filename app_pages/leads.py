@@ -14,14 +14,18 @@ st.title("My leads" if own else "Leads")
 show_flash()
 
 show_decided = st.toggle("Show accepted and rejected leads too", key="leads_show_decided")
+LIMIT = 500
 with get_session() as session:
-    queue = leads.work_queue(session=session, actor=actor, include_decided=show_decided)
     document = agreements.signed_document(session)
+    queue = leads.work_queue(session=session, actor=actor, include_decided=show_decided,
+                             limit=LIMIT)
 if queue.empty:
     st.info("No open leads." if own else "No open leads for any rep.")
     st.stop()
 
-st.caption(f"{len(queue):,} lead{'s' if len(queue) != 1 else ''}, newest MQL first.")
+shown = f"the {LIMIT} newest leads" if len(queue) == LIMIT else \
+    f"{len(queue):,} lead{'s' if len(queue) != 1 else ''}"
+st.caption(f"Showing {shown}, newest MQL first.")
 hidden = ["id", "source"] + (["owner"] if own else []) + (
     [] if show_decided else ["accepted_at", "rejected_at", "rejection_reason"])
 when = {"format": "YYYY-MM-DD HH:mm", "timezone": "UTC"}
