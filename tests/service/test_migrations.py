@@ -75,3 +75,20 @@ def test_db_upgrade_twice_is_harmless_and_downgrade_removes_everything(empty_dat
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_upgrading_a_database_that_already_holds_leads_keeps_them(empty_database_url):
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            migrate.upgrade(connection, "0002")
+            connection.execute(text(
+                "INSERT INTO leads (source, external_id, created_at, attributes) "
+                "VALUES ('crm', 'old-1', '2026-01-05 10:00:00', '{}')"))
+        with engine.begin() as connection:
+            migrate.upgrade(connection)
+            row = connection.execute(text(
+                "SELECT external_id, recycled FROM leads")).one()
+        assert (row[0], bool(row[1])) == ("old-1", False)
+    finally:
+        engine.dispose()
