@@ -380,6 +380,7 @@ def report(
     """Measure compliance for a period (reproducible with --as-of)."""
     import csv
 
+    from core import compliance
     from core.services import reports
     from db.engine import get_session
 
@@ -395,17 +396,15 @@ def report(
                                         by=by.value if by else None)
     except reports.AmbiguousAgreement as error:
         raise typer.BadParameter(str(error), param_hint="--agreement") from None
-    if detail:
-        rows = rows.copy()
-        for name in ("start", "due", "stopped_at"):
-            rows[name] = pd_iso(rows[name])
+    if detail:  # clock_detail's timestamps are already ISO 8601 UTC strings
         if output == ReportFormat.csv:
             typer.echo(rows.to_csv(index=False), nl=False)
         else:
             head = {"agreement": {"id": scope.agreement_id, "version": scope.version,
                                   "title": scope.document.title},
-                    "period": {"start": iso(scope.period.start), "end": iso(scope.period.end)},
-                    "as_of": iso(scope.as_of)}
+                    "period": {"start": compliance.iso(scope.period.start),
+                               "end": compliance.iso(scope.period.end)},
+                    "as_of": compliance.iso(scope.as_of)}
             typer.echo(json.dumps({**head, "detail": json.loads(rows.to_json(
                 orient="records"))}, indent=2))
         return
@@ -419,19 +418,6 @@ def report(
         writer.writerow({"section": "commitment", **row})
     for row in result["shared_goals"]:
         writer.writerow({"section": "shared_goal", **row})
-
-
-def iso(stamp) -> str:
-    """An instant as ISO 8601 UTC with a Z."""
-    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def pd_iso(values):
-    """A column of instants as ISO 8601 UTC strings (None for missing)."""
-    import pandas as pd
-
-    stamps = pd.to_datetime(values, utc=True)
-    return stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(stamps.notna(), None)
 
 
 def main() -> None:

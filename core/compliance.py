@@ -31,7 +31,7 @@ from core.agreement import (
     business_calendar,
     parse_within,
 )
-from core.calendar import NAT_NS, BusinessCalendar, Clock
+from core.calendar import NAT_NS, BusinessCalendar, Clock, instants_ns
 
 __all__ = [
     "BREAKDOWN_COLUMNS",
@@ -39,6 +39,7 @@ __all__ = [
     "Period",
     "clock_detail",
     "clock_frame",
+    "iso",
     "parse_period",
     "report",
 ]
@@ -116,16 +117,6 @@ def _add_months(day: date, months: int) -> date:
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _ns(values: pd.Series) -> np.ndarray:
-    """A tz-aware datetime Series as int64 epoch ns, NAT_NS where missing."""
-    if len(values) == 0:
-        return np.empty(0, dtype=np.int64)
-    index = pd.DatetimeIndex(values)
-    if index.tz is None:
-        raise ValueError("timestamps must be timezone-aware (UTC)")
-    return index.tz_convert("UTC").as_unit("ns").asi8.astype(np.int64, copy=True)
-
-
 def _stamp_ns(instant: pd.Timestamp) -> int:
     """Epoch ns of an aware instant."""
     stamp = pd.Timestamp(instant)
@@ -134,7 +125,7 @@ def _stamp_ns(instant: pd.Timestamp) -> int:
     return int(stamp.tz_convert("UTC").as_unit("ns").value)
 
 
-def _iso(value: int | pd.Timestamp | None) -> str | None:
+def iso(value: int | pd.Timestamp | None) -> str | None:
     """"YYYY-MM-DDTHH:MM:SSZ" of an instant (epoch ns or Timestamp), None when missing."""
     if value is None or (isinstance(value, int | np.integer) and value == NAT_NS):
         return None
@@ -204,7 +195,7 @@ class _Touches:
     def __init__(self, leads: pd.DataFrame, touches: pd.DataFrame, as_of: int) -> None:
         human = touches[~touches["automated"].fillna(False).astype(bool).to_numpy()]
         positions = pd.Index(leads["id"]).get_indexer(human["lead_id"])
-        at = _ns(human["at"]) if len(human) else np.empty(0, dtype=np.int64)
+        at = instants_ns(human["at"]) if len(human) else np.empty(0, dtype=np.int64)
         keep = (positions >= 0) & (at != NAT_NS) & (at <= as_of)
         positions, at = positions[keep], at[keep]
         order = np.lexsort((at, positions))
@@ -238,14 +229,14 @@ def _stops(commitment: ResponseCommitment | AttemptsCommitment, leads: pd.DataFr
     if commitment.stop == "first_touch":
         return touches.nth(starts, 1)
     if commitment.stop == "accepted_or_rejected":
-        accepted = _by_as_of(_ns(leads["accepted_at"]), as_of)
-        rejected = _by_as_of(_ns(leads["rejected_at"]), as_of)
+        accepted = _by_as_of(instants_ns(leads["accepted_at"]), as_of)
+        rejected = _by_as_of(instants_ns(leads["rejected_at"]), as_of)
         big = np.iinfo(np.int64).max
         earliest = np.minimum(np.where(accepted == NAT_NS, big, accepted),
                               np.where(rejected == NAT_NS, big, rejected))
         event = np.where(earliest == big, NAT_NS, earliest)
     else:
-        event = _by_as_of(_ns(leads[STAGE_COLUMNS[commitment.stop]]), as_of)
+        event = _by_as_of(instants_ns(leads[STAGE_COLUMNS[commitment.stop]]), as_of)
     # An event recorded before the clock's start counts as at the start.
     return np.where((event != NAT_NS) & (starts != NAT_NS), np.maximum(event, starts), NAT_NS)
 
@@ -265,7 +256,7 @@ def clock_frame(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
               if isinstance(c, ResponseCommitment | AttemptsCommitment)]
     as_of_ns = _stamp_ns(as_of)
     starts_by_stage = {
-        stage: _ns(leads[STAGE_COLUMNS[stage]]) for stage in {c.start for c in clocks}
+        stage: instants_ns(leads[STAGE_COLUMNS[stage]]) for stage in {c.start for c in clocks}
     }
     measured = {stage: (ns != NAT_NS) & (ns <= as_of_ns) for stage, ns in starts_by_stage.items()}
     earliest = [int(ns[measured[stage]].min()) for stage, ns in starts_by_stage.items()
@@ -542,9 +533,9 @@ class _Context:
         as_of_ns = _stamp_ns(self.as_of)
         start_ns, end_ns = _stamp_ns(period.start), _stamp_ns(period.end)
         limit = min(end_ns, as_of_ns + 1)
-        self.stamps = {stage: _by_as_of(_ns(self.leads[column]), as_of_ns)
+        self.stamps = {stage: _by_as_of(instants_ns(self.leads[column]), as_of_ns)
                        for stage, column in STAGE_COLUMNS.items()}
-        self.rejected_ns = _by_as_of(_ns(self.leads["rejected_at"]), as_of_ns)
+        self.rejected_ns = _by_as_of(instants_ns(self.leads["rejected_at"]), as_of_ns)
         self.in_period = {stage: _in_range(ns, start_ns, limit)
                           for stage, ns in self.stamps.items()}
         self.fraction = _elapsed_fraction(self.calendar, period, self.as_of)
@@ -706,8 +697,8 @@ def report(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, perio
     context = _Context(document, leads, touches, period, as_of)
     return {
         "agreement": agreement or {"id": None, "version": None, "title": document.title},
-        "period": {"start": _iso(period.start), "end": _iso(period.end)},
-        "as_of": _iso(context.as_of),
+        "period": {"start": iso(period.start), "end": iso(period.end)},
+        "as_of": iso(context.as_of),
         "commitments": context.commitments(),
         "shared_goals": context.shared_goals(),
         "funnel": context.funnel(),

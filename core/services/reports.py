@@ -100,10 +100,7 @@ def _frames(session: Session, scope: ReportScope) -> tuple[pd.DataFrame, pd.Data
     condition = in_period[0]
     for clause in in_period[1:]:
         condition = condition | clause
-    leads = fetch_frame(session, Lead.__table__, LEAD_COLUMNS, condition)
-    for name in ("created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
-                 "opportunity_at", "won_at", "lost_at"):
-        leads[name] = pd.to_datetime(leads[name], utc=True).dt.as_unit("ns")
+    leads = fetch_frame(session, Lead.__table__, LEAD_COLUMNS, condition)  # timestamps: UTC
     for name in ("score", "amount"):
         leads[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64")
     leads["recycled"] = leads["recycled"].astype(bool)
