@@ -1,7 +1,16 @@
-"""Public business-time cases (clock_cases_public.md §A), shared by the calendar and clock tests.
+"""Calendar helpers and public business-time cases (clock_cases_public.md §A), shared by the
+calendar and clock tests.
 
 erpnext: Mon–Fri 10:00–18:00 UTC; 2021-06-25 is a Friday. (start, stop, business seconds)
 """
+
+WEEKDAYS_ONLY = ("mon", "tue", "wed", "thu", "fri")
+
+
+def every(days: tuple[str, ...], *windows: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """The same windows on each of the given weekdays."""
+    return {day: list(windows) for day in days}
+
 
 ERPNEXT_CASES = [
     ("06-28 11:00", "06-28 12:00", 3600),

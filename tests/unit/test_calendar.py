@@ -19,9 +19,8 @@ from core.calendar import (
     PreviewDay,
     Segments,
 )
-from tests.unit.clock_cases import ERPNEXT_CASES
+from tests.unit.clock_cases import ERPNEXT_CASES, WEEKDAYS_ONLY, every
 
-WEEKDAYS_ONLY = ("mon", "tue", "wed", "thu", "fri")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -38,11 +37,6 @@ def at(zone: str, *parts: int, fold: int = 0) -> datetime:
 def ny(*parts: int) -> datetime:
     """A New York local datetime."""
     return datetime(*parts, tzinfo=NEW_YORK)
-
-
-def every(days: tuple[str, ...], *windows: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
-    """The same windows on each of the given weekdays."""
-    return {day: list(windows) for day in days}
 
 
 def bounds(segments: Segments) -> list[tuple[datetime, datetime]]:

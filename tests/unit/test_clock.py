@@ -20,9 +20,8 @@ from core.calendar import (
     business_seconds,
     instants_ns,
 )
-from tests.unit.clock_cases import ERPNEXT_CASES
+from tests.unit.clock_cases import ERPNEXT_CASES, WEEKDAYS_ONLY, every
 
-WEEKDAYS_ONLY = ("mon", "tue", "wed", "thu", "fri")
 HOUR = 3600
 
 
@@ -34,11 +33,6 @@ def utc(*parts: int) -> datetime:
 def at(zone: str, *parts: int, fold: int = 0) -> datetime:
     """A local aware datetime in an IANA zone."""
     return datetime(*parts, tzinfo=ZoneInfo(zone), fold=fold)
-
-
-def every(days: tuple[str, ...], *windows: tuple[str, str]) -> dict[str, list[tuple[str, str]]]:
-    """The same windows on each of the given weekdays."""
-    return {day: list(windows) for day in days}
 
 
 def ns(*instants: datetime) -> np.ndarray:
