@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from core import agreement as sla
@@ -19,6 +18,7 @@ from core.permissions import Role
 from core.services import OPERATOR, add_user, agreements, get_actor
 from core.services import leads as lead_work
 from core.services.imports import flag_recycled
+from db.bulk import insert_frame
 from db.models import Agreement, Lead, Touch, User
 
 DEMO_PASSWORD = "handoff-demo"
@@ -578,44 +578,24 @@ def _touches(rng: Rng, leads: pd.DataFrame, clock: _BusinessClock, now: float) -
     return touches.drop_duplicates(["lead", "at", "kind"]).sort_values(["lead", "at"])
 
 
-def _datetimes(seconds) -> list[datetime | None]:
-    """Aware UTC datetimes from epoch seconds; NaN becomes None."""
-    return [None if np.isnan(s) else datetime.fromtimestamp(s, UTC) for s in seconds]
+STAGE_TIMES = {"created_at": "created", "mql_at": "mql", "accepted_at": "accepted",
+               "rejected_at": "rejected", "sql_at": "sql", "opportunity_at": "opportunity",
+               "won_at": "won", "lost_at": "lost"}
+PROFILE_COLUMNS = ["rejection_reason", "amount", "attributes", "owner", "channel", "segment",
+                   "region", "country", "company", "name", "email", "score"]
 
 
-def _plain(values) -> list:
-    """Python values (not numpy scalars) so every database driver can bind them; NaN is None."""
-    return [None if isinstance(v, float) and np.isnan(v) else v for v in pd.Series(values).tolist()]
+def _instants(seconds: pd.Series) -> pd.Series:
+    """Aware UTC timestamps from epoch seconds (NaN becomes NaT)."""
+    return pd.to_datetime(seconds, unit="s", utc=True)
 
 
 def _insert_leads(session: Session, leads: pd.DataFrame) -> int:
     """Bulk-insert the demo leads."""
-    columns = {
-        "source": [DEMO_SOURCE] * len(leads),
-        "external_id": _external_ids(len(leads)),
-        "created_at": _datetimes(leads["created"]),
-        "mql_at": _datetimes(leads["mql"]),
-        "accepted_at": _datetimes(leads["accepted"]),
-        "rejected_at": _datetimes(leads["rejected"]),
-        "rejection_reason": _plain(leads["rejection_reason"]),
-        "sql_at": _datetimes(leads["sql"]),
-        "opportunity_at": _datetimes(leads["opportunity"]),
-        "won_at": _datetimes(leads["won"]),
-        "lost_at": _datetimes(leads["lost"]),
-        "amount": _plain(leads["amount"]),
-        "attributes": list(leads["attributes"]),
-    }
-    for name in ["owner", "channel", "segment", "region", "country", "company", "name", "email",
-                 "score"]:
-        columns[name] = _plain(leads[name])
-    names = list(columns)
-    rows = [
-        dict(zip(names, values, strict=True))
-        for values in zip(*columns.values(), strict=True)
-    ]
-    if rows:
-        session.exec(insert(Lead.__table__), params=rows)
-    return len(rows)
+    frame = leads[PROFILE_COLUMNS].assign(
+        source=DEMO_SOURCE, external_id=_external_ids(len(leads)), recycled=False,
+        **{column: _instants(leads[name]) for column, name in STAGE_TIMES.items()})
+    return insert_frame(session, Lead.__table__, frame)
 
 
 def _external_ids(count: int) -> list[str]:
@@ -630,17 +610,11 @@ def _insert_touches(session: Session, leads: pd.DataFrame, touches: pd.DataFrame
             select(Lead.external_id, Lead.id).where(Lead.source == DEMO_SOURCE)
         ).all()
     )
-    lead_ids = [ids[external_id] for external_id in _external_ids(len(leads))]
-    lead_positions = touches["lead"].tolist()
-    owners = leads["owner"].tolist()
-    rows = [
-        {"lead_id": lead_ids[lead], "at": at, "kind": kind, "rep": owners[lead],
-         "automated": automated}
-        for lead, at, kind, automated in zip(
-            lead_positions, _datetimes(touches["at"]), touches["kind"].tolist(),
-            touches["automated"].tolist(), strict=True,
-        )
-    ]
-    if rows:
-        session.exec(insert(Touch.__table__), params=rows)
-    return len(rows)
+    lead_ids = np.array([ids[external_id] for external_id in _external_ids(len(leads))])
+    positions = touches["lead"].to_numpy()
+    frame = pd.DataFrame({
+        "lead_id": lead_ids[positions], "at": _instants(touches["at"]),
+        "kind": touches["kind"].to_numpy(), "rep": leads["owner"].to_numpy()[positions],
+        "automated": touches["automated"].to_numpy(),
+    })
+    return insert_frame(session, Touch.__table__, frame)
