@@ -376,6 +376,9 @@ def report(
                                                "region.")] = None,
     detail: Annotated[bool, typer.Option(help="One row per lead and clock commitment.")] = False,
     output: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.json,
+    what_if: Annotated[int | None, typer.Option(
+        "--what-if", help="Measure every lead of the period against this version of the "
+                          "agreement (a draft, say) instead of the signed ones.")] = None,
 ) -> None:
     """Measure compliance for a period (reproducible with --as-of)."""
     import csv
@@ -384,6 +387,8 @@ def report(
     from core.services import reports
     from db.engine import get_session
 
+    if detail and what_if is not None:
+        raise typer.BadParameter("--detail and --what-if do not combine", param_hint="--what-if")
     try:
         with refusals_exit_1(), get_session() as session:
             scope = reports.report_scope(session=session, actor=services.OPERATOR,
@@ -391,6 +396,9 @@ def report(
             if detail:
                 rows = reports.clock_detail(session=session, actor=services.OPERATOR,
                                             scope=scope)
+            elif what_if is not None:
+                result = reports.what_if(session=session, actor=services.OPERATOR, scope=scope,
+                                         version=what_if, by=by.value if by else None)
             else:
                 result = reports.report(session=session, actor=services.OPERATOR, scope=scope,
                                         by=by.value if by else None)
@@ -400,8 +408,7 @@ def report(
         if output == ReportFormat.csv:
             typer.echo(rows.to_csv(index=False), nl=False)
         else:
-            head = {"agreement": {"id": scope.agreement_id, "version": scope.version,
-                                  "title": scope.document.title},
+            head = {"agreement": scope.agreement,
                     "period": {"start": compliance.iso(scope.period.start),
                                "end": compliance.iso(scope.period.end)},
                     "as_of": compliance.iso(scope.as_of)}

@@ -7,8 +7,10 @@ Pure domain code: no streamlit, no database. Inputs are pandas frames:
   email, score, amount, recycled, attributes (dict) and disputed (an open dispute exists).
 - `touches`: lead_id, at (tz-aware UTC), kind, rep, automated.
 
-This version measures every lead against ONE document (the version in force). For effective
-dating a caller splits the leads by version, calls `clock_frame` per version and concatenates.
+Effective dating (DESIGN §4/§5): the commitment list, targets and the period's calendar come from
+the document in force at the period's start; each lead's clock is measured against the signed
+version in force at that clock's own start (`InForce`, `governing_versions`). A what-if passes a
+single draft document and no versions, so every lead is measured against the draft.
 All business time comes from the vectorized `core.calendar.Clock` (no per-lead Python loop).
 """
 
@@ -36,9 +38,11 @@ from core.calendar import NAT_NS, BusinessCalendar, Clock, instants_ns
 __all__ = [
     "BREAKDOWN_COLUMNS",
     "CLOCK_STATES",
+    "InForce",
     "Period",
     "clock_detail",
     "clock_frame",
+    "governing_versions",
     "iso",
     "parse_period",
     "report",
@@ -112,6 +116,28 @@ def _add_months(day: date, months: int) -> date:
     """The first of the month `months` after `day`'s month."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A signed agreement version: its number and document (with its effective dates)."""
+
+    number: int
+    document: Document
+
+
+def governing_versions(starts: np.ndarray, versions: list[InForce]) -> np.ndarray:
+    """Per clock start (epoch ns), the index into `versions` (listed in signing order) of the
+    version in force at that instant: the latest signed whose effective range, read in its own
+    calendar zone, contains it; -1 when none does (or the start is missing)."""
+    chosen = np.full(starts.shape, -1, dtype=np.int64)
+    present = starts != NAT_NS
+    for index, version in enumerate(versions):
+        zone = version.document.calendar.timezone
+        low = _stamp_ns(_local_midnight(version.document.effective.start, zone))
+        high = _stamp_ns(_local_midnight(version.document.effective.end, zone))
+        chosen[present & (starts >= low) & (starts < high)] = index
+    return chosen
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -519,11 +545,62 @@ def _conforms(document: Document, leads: pd.DataFrame) -> np.ndarray:
 # --- the report ------------------------------------------------------------------------------
 
 
+def _clock_commitments(document: Document) -> list[ResponseCommitment | AttemptsCommitment]:
+    """The document's response and attempts commitments (the ones with a clock)."""
+    return [c for c in document.commitments
+            if isinstance(c, ResponseCommitment | AttemptsCommitment)]
+
+
+def _measured_clocks(document: Document, number: int | None, versions: list[InForce] | None,
+                     leads: pd.DataFrame, touches: pd.DataFrame, as_of: pd.Timestamp,
+                     in_period: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The clock rows (`clock_frame` columns plus `version`, -1 when unknown) of the clocks of
+    `document`'s commitments that start in the period, each measured against the version in force
+    at its own start; `document` (numbered `number`) measures clocks no version covers."""
+    ids = [c.id for c in _clock_commitments(document)]
+    governing_documents = [version.document for version in versions or []]
+    stages = {c.start for doc in [document, *governing_documents] for c in _clock_commitments(doc)}
+    candidates = np.zeros(len(leads), dtype=bool)
+    for stage in stages:
+        candidates |= in_period[stage]
+    measured = [(-1, document, -1 if number is None else number)]
+    if versions:
+        starts = {stage: instants_ns(leads[STAGE_COLUMNS[stage]]) for stage in stages}
+        governs = {stage: governing_versions(ns, versions) for stage, ns in starts.items()}
+        measured += [(index, version.document, version.number)
+                     for index, version in enumerate(versions)]
+    parts = []
+    for index, governing_document, version_number in measured:
+        chosen = candidates.copy()
+        if versions:
+            chosen &= np.logical_or.reduce([governs[stage] == index for stage in stages])
+        subset = np.flatnonzero(chosen)
+        if subset.size == 0:
+            continue
+        frame = clock_frame(governing_document, leads.iloc[subset], touches, as_of)
+        frame["position"] = subset[frame["position"].to_numpy()]
+        start = frame["start"].to_numpy()
+        stage_of = {c.id: c.start for c in _clock_commitments(governing_document)}
+        in_window = np.zeros(len(frame), dtype=bool)
+        for commitment_id, stage in stage_of.items():
+            rows = frame["commitment"].to_numpy() == commitment_id
+            in_window[rows] = in_period[stage][frame["position"].to_numpy()[rows]]
+        keep = in_window & frame["commitment"].isin(ids).to_numpy()
+        if versions:
+            keep &= governing_versions(start, versions) == index
+        parts.append(frame[keep].assign(version=version_number))
+    if not parts:
+        empty = clock_frame(document, leads.iloc[:0], touches, as_of)
+        return empty.assign(version=pd.Series(dtype=np.int64))
+    return pd.concat(parts, ignore_index=True)
+
+
 class _Context:
     """Everything a report measures, per lead, computed once and aggregated per group."""
 
     def __init__(self, document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
-                 period: Period, as_of: pd.Timestamp) -> None:
+                 period: Period, as_of: pd.Timestamp, *, number: int | None = None,
+                 versions: list[InForce] | None = None) -> None:
         self.document = document
         self.leads = leads.reset_index(drop=True)
         self.period = period
@@ -541,24 +618,12 @@ class _Context:
         self.fraction = _elapsed_fraction(self.calendar, period, self.as_of)
         self.days = _Days(self.calendar, period)
         self.mql = self.in_period["mql"]
-        # Clocks: leads whose start falls in the period (and by as_of).
-        clocks = [c for c in document.commitments
-                  if isinstance(c, ResponseCommitment | AttemptsCommitment)]
-        # Only leads with a clock start in the period are measured: keep the clock table short.
-        candidates = np.zeros(len(self.leads), dtype=bool)
-        for stage in {c.start for c in clocks}:
-            candidates |= self.in_period[stage]
-        subset = np.flatnonzero(candidates)
-        frame = clock_frame(document, self.leads.iloc[subset], touches, self.as_of,
-                            calendar=self.calendar)
-        if len(frame):
-            frame["position"] = subset[frame["position"].to_numpy()]
-            starts = frame["start"].to_numpy()
-            frame = frame[_in_range(starts, start_ns, limit)].reset_index(drop=True)
-        self.clocks = frame
-        ids = frame["commitment"].to_numpy()
+        clocks = _clock_commitments(document)
+        self.clocks = _measured_clocks(document, number, versions, self.leads, touches,
+                                       self.as_of, self.in_period)
+        ids = self.clocks["commitment"].to_numpy()
         self.clock_arrays = {
-            commitment.id: {name: frame[name].to_numpy()[ids == commitment.id]
+            commitment.id: {name: self.clocks[name].to_numpy()[ids == commitment.id]
                             for name in ("position", "state", "elapsed_seconds",
                                          "breach_seconds")}
             for commitment in clocks
@@ -692,9 +757,16 @@ def _plain(value: Any) -> Any:
 
 
 def report(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
-           as_of: pd.Timestamp, *, by: str | None = None, agreement: dict | None = None) -> dict:
-    """The DESIGN §6 `report --format json` object for one document (the version in force)."""
-    context = _Context(document, leads, touches, period, as_of)
+           as_of: pd.Timestamp, *, by: str | None = None, agreement: dict | None = None,
+           versions: list[InForce] | None = None) -> dict:
+    """The DESIGN §6 `report --format json` object.
+
+    `document` is the version in force at the period's start (its commitments, targets and
+    calendar frame the report); with `versions` (the agreement's signed versions in signing
+    order) each clock is measured against the version in force at its own start.
+    """
+    number = (agreement or {}).get("version")
+    context = _Context(document, leads, touches, period, as_of, number=number, versions=versions)
     return {
         "agreement": agreement or {"id": None, "version": None, "title": document.title},
         "period": {"start": iso(period.start), "end": iso(period.end)},
@@ -708,9 +780,12 @@ def report(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, perio
 
 
 def clock_detail(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
-                 as_of: pd.Timestamp, *, agreement_version: int | None = None) -> pd.DataFrame:
-    """One row per lead and clock commitment of the period (DESIGN §6 `report --detail`)."""
-    context = _Context(document, leads, touches, period, as_of)
+                 as_of: pd.Timestamp, *, agreement_version: int | None = None,
+                 versions: list[InForce] | None = None) -> pd.DataFrame:
+    """One row per lead and clock commitment of the period (DESIGN §6 `report --detail`), with
+    the number of the version each clock was measured against (as in `report`)."""
+    context = _Context(document, leads, touches, period, as_of, number=agreement_version,
+                       versions=versions)
     frame = context.clocks
     rows = context.leads.iloc[frame["position"].to_numpy()]
 
@@ -732,7 +807,8 @@ def clock_detail(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
         "breach_seconds": pd.array(np.where(breach >= 0, breach, 0), dtype="Int64"),
     })
     detail.loc[breach < 0, "breach_seconds"] = pd.NA
-    if agreement_version is not None:
-        detail["agreement_version"] = agreement_version
+    version = frame["version"].to_numpy()
+    detail["agreement_version"] = pd.array(np.where(version >= 0, version, 0), dtype="Int64")
+    detail.loc[version < 0, "agreement_version"] = pd.NA
     return detail
 

@@ -32,13 +32,21 @@ class AmbiguousAgreement(ValueError):
 
 @dataclass(frozen=True)
 class ReportScope:
-    """What a report measures: which agreement version, which period, as of when."""
+    """What a report measures: the agreement and its version in force at the period's start
+    (commitments, targets, calendar), every signed version in signing order (each clock is
+    measured against the one in force at its own start), the period and as_of."""
 
     agreement_id: int
     version: int
     document: sla.Document
     period: compliance.Period
     as_of: pd.Timestamp
+    versions: tuple[compliance.InForce, ...] = ()
+
+    @property
+    def agreement(self) -> dict:
+        """The report's `agreement` object."""
+        return {"id": self.agreement_id, "version": self.version, "title": self.document.title}
 
 
 def report_scope(
@@ -49,7 +57,7 @@ def report_scope(
     require(actor.role, Action.VIEW_DASHBOARDS)
     signed = session.exec(
         select(AgreementVersion).where(col(AgreementVersion.state).in_(SIGNED_STATES))
-        .order_by(col(AgreementVersion.signed_at))
+        .order_by(col(AgreementVersion.signed_at), col(AgreementVersion.number))
     ).all()
     if agreement_id is None:
         agreement_ids = {v.agreement_id for v in signed}
@@ -69,27 +77,47 @@ def report_scope(
     except ValueError as error:
         raise InvalidInput("period", str(error)) from None
     in_force = _in_force(versions, window.start, zone)
+    governing = tuple(compliance.InForce(v.number, sla.from_dict(v.document)) for v in versions)
     return ReportScope(agreement_id, in_force.number, sla.from_dict(in_force.document), window,
-                       _as_of(as_of, zone))
+                       _as_of(as_of, zone), governing)
 
 
 def report(
     *, session: Session, actor: Actor, scope: ReportScope, by: str | None = None
 ) -> dict:
     """The DESIGN §6 report object for a scope."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
     leads, touches = _frames(session, scope)
-    return compliance.report(
-        scope.document, leads, touches, scope.period, scope.as_of, by=by,
-        agreement={"id": scope.agreement_id, "version": scope.version,
-                   "title": scope.document.title},
-    )
+    return compliance.report(scope.document, leads, touches, scope.period, scope.as_of, by=by,
+                             agreement=scope.agreement, versions=list(scope.versions))
 
 
 def clock_detail(*, session: Session, actor: Actor, scope: ReportScope) -> pd.DataFrame:
-    """One row per lead and clock commitment."""
+    """One row per lead and clock commitment, with the version each clock was measured against."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
     leads, touches = _frames(session, scope)
     return compliance.clock_detail(scope.document, leads, touches, scope.period, scope.as_of,
-                                   agreement_version=scope.version)
+                                   agreement_version=scope.version, versions=list(scope.versions))
+
+
+def what_if(*, session: Session, actor: Actor, scope: ReportScope, version: int,
+            by: str | None = None) -> dict:
+    """The report the scope's period would have had if version `version` of the agreement (a
+    draft, typically) had governed every lead. The object is the `report` one, its `agreement`
+    naming that version, plus `what_if: {"version", "state"}`."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    candidate = session.exec(
+        select(AgreementVersion).where(AgreementVersion.agreement_id == scope.agreement_id,
+                                       AgreementVersion.number == version)
+    ).first()
+    if candidate is None:
+        raise InvalidInput("version", f"agreement {scope.agreement_id} has no version {version}")
+    document = sla.from_dict(candidate.document)
+    leads, touches = _frames(session, scope)
+    result = compliance.report(
+        document, leads, touches, scope.period, scope.as_of, by=by,
+        agreement={"id": scope.agreement_id, "version": version, "title": document.title})
+    return {**result, "what_if": {"version": version, "state": candidate.state}}
 
 
 def _frames(session: Session, scope: ReportScope) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import Session, create_engine
 
 from core import agreement as sla
-from core.services import OPERATOR, reports
+from core.errors import InvalidInput
+from core.services import OPERATOR, agreements, reports
 from db import migrate
 from db.models import Lead, Touch
 from tests.service.test_cli import cli
@@ -81,6 +82,78 @@ def test_detail_lists_one_row_per_lead_and_clock_commitment(session, people):
     assert set(detail["agreement_version"]) == {1}
 
 
+def amended(document: sla.Document, start: date, first_touch_within: str) -> sla.Document:
+    """`document` amended from `start` with another first-touch budget."""
+    data = sla.to_dict(document)
+    data["effective"]["start"] = start
+    for commitment in data["commitments"]:
+        if commitment["id"] == "first-touch":
+            commitment["within"] = first_touch_within
+    return sla.from_dict(data)
+
+
+def test_a_lead_is_measured_against_the_version_in_force_when_its_clock_started(session, people):
+    # Version 1 gives first touch 4 business hours; version 2, signed later and in force from
+    # Wed 2026-03-04, gives 1 hour. Both leads are touched after 2 business hours.
+    original = sla.template(title="2026 SLA", start=date(2026, 1, 1), end=date(2027, 1, 1))
+    first = activate(session, people, original)
+    activate(session, people, amended(original, date(2026, 3, 4), "1h"), first.agreement_id)
+    wednesday = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
+    before = Lead(source="crm", external_id="before", created_at=MQL, mql_at=MQL, owner="ana")
+    after = Lead(source="crm", external_id="after", created_at=wednesday, mql_at=wednesday,
+                 owner="ana")
+    session.add_all([before, after])
+    session.flush()
+    session.add_all([Touch(lead_id=before.id, at=MQL.replace(hour=16), kind="call", rep="ana"),
+                     Touch(lead_id=after.id, at=wednesday.replace(hour=16), kind="call",
+                           rep="ana")])
+    session.flush()
+    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                 as_of="2026-04-15")
+    assert scope.version == 1  # in force on March 1st: its commitments frame the report
+    detail = reports.clock_detail(session=session, actor=OPERATOR, scope=scope).set_index(
+        ["external_id", "commitment"])
+    assert detail.loc[("before", "first-touch"), "agreement_version"] == 1
+    assert detail.loc[("before", "first-touch"), "state"] == "met"
+    assert detail.loc[("after", "first-touch"), "agreement_version"] == 2
+    assert detail.loc[("after", "first-touch"), "state"] == "breached"
+    assert detail.loc[("after", "first-touch"), "due"] == "2026-03-04T15:00:00Z"
+    result = reports.report(session=session, actor=OPERATOR, scope=scope)
+    first_touch = next(c for c in result["commitments"] if c["id"] == "first-touch")
+    assert (first_touch["met"], first_touch["breached"]) == (1, 1)
+    # Signing version 2 rewrote nothing: version 1's document still says 4 hours.
+    version_one = sla.to_dict(scope.versions[0].document)
+    assert next(c for c in version_one["commitments"] if c["id"] == "first-touch")[
+        "within"] == "4h"
+
+
+def test_what_if_measures_every_lead_of_a_past_period_against_a_draft(session, people):
+    agreement_id = seed_world(session, people)
+    draft = agreements.new_version(
+        session=session, actor=people["sofia"], agreement_id=agreement_id,
+        document=amended(sla.template(title="2026 SLA", start=date(2026, 1, 1),
+                                      end=date(2027, 1, 1)), date(2026, 1, 1), "30m"))
+    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                 as_of="2026-04-15")
+    actual = reports.report(session=session, actor=OPERATOR, scope=scope)
+    what_if = reports.what_if(session=session, actor=people["ana"], scope=scope,
+                              version=draft.number)
+    assert what_if["what_if"] == {"version": 2, "state": "draft"}
+    assert what_if["agreement"]["version"] == 2
+
+    def first_touch(result: dict) -> dict:
+        return next(c for c in result["commitments"] if c["id"] == "first-touch")
+
+    # "fast" was touched after 1 business hour: met within 4 h, breached within 30 min.
+    assert (first_touch(actual)["met"], first_touch(actual)["breached"]) == (1, 2)
+    assert (first_touch(what_if)["met"], first_touch(what_if)["breached"]) == (0, 3)
+    assert first_touch(what_if)["within"] == "30m"
+    # Volume and quality do not depend on the clocks' budgets.
+    assert what_if["funnel"] == actual["funnel"] and what_if["quality"] == actual["quality"]
+    with pytest.raises(InvalidInput, match="no version 9"):
+        reports.what_if(session=session, actor=OPERATOR, scope=scope, version=9)
+
+
 @pytest.fixture
 def cli_database(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'report.db'}"
@@ -108,3 +181,8 @@ def test_the_report_cli_prints_json_csv_and_detail(cli_database, people_factory)
     by_channel = json.loads(cli(cli_database, *args, "--by", "channel").stdout)
     assert {row["channel"] for row in by_channel["breakdown"]} == {"paid_search", "social"}
     assert cli(cli_database, "report", "--period", "2026-13").returncode == 1
+    what_if = json.loads(cli(cli_database, *args, "--what-if", "1").stdout)
+    assert what_if["what_if"] == {"version": 1, "state": "active"}
+    summary = json.loads(first.stdout)
+    assert {key: what_if[key] for key in summary} == summary  # the signed version, measured again
+    assert cli(cli_database, *args, "--what-if", "1", "--detail").returncode == 2

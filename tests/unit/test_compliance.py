@@ -13,12 +13,15 @@ import pandas as pd
 import pytest
 
 from core.agreement import from_dict, template, to_dict
+from core.calendar import instants_ns
 from core.compliance import (
     CLOCK_STATES,
+    InForce,
     Period,
     _criterion_mask,
     clock_detail,
     clock_frame,
+    governing_versions,
     parse_period,
     report,
 )
@@ -173,7 +176,7 @@ def test_detail_rows():
     assert first.loc["L5", "state"] == "at_risk"
     attempts = detail[detail["commitment"] == "attempts"].set_index("external_id")
     assert attempts.loc["L1", "due"] == "2018-03-12T10:00:00Z"
-    assert "agreement_version" not in detail.columns
+    assert detail["agreement_version"].isna().all()  # no version number was given
     versioned = clock_detail(document(), lead_frame(LEADS), touch_frame(TOUCHES), MARCH, AS_OF,
                              agreement_version=3)
     assert set(versioned["agreement_version"]) == {3}
@@ -299,6 +302,62 @@ def test_clock_frame_concatenates_per_version():
     joined = pd.concat(parts).sort_values(["commitment", "position"]).reset_index(drop=True)
     expected = whole.sort_values(["commitment", "position"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(joined, expected)
+
+
+def amendment(start: date, first_touch_within: str, timezone: str = "UTC"):
+    """The test document amended from `start` with another first-touch budget."""
+    data = to_dict(document())
+    data["effective"]["start"] = start
+    data["calendar"]["timezone"] = timezone
+    for commitment in data["commitments"]:
+        if commitment["id"] == "first-touch":
+            commitment["within"] = first_touch_within
+    return from_dict(data)
+
+
+def test_each_clock_is_measured_against_the_version_in_force_at_its_start():
+    # Version 2 (signed later) cuts first touch to 1 h from Tue 2018-03-06. L1–L3 became MQLs on
+    # Mon 05 (version 1, 4 h); L5 on Tue 06 16:30 and L4 on Wed 07 09:00 (version 2, 1 h).
+    versions = [InForce(1, document()), InForce(2, amendment(date(2018, 3, 6), "1h"))]
+    leads, touches = lead_frame(LEADS), touch_frame(TOUCHES)
+    detail = clock_detail(document(), leads, touches, MARCH, AS_OF, agreement_version=1,
+                          versions=versions)
+    first = detail[detail["commitment"] == "first-touch"].set_index("external_id")
+    assert first["agreement_version"].to_dict() == {"L1": 1, "L2": 1, "L3": 1, "L4": 2, "L5": 2}
+    assert first.loc["L2", "due"] == "2018-03-05T14:00:00Z"  # 4 h under version 1
+    # L5: 0.5 h on Tue, then 0.5 h from Wed 09:00 → due Wed 09:30; untouched at 12:00 → overdue
+    # (it was at_risk under version 1).
+    assert first.loc["L5", "due"] == "2018-03-07T09:30:00Z"
+    assert first.loc["L5", "state"] == "overdue"
+    assert first.loc["L4", "due"] == "2018-03-07T10:00:00Z"
+    assert first.loc["L4", "state"] == "overdue"
+    # Commitments the amendment keeps unchanged still follow its calendar and rules.
+    other = detail[detail["commitment"] != "first-touch"]
+    assert set(other.loc[other["external_id"].isin(["L4", "L5"]), "agreement_version"]) == {2}
+    # The summary lists version 1's commitments; the counts follow each lead's own version.
+    result = report(document(), leads, touches, MARCH, AS_OF, versions=versions,
+                    agreement={"id": 1, "version": 1, "title": "Test SLA"})
+    summary = by_id(result["commitments"])["first-touch"]
+    assert summary["within"] == "4h"
+    assert (summary["met"], summary["breached"], summary["overdue"], summary["pending"]) == (
+        1, 4, 3, 0)
+
+
+def test_a_version_governs_from_local_midnight_in_its_own_zone():
+    versions = [InForce(1, document()),
+                InForce(2, amendment(date(2018, 3, 6), "1h", "America/New_York"))]
+    starts = pd.Series([t("2018-03-06 04:59"), t("2018-03-06 05:00"), t("2017-06-01"), t(None)])
+    ns = instants_ns(pd.to_datetime(starts, utc=True))
+    # 05:00 UTC is midnight in New York (UTC−5); 2017 is before both versions.
+    assert governing_versions(ns, versions).tolist() == [0, 1, -1, -1]
+
+
+def test_a_clock_no_version_covers_falls_back_to_the_period_document():
+    late = [InForce(2, amendment(date(2018, 3, 6), "1h"))]
+    detail = clock_detail(document(), lead_frame(LEADS), touch_frame(TOUCHES), MARCH, AS_OF,
+                          agreement_version=1, versions=late)
+    first = detail[detail["commitment"] == "first-touch"].set_index("external_id")
+    assert first["agreement_version"].to_dict() == {"L1": 1, "L2": 1, "L3": 1, "L4": 2, "L5": 2}
 
 
 @pytest.mark.parametrize(("op", "value", "expected"), [
