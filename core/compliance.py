@@ -17,6 +17,7 @@ All business time comes from the vectorized `core.calendar.Clock` (no per-lead P
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -41,10 +42,13 @@ __all__ = [
     "InForce",
     "Period",
     "clock_detail",
+    "Evaluation",
     "clock_frame",
+    "evaluate",
     "governing_versions",
     "iso",
     "parse_period",
+    "previous_period",
     "report",
 ]
 
@@ -110,6 +114,21 @@ def parse_period(text: str, timezone: str) -> Period:
             raise
         raise ValueError(f"period {text!r}: {error}") from None
     return Period(_local_midnight(first, timezone), _local_midnight(last, timezone))
+
+
+def previous_period(text: str) -> str:
+    """The period before a month, quarter or date range, written the same way."""
+    text = (text or "").strip()
+    if match := _MONTH.fullmatch(text):
+        before = _add_months(date(int(match[1]), int(match[2]), 1), -1)
+        return f"{before:%Y-%m}"
+    if match := _QUARTER.fullmatch(text):
+        index = int(match[1]) * 4 + int(match[2]) - 2
+        return f"{index // 4}-Q{index % 4 + 1}"
+    if match := _RANGE.fullmatch(text):
+        first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+        return f"{first - (last - first)}:{first}"
+    raise ValueError(f"period {text!r} is not a month, a quarter or a date range")
 
 
 def _add_months(day: date, months: int) -> date:
@@ -194,7 +213,7 @@ def _missing(values: pd.Series) -> np.ndarray:
     return values.isna().to_numpy()
 
 
-def _field(leads: pd.DataFrame, field: str) -> pd.Series:
+def field_values(leads: pd.DataFrame, field: str) -> pd.Series:
     """A lead column, or else the attribute of that name (None where absent)."""
     if field in leads.columns and field != "attributes":
         return leads[field]
@@ -208,7 +227,7 @@ def _matches_filter(leads: pd.DataFrame, filters: dict | None) -> np.ndarray:
     keep = np.ones(len(leads), dtype=bool)
     for field, wanted in (filters or {}).items():
         options = wanted if isinstance(wanted, list) else [wanted]
-        keep &= _field(leads, field).isin(options).to_numpy()
+        keep &= field_values(leads, field).isin(options).to_numpy()
     return keep
 
 
@@ -223,10 +242,12 @@ class _Touches:
         positions = pd.Index(leads["id"]).get_indexer(human["lead_id"])
         at = instants_ns(human["at"]) if len(human) else np.empty(0, dtype=np.int64)
         keep = (positions >= 0) & (at != NAT_NS) & (at <= as_of)
-        positions, at = positions[keep], at[keep]
-        order = np.lexsort((at, positions))
-        self.positions = positions[order].astype(np.int64)
-        self.at = at[order]
+        positions, at = positions[keep].astype(np.int64), at[keep]
+        if not _sorted_by_lead_and_time(positions, at):  # two stable sorts beat np.lexsort
+            by_time = np.argsort(at, kind="stable")
+            order = by_time[np.argsort(positions[by_time], kind="stable")]
+            positions, at = positions[order], at[order]
+        self.positions, self.at = positions, at
         self.size = len(leads)
 
     def nth(self, starts: np.ndarray, n: int) -> np.ndarray:
@@ -247,7 +268,28 @@ class _Touches:
         return found
 
 
-def _stops(commitment: ResponseCommitment | AttemptsCommitment, leads: pd.DataFrame,
+def _sorted_by_lead_and_time(positions: np.ndarray, at: np.ndarray) -> bool:
+    """Whether touches already come ordered by lead, then time (as the database returns them)."""
+    if positions.size < 2:
+        return True
+    step = np.diff(positions)
+    return bool((step >= 0).all() and (np.diff(at)[step == 0] >= 0).all())
+
+
+class _Times:
+    """Epoch-ns arrays of a lead frame's timestamp columns, converted once per report."""
+
+    def __init__(self, leads: pd.DataFrame) -> None:
+        self.leads = leads
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self._cache:
+            self._cache[column] = instants_ns(self.leads[column])
+        return self._cache[column]
+
+
+def _stops(commitment: ResponseCommitment | AttemptsCommitment, times: _Times,
            starts: np.ndarray, touches: _Touches, as_of: int) -> np.ndarray:
     """Per lead, the clock's stop instant by as_of (NAT_NS when it has not stopped)."""
     if isinstance(commitment, AttemptsCommitment):
@@ -255,16 +297,66 @@ def _stops(commitment: ResponseCommitment | AttemptsCommitment, leads: pd.DataFr
     if commitment.stop == "first_touch":
         return touches.nth(starts, 1)
     if commitment.stop == "accepted_or_rejected":
-        accepted = _by_as_of(instants_ns(leads["accepted_at"]), as_of)
-        rejected = _by_as_of(instants_ns(leads["rejected_at"]), as_of)
+        accepted = _by_as_of(times["accepted_at"], as_of)
+        rejected = _by_as_of(times["rejected_at"], as_of)
         big = np.iinfo(np.int64).max
         earliest = np.minimum(np.where(accepted == NAT_NS, big, accepted),
                               np.where(rejected == NAT_NS, big, rejected))
         event = np.where(earliest == big, NAT_NS, earliest)
     else:
-        event = _by_as_of(instants_ns(leads[STAGE_COLUMNS[commitment.stop]]), as_of)
+        event = _by_as_of(times[STAGE_COLUMNS[commitment.stop]], as_of)
     # An event recorded before the clock's start counts as at the start.
     return np.where((event != NAT_NS) & (starts != NAT_NS), np.maximum(event, starts), NAT_NS)
+
+
+SUMMARY_COLUMNS = ("position", "state", "elapsed_seconds", "breach_seconds")
+CLOCK_COLUMNS = ["position", "commitment", "start", "due", "stop", "state", "elapsed_seconds",
+                 "budget_seconds", "breach_seconds"]
+
+
+def _measure(commitments: list[ResponseCommitment | AttemptsCommitment],
+             calendar: BusinessCalendar, times: _Times, touches: _Touches, as_of: int,
+             eligible: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Per commitment id, the clock arrays (`_clock_rows`) of the leads whose clock started by
+    as_of (and, with `eligible`, whose start stage is marked there)."""
+    starts_by_stage = {}
+    for stage in {c.start for c in commitments}:
+        ns = times[STAGE_COLUMNS[stage]]
+        keep = (ns != NAT_NS) & (ns <= as_of)
+        if eligible is not None:
+            keep &= eligible[stage]
+        starts_by_stage[stage] = np.where(keep, ns, NAT_NS)
+    earliest = [int(ns[ns != NAT_NS].min()) for ns in starts_by_stage.values()
+                if (ns != NAT_NS).any()]
+    if not earliest:
+        return {c.id: _no_clocks() for c in commitments}
+    low = pd.Timestamp(min(earliest), tz="UTC") - timedelta(days=1)
+    clock = Clock(calendar, low, pd.Timestamp(as_of, tz="UTC"))
+    measured = {}
+    for commitment in commitments:
+        starts_all = starts_by_stage[commitment.start]
+        stops_all = _stops(commitment, times, starts_all, touches, as_of)
+        positions = np.flatnonzero(starts_all != NAT_NS)
+        measured[commitment.id] = _clock_rows(commitment, clock, positions, starts_all[positions],
+                                              stops_all[positions], as_of)
+    return measured
+
+
+def _no_clocks() -> dict[str, np.ndarray]:
+    """The clock arrays of no lead."""
+    return {name: np.empty(0, dtype=np.int64) for name in CLOCK_COLUMNS if name != "commitment"}
+
+
+def _clock_table(measured: dict[str, dict[str, np.ndarray]], extra: tuple[str, ...] = ()
+                 ) -> pd.DataFrame:
+    """Clock arrays per commitment as one frame (commitments in the given order)."""
+    columns = [*CLOCK_COLUMNS, *extra]
+    parts = [pd.DataFrame({"commitment": commitment_id, **arrays})
+             for commitment_id, arrays in measured.items() if arrays["position"].size]
+    if not parts:
+        return pd.DataFrame({name: pd.Series(dtype=object if name == "commitment" else np.int64)
+                             for name in columns})
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 def clock_frame(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
@@ -276,39 +368,18 @@ def clock_frame(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
     as_of while running), budget_seconds, breach_seconds (-1 unless breached). Frames of several
     document versions (each with its own subset of leads) concatenate.
     """
-    columns = ["position", "commitment", "start", "due", "stop", "state", "elapsed_seconds",
-               "budget_seconds", "breach_seconds"]
-    clocks = [c for c in document.commitments
-              if isinstance(c, ResponseCommitment | AttemptsCommitment)]
+    leads = leads.reset_index(drop=True)
     as_of_ns = _stamp_ns(as_of)
-    starts_by_stage = {
-        stage: instants_ns(leads[STAGE_COLUMNS[stage]]) for stage in {c.start for c in clocks}
-    }
-    measured = {stage: (ns != NAT_NS) & (ns <= as_of_ns) for stage, ns in starts_by_stage.items()}
-    earliest = [int(ns[measured[stage]].min()) for stage, ns in starts_by_stage.items()
-                if measured[stage].any()]
-    if not earliest:
-        return pd.DataFrame({name: pd.Series(dtype=np.int64) for name in columns}).astype(
-            {"commitment": object})
-    calendar = calendar or business_calendar(document)
-    low = pd.Timestamp(min(earliest), tz="UTC") - timedelta(days=1)
-    clock = Clock(calendar, low, pd.Timestamp(as_of_ns, tz="UTC"))
-    touch_table = _Touches(leads, touches, as_of_ns)
-    parts = []
-    for commitment in clocks:
-        keep = measured[commitment.start]
-        starts_all = np.where(keep, starts_by_stage[commitment.start], NAT_NS)
-        stops_all = _stops(commitment, leads, starts_all, touch_table, as_of_ns)
-        positions = np.flatnonzero(keep)
-        parts.append(_clock_rows(commitment, clock, positions, starts_all[positions],
-                                 stops_all[positions], as_of_ns))
-    return pd.concat(parts, ignore_index=True)[columns]
+    measured = _measure(_clock_commitments(document), calendar or business_calendar(document),
+                        _Times(leads), _Touches(leads, touches, as_of_ns), as_of_ns)
+    return _clock_table(measured)
 
 
 def _clock_rows(commitment: ResponseCommitment | AttemptsCommitment, clock: Clock,
                 positions: np.ndarray, starts: np.ndarray, stops: np.ndarray,
-                as_of: int) -> pd.DataFrame:
-    """The states and business seconds of one commitment's clocks (vectorized)."""
+                as_of: int) -> dict[str, np.ndarray]:
+    """The states and business seconds of one commitment's clocks (vectorized): an array per
+    `CLOCK_COLUMNS` name but `commitment`."""
     amount, unit = parse_within(commitment.within)
     if unit == "d":
         dues = clock.due_days(starts, amount)
@@ -333,9 +404,8 @@ def _clock_rows(commitment: ResponseCommitment | AttemptsCommitment, clock: Cloc
         default=_PENDING,
     )
     breach = np.where(late, np.maximum(elapsed - budgets, 0), -1)
-    return pd.DataFrame({
+    return {
         "position": positions.astype(np.int64),
-        "commitment": commitment.id,
         "start": starts,
         "due": dues,
         "stop": stops,
@@ -343,7 +413,7 @@ def _clock_rows(commitment: ResponseCommitment | AttemptsCommitment, clock: Cloc
         "elapsed_seconds": elapsed.astype(np.int64),
         "budget_seconds": budgets.astype(np.int64),
         "breach_seconds": breach.astype(np.int64),
-    })
+    }
 
 
 def _clock_summary(commitment: ResponseCommitment | AttemptsCommitment,
@@ -486,7 +556,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _criterion_mask(values: pd.Series, op: str, wanted: Any) -> np.ndarray:
+def criterion_mask(values: pd.Series, op: str, wanted: Any) -> np.ndarray:
     """Which values meet `op wanted`; missing values fail every operator but `exists: false`."""
     missing = _missing(values)
     if op == "exists":
@@ -538,7 +608,7 @@ def _conforms(document: Document, leads: pd.DataFrame) -> np.ndarray:
     """Leads meeting every MQL criterion of the document."""
     keep = np.ones(len(leads), dtype=bool)
     for criterion in document.stages.mql.criteria:
-        keep &= _criterion_mask(_field(leads, criterion.field), criterion.op, criterion.value)
+        keep &= criterion_mask(field_values(leads, criterion.field), criterion.op, criterion.value)
     return keep
 
 
@@ -552,55 +622,72 @@ def _clock_commitments(document: Document) -> list[ResponseCommitment | Attempts
 
 
 def _measured_clocks(document: Document, number: int | None, versions: list[InForce] | None,
-                     leads: pd.DataFrame, touches: pd.DataFrame, as_of: pd.Timestamp,
-                     in_period: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The clock rows (`clock_frame` columns plus `version`, -1 when unknown) of the clocks of
-    `document`'s commitments that start in the period, each measured against the version in force
-    at its own start; `document` (numbered `number`) measures clocks no version covers."""
+                     times: _Times, touches: _Touches, as_of: int,
+                     in_period: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Per clock commitment of `document`, the arrays (`_clock_rows`, plus `version`: the number
+    of the version measured against, -1 when unknown) of the clocks that start in the period,
+    each measured against the version in force at its own start; `document` (numbered `number`)
+    measures the clocks no version covers."""
     ids = [c.id for c in _clock_commitments(document)]
-    governing_documents = [version.document for version in versions or []]
-    stages = {c.start for doc in [document, *governing_documents] for c in _clock_commitments(doc)}
-    candidates = np.zeros(len(leads), dtype=bool)
-    for stage in stages:
-        candidates |= in_period[stage]
-    measured = [(-1, document, -1 if number is None else number)]
+    governing = [(document, -1 if number is None else number)]
+    governs: dict[str, np.ndarray] = {}
     if versions:
-        starts = {stage: instants_ns(leads[STAGE_COLUMNS[stage]]) for stage in stages}
-        governs = {stage: governing_versions(ns, versions) for stage, ns in starts.items()}
-        measured += [(index, version.document, version.number)
-                     for index, version in enumerate(versions)]
-    parts = []
-    for index, governing_document, version_number in measured:
-        chosen = candidates.copy()
-        if versions:
-            chosen &= np.logical_or.reduce([governs[stage] == index for stage in stages])
-        subset = np.flatnonzero(chosen)
-        if subset.size == 0:
+        governing += [(version.document, version.number) for version in versions]
+        stages = {c.start for version in versions for c in _clock_commitments(version.document)}
+        stages |= {c.start for c in _clock_commitments(document)}
+        governs = {stage: governing_versions(times[STAGE_COLUMNS[stage]], versions) + 1
+                   for stage in stages}  # 0: no version covers it (the period's document)
+    parts: dict[str, list[dict[str, np.ndarray]]] = {commitment_id: [] for commitment_id in ids}
+    for index, (governing_document, version_number) in enumerate(governing):
+        commitments = [c for c in _clock_commitments(governing_document) if c.id in parts]
+        eligible = {stage: in_period[stage] & (governs[stage] == index) if governs
+                    else in_period[stage] for stage in {c.start for c in commitments}}
+        if not commitments or not any(mask.any() for mask in eligible.values()):
             continue
-        frame = clock_frame(governing_document, leads.iloc[subset], touches, as_of)
-        frame["position"] = subset[frame["position"].to_numpy()]
-        start = frame["start"].to_numpy()
-        stage_of = {c.id: c.start for c in _clock_commitments(governing_document)}
-        in_window = np.zeros(len(frame), dtype=bool)
-        for commitment_id, stage in stage_of.items():
-            rows = frame["commitment"].to_numpy() == commitment_id
-            in_window[rows] = in_period[stage][frame["position"].to_numpy()[rows]]
-        keep = in_window & frame["commitment"].isin(ids).to_numpy()
-        if versions:
-            keep &= governing_versions(start, versions) == index
-        parts.append(frame[keep].assign(version=version_number))
-    if not parts:
-        empty = clock_frame(document, leads.iloc[:0], touches, as_of)
-        return empty.assign(version=pd.Series(dtype=np.int64))
-    return pd.concat(parts, ignore_index=True)
+        measured = _measure(commitments, business_calendar(governing_document), times, touches,
+                            as_of, eligible)
+        for commitment_id, arrays in measured.items():
+            arrays["version"] = np.full(arrays["position"].size, version_number, dtype=np.int64)
+            parts[commitment_id].append(arrays)
+    return {commitment_id: _Joined(chunks) for commitment_id, chunks in parts.items()}
 
 
-class _Context:
-    """Everything a report measures, per lead, computed once and aggregated per group."""
+class _Joined(Mapping):
+    """Clock arrays measured in chunks (one per version), each joined on first use: a summary
+    reads four of the nine columns, so the rest are never copied."""
+
+    def __init__(self, chunks: list[dict[str, np.ndarray]]) -> None:
+        self._chunks = chunks or [{**_no_clocks(), "version": np.empty(0, dtype=np.int64)}]
+        self._joined: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._joined:
+            parts = [chunk[name] for chunk in self._chunks]
+            self._joined[name] = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self._joined[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._chunks[0])
+
+    def __len__(self) -> int:
+        return len(self._chunks[0])
+
+
+class Evaluation:
+    """Everything a report measures, per lead, computed once and aggregated per group.
+
+    Public attributes for aggregates (core.dashboard): `leads` (0-based index), `stamps` (epoch
+    ns per stage, events after as_of removed), `in_period` (per stage), `mql`, `accepted`,
+    `rejected` (lead masks), `clock_arrays` (per clock commitment id: position, start, due,
+    stop, state, elapsed_seconds, budget_seconds, breach_seconds, version), `calendar`,
+    `period`, `as_of`, `fraction` (business time elapsed).
+    """
 
     def __init__(self, document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
-                 period: Period, as_of: pd.Timestamp, *, number: int | None = None,
+                 period: Period, as_of: pd.Timestamp, *, agreement: dict | None = None,
                  versions: list[InForce] | None = None) -> None:
+        self.agreement = agreement or {"id": None, "version": None, "title": document.title}
+        number = self.agreement.get("version")
         self.document = document
         self.leads = leads.reset_index(drop=True)
         self.period = period
@@ -610,24 +697,18 @@ class _Context:
         as_of_ns = _stamp_ns(self.as_of)
         start_ns, end_ns = _stamp_ns(period.start), _stamp_ns(period.end)
         limit = min(end_ns, as_of_ns + 1)
-        self.stamps = {stage: _by_as_of(instants_ns(self.leads[column]), as_of_ns)
+        times = _Times(self.leads)
+        self.stamps = {stage: _by_as_of(times[column], as_of_ns)
                        for stage, column in STAGE_COLUMNS.items()}
-        self.rejected_ns = _by_as_of(instants_ns(self.leads["rejected_at"]), as_of_ns)
+        self.rejected_ns = _by_as_of(times["rejected_at"], as_of_ns)
         self.in_period = {stage: _in_range(ns, start_ns, limit)
                           for stage, ns in self.stamps.items()}
         self.fraction = _elapsed_fraction(self.calendar, period, self.as_of)
         self.days = _Days(self.calendar, period)
         self.mql = self.in_period["mql"]
-        clocks = _clock_commitments(document)
-        self.clocks = _measured_clocks(document, number, versions, self.leads, touches,
-                                       self.as_of, self.in_period)
-        ids = self.clocks["commitment"].to_numpy()
-        self.clock_arrays = {
-            commitment.id: {name: self.clocks[name].to_numpy()[ids == commitment.id]
-                            for name in ("position", "state", "elapsed_seconds",
-                                         "breach_seconds")}
-            for commitment in clocks
-        }
+        self.clock_arrays = _measured_clocks(document, number, versions, times,
+                                             _Touches(self.leads, touches, as_of_ns), as_of_ns,
+                                             self.in_period)
         self.volume_masks = {
             c.id: self.in_period[c.stage] & _matches_filter(self.leads, c.filter)
             for c in document.commitments if isinstance(c, VolumeCommitment)
@@ -674,7 +755,7 @@ class _Context:
                 clock_rows = self.clock_arrays[commitment.id]
                 if mask is not None:
                     chosen = mask[clock_rows["position"]]
-                    clock_rows = {name: values[chosen] for name, values in clock_rows.items()}
+                    clock_rows = {name: clock_rows[name][chosen] for name in SUMMARY_COLUMNS}
                 rows.append(_clock_summary(commitment, clock_rows, self.period_over))
         return rows
 
@@ -736,6 +817,48 @@ class _Context:
             "recycled": int((mql & recycled).sum()),
         }
 
+    def report(self, by: str | None = None) -> dict:
+        """The DESIGN §6 `report --format json` object."""
+        return {
+            "agreement": self.agreement,
+            "period": {"start": iso(self.period.start), "end": iso(self.period.end)},
+            "as_of": iso(self.as_of),
+            "commitments": self.commitments(),
+            "shared_goals": self.shared_goals(),
+            "funnel": self.funnel(),
+            "quality": self.quality(),
+            "breakdown": self.breakdown(by) if by else [],
+        }
+
+    def detail(self) -> pd.DataFrame:
+        """One row per lead and clock commitment (DESIGN §6 `report --detail`)."""
+        frame = _clock_table(self.clock_arrays, extra=("version",))
+        rows = self.leads.iloc[frame["position"].to_numpy()]
+
+        def stamps(column: str) -> pd.Series:
+            values = frame[column].to_numpy()
+            text = np.char.add(np.datetime_as_string(values.astype("datetime64[ns]"), unit="s"),
+                               "Z")
+            return pd.Series(np.where(values == NAT_NS, None, text.astype(object)), dtype=object)
+
+        breach = frame["breach_seconds"].to_numpy()
+        detail = pd.DataFrame({
+            "external_id": rows["external_id"].to_numpy(),
+            "source": rows["source"].to_numpy(),
+            "commitment": frame["commitment"].to_numpy(),
+            "state": np.asarray(CLOCK_STATES, dtype=object)[frame["state"].to_numpy()],
+            "start": stamps("start"),
+            "due": stamps("due"),
+            "stopped_at": stamps("stop"),
+            "elapsed_seconds": frame["elapsed_seconds"].to_numpy(),
+            "breach_seconds": pd.array(np.where(breach >= 0, breach, 0), dtype="Int64"),
+        })
+        detail.loc[breach < 0, "breach_seconds"] = pd.NA
+        version = frame["version"].to_numpy()
+        detail["agreement_version"] = pd.array(np.where(version >= 0, version, 0), dtype="Int64")
+        detail.loc[version < 0, "agreement_version"] = pd.NA
+        return detail
+
     def breakdown(self, by: str) -> list[dict]:
         """One row per value of the grouping column (missing values group under None)."""
         if by not in BREAKDOWN_COLUMNS:
@@ -756,27 +879,25 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def report(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
-           as_of: pd.Timestamp, *, by: str | None = None, agreement: dict | None = None,
-           versions: list[InForce] | None = None) -> dict:
-    """The DESIGN §6 `report --format json` object.
+def evaluate(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
+             as_of: pd.Timestamp, *, agreement: dict | None = None,
+             versions: list[InForce] | None = None) -> Evaluation:
+    """Measure the period once; read the report, the detail and chart aggregates from it.
 
     `document` is the version in force at the period's start (its commitments, targets and
     calendar frame the report); with `versions` (the agreement's signed versions in signing
     order) each clock is measured against the version in force at its own start.
     """
-    number = (agreement or {}).get("version")
-    context = _Context(document, leads, touches, period, as_of, number=number, versions=versions)
-    return {
-        "agreement": agreement or {"id": None, "version": None, "title": document.title},
-        "period": {"start": iso(period.start), "end": iso(period.end)},
-        "as_of": iso(context.as_of),
-        "commitments": context.commitments(),
-        "shared_goals": context.shared_goals(),
-        "funnel": context.funnel(),
-        "quality": context.quality(),
-        "breakdown": context.breakdown(by) if by else [],
-    }
+    return Evaluation(document, leads, touches, period, as_of, agreement=agreement,
+                      versions=versions)
+
+
+def report(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
+           as_of: pd.Timestamp, *, by: str | None = None, agreement: dict | None = None,
+           versions: list[InForce] | None = None) -> dict:
+    """The DESIGN §6 `report --format json` object (see `evaluate`)."""
+    return evaluate(document, leads, touches, period, as_of, agreement=agreement,
+                    versions=versions).report(by)
 
 
 def clock_detail(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
@@ -784,31 +905,6 @@ def clock_detail(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
                  versions: list[InForce] | None = None) -> pd.DataFrame:
     """One row per lead and clock commitment of the period (DESIGN §6 `report --detail`), with
     the number of the version each clock was measured against (as in `report`)."""
-    context = _Context(document, leads, touches, period, as_of, number=agreement_version,
-                       versions=versions)
-    frame = context.clocks
-    rows = context.leads.iloc[frame["position"].to_numpy()]
-
-    def stamps(column: str) -> pd.Series:
-        values = frame[column].to_numpy()
-        text = np.char.add(np.datetime_as_string(values.astype("datetime64[ns]"), unit="s"), "Z")
-        return pd.Series(np.where(values == NAT_NS, None, text.astype(object)), dtype=object)
-
-    breach = frame["breach_seconds"].to_numpy()
-    detail = pd.DataFrame({
-        "external_id": rows["external_id"].to_numpy(),
-        "source": rows["source"].to_numpy(),
-        "commitment": frame["commitment"].to_numpy(),
-        "state": np.asarray(CLOCK_STATES, dtype=object)[frame["state"].to_numpy()],
-        "start": stamps("start"),
-        "due": stamps("due"),
-        "stopped_at": stamps("stop"),
-        "elapsed_seconds": frame["elapsed_seconds"].to_numpy(),
-        "breach_seconds": pd.array(np.where(breach >= 0, breach, 0), dtype="Int64"),
-    })
-    detail.loc[breach < 0, "breach_seconds"] = pd.NA
-    version = frame["version"].to_numpy()
-    detail["agreement_version"] = pd.array(np.where(version >= 0, version, 0), dtype="Int64")
-    detail.loc[version < 0, "agreement_version"] = pd.NA
-    return detail
-
+    agreement = {"id": None, "version": agreement_version, "title": document.title}
+    return evaluate(document, leads, touches, period, as_of, agreement=agreement,
+                    versions=versions).detail()

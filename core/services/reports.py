@@ -50,10 +50,12 @@ class ReportScope:
 
 
 def report_scope(
-    *, session: Session, actor: Actor, period: str, agreement_id: int | None = None,
-    as_of: str | datetime | None = None,
+    *, session: Session, actor: Actor, period: str | None = None,
+    agreement_id: int | None = None, as_of: str | datetime | None = None,
+    trailing_days: int | None = None,
 ) -> ReportScope:
-    """Resolve the agreement (the only signed one by default), the period and as_of."""
+    """Resolve the agreement (the only signed one by default), the period (text such as
+    "2018-03", or else the `trailing_days` up to as_of) and as_of."""
     require(actor.role, Action.VIEW_DASHBOARDS)
     signed = session.exec(
         select(AgreementVersion).where(col(AgreementVersion.state).in_(SIGNED_STATES))
@@ -72,14 +74,19 @@ def report_scope(
     if not versions:
         raise InvalidInput("agreement", f"agreement {agreement_id} has no signed version")
     zone = versions[-1].document["calendar"]["timezone"]  # the latest signed version's zone
-    try:
-        window = compliance.parse_period(period, zone)
-    except ValueError as error:
-        raise InvalidInput("period", str(error)) from None
+    instant = _as_of(as_of, zone)
+    if period is None and trailing_days is not None:
+        window = compliance.Period(instant - pd.Timedelta(days=trailing_days),
+                                   instant + pd.Timedelta(seconds=1))
+    else:
+        try:
+            window = compliance.parse_period(period, zone)
+        except ValueError as error:
+            raise InvalidInput("period", str(error)) from None
     in_force = _in_force(versions, window.start, zone)
     governing = tuple(compliance.InForce(v.number, sla.from_dict(v.document)) for v in versions)
     return ReportScope(agreement_id, in_force.number, sla.from_dict(in_force.document), window,
-                       _as_of(as_of, zone), governing)
+                       instant, governing)
 
 
 def report(
@@ -87,7 +94,7 @@ def report(
 ) -> dict:
     """The DESIGN §6 report object for a scope."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    leads, touches = _frames(session, scope)
+    leads, touches = load_frames(session, scope)
     return compliance.report(scope.document, leads, touches, scope.period, scope.as_of, by=by,
                              agreement=scope.agreement, versions=list(scope.versions))
 
@@ -95,7 +102,7 @@ def report(
 def clock_detail(*, session: Session, actor: Actor, scope: ReportScope) -> pd.DataFrame:
     """One row per lead and clock commitment, with the version each clock was measured against."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    leads, touches = _frames(session, scope)
+    leads, touches = load_frames(session, scope)
     return compliance.clock_detail(scope.document, leads, touches, scope.period, scope.as_of,
                                    agreement_version=scope.version, versions=list(scope.versions))
 
@@ -113,21 +120,25 @@ def what_if(*, session: Session, actor: Actor, scope: ReportScope, version: int,
     if candidate is None:
         raise InvalidInput("version", f"agreement {scope.agreement_id} has no version {version}")
     document = sla.from_dict(candidate.document)
-    leads, touches = _frames(session, scope)
+    leads, touches = load_frames(session, scope)
     result = compliance.report(
         document, leads, touches, scope.period, scope.as_of, by=by,
         agreement={"id": scope.agreement_id, "version": version, "title": document.title})
     return {**result, "what_if": {"version": version, "state": candidate.state}}
 
 
-def _frames(session: Session, scope: ReportScope) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Leads with any stage inside the period, and their touches up to as_of."""
+def load_frames(session: Session, scope: ReportScope, owner: str | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leads with any stage inside the period (only `owner`'s when given), and their touches
+    up to as_of, as the frames core.compliance reads."""
     start, end = scope.period.start.to_pydatetime(), scope.period.end.to_pydatetime()
     in_period = [(Lead.__table__.c[name] >= start) & (Lead.__table__.c[name] < end)
                  for name in STAGE_COLUMNS]
     condition = in_period[0]
     for clause in in_period[1:]:
         condition = condition | clause
+    if owner is not None:
+        condition = condition & (Lead.__table__.c.owner == owner)
     leads = fetch_frame(session, Lead.__table__, LEAD_COLUMNS, condition)  # timestamps: UTC
     for name in ("score", "amount"):
         leads[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64")

@@ -18,11 +18,12 @@ from core.compliance import (
     CLOCK_STATES,
     InForce,
     Period,
-    _criterion_mask,
     clock_detail,
     clock_frame,
+    criterion_mask,
     governing_versions,
     parse_period,
+    previous_period,
     report,
 )
 
@@ -373,7 +374,7 @@ def test_a_clock_no_version_covers_falls_back_to_the_period_document():
 def test_criteria_operators(op, value, expected):
     # None is missing; the text "61" compares as a number against numeric values.
     values = pd.Series([70, 50.0, None, "61"], dtype=object)
-    assert _criterion_mask(values, op, value).tolist() == expected
+    assert criterion_mask(values, op, value).tolist() == expected
 
 
 def test_conformance_uses_attributes():
@@ -404,3 +405,11 @@ def test_parse_period_in_the_calendar_zone():
 def test_parse_period_refuses(text):
     with pytest.raises(ValueError, match="period"):
         parse_period(text, "UTC")
+
+
+@pytest.mark.parametrize(("text", "before"), [
+    ("2018-03", "2018-02"), ("2018-01", "2017-12"), ("2018-Q1", "2017-Q4"), ("2018-Q3", "2018-Q2"),
+    ("2018-01-11:2018-01-21", "2018-01-01:2018-01-11"),
+])
+def test_previous_period(text, before):
+    assert previous_period(text) == before
