@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import auth
-from ui.navigation import navigation
+from ui.navigation import land_after_login, navigation
 
 st.set_page_config(page_title="Handoff", page_icon=":handshake:", layout="wide")
 
@@ -18,6 +18,8 @@ if actor is None:
         st.rerun()
     auth.login_form()
     st.stop()
+if st.session_state.pop("auth_just_logged_in", False):
+    land_after_login(page, actor.role)
 st.sidebar.caption(f"Signed in as **{actor.display_name}** · {actor.role.replace('_', ' ')}")
 auth.logout_button()
 page.run()

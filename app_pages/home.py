@@ -1,35 +1,38 @@
-"""Home: greets the user and says what their role can do here."""
+"""Home: the current period's two-sided scorecard, as of now."""
 
 import streamlit as st
 
-from core import services
+from core import compliance, dashboard, services
+from core.errors import InvalidInput
 from core.permissions import WHAT_YOU_CAN_DO, Role, allowed_actions
 from db.engine import get_session
+from ui import data
 from ui.auth import require_page
+from ui.scorecard import render_scorecard
 
 actor = require_page("home")
 
 st.title(f"Welcome, {actor.display_name.split()[0]}")
-st.write(
-    "Handoff holds the one service level agreement that sales and marketing signed, "
-    "and measures both sides against it."
-)
-with get_session() as session:
-    overview = services.workspace_overview(session=session, actor=actor)
-
-st.subheader(f"As {Role(actor.role).label.lower()}, you can")
-for action in allowed_actions(actor.role):
-    st.markdown(f"- {WHAT_YOU_CAN_DO[action]}")
-
-st.subheader("In this workspace")
-columns = st.columns(4)
-columns[0].metric("Leads", f"{overview.leads:,}")
-columns[1].metric("MQLs", f"{overview.mqls:,}")
-columns[2].metric("Sales touches", f"{overview.touches:,}")
-columns[3].metric("Active users", f"{overview.active_users:,}")
-if overview.first_mql_at and overview.last_mql_at:
-    st.caption(
-        f"MQLs on record from {overview.first_mql_at:%d %b %Y} to {overview.last_mql_at:%d %b %Y}."
-    )
+as_of = data.as_of()
+period = data.current_period(as_of)
+version = data.data_version()
+try:
+    evaluation = data.evaluation(version, period, as_of, _actor=actor)
+except InvalidInput as error:
+    st.info(f"Nothing to measure yet: {error.message}. Once both heads agree an SLA and the "
+            "exec signs it, this page shows both sides' commitments.")
 else:
-    st.caption("No leads yet: import a CRM export to start measuring.")
+    report = evaluation.report()
+    previous = data.previous_report(version, period, as_of, actor=actor)
+    st.caption(f"{report['agreement']['title']} (version {report['agreement']['version']}) · "
+               f"period {period} · as of {report['as_of'][:16].replace('T', ' ')} UTC")
+    render_scorecard(dashboard.scorecard(report, previous), dashboard.reading(report),
+                     compliance.previous_period(period))
+
+with st.expander(f"What you can do here as {Role(actor.role).label.lower()}"):
+    for action in allowed_actions(actor.role):
+        st.markdown(f"- {WHAT_YOU_CAN_DO[action]}")
+    with get_session() as session:
+        overview = services.workspace_overview(session=session, actor=actor)
+    st.caption(f"In this workspace: {overview.leads:,} leads, {overview.mqls:,} MQLs, "
+               f"{overview.touches:,} sales touches, {overview.active_users:,} active users.")

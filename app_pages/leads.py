@@ -1,22 +1,55 @@
-"""Leads: a rep's own leads (the head of sales sees every rep's): log touches, accept, reject."""
+"""Leads: the worklist of leads about to breach, then every lead: log touches, accept, reject.
+A rep sees their own leads; the head of sales sees every rep's."""
 
 import streamlit as st
 
+from core import dashboard
+from core.errors import InvalidInput
 from core.permissions import Role
 from core.services import agreements, leads
 from db.engine import get_session
+from ui import data
 from ui.auth import require_page
+from ui.exports import table_download
 from ui.feedback import run_service, show_flash
+from ui.worklist import open_table, percent, render_urgent
 
 actor = require_page("leads")
 own = actor.role == Role.SALES_REP
-st.title("My leads" if own else "Leads")
+st.title("My worklist" if own else "Leads")
 show_flash()
+
+as_of = data.as_of()
+version = data.data_version()
+with get_session() as session:
+    document = agreements.signed_document(session)
+reasons = document.rejection_reasons if document else []
+try:
+    work = data.worklist(version, as_of, actor.username, _actor=actor)
+    month = data.evaluation(version, data.current_period(as_of), as_of, _actor=actor)
+except InvalidInput as error:
+    st.info(f"No clocks run yet: {error.message}.")
+else:
+    if own:
+        versus = dashboard.rep_versus_team(month, actor.username)
+        for column, row in zip(st.columns(max(len(versus), 1)), versus.itertuples(), strict=False):
+            mine, team = (percent(value) for value in (row.mine_pct, row.team_pct))
+            column.metric(f"My {row.commitment} this month", mine,
+                          help=f"Within {row.within}; target {row.target_pct:g}%. "
+                               f"The team: {team}.")
+            column.caption(f"Team: {team} · target {row.target_pct:g}%")
+    st.subheader("Breaching next")
+    render_urgent(work, actor, reasons)
+    with st.expander(f"All open clocks ({len(work):,})"):
+        table = open_table(work)
+        st.dataframe(table, hide_index=True, width="stretch", key="work_table")
+        table_download(table, "worklist", key="work_csv")
+
+st.subheader("All my leads" if own else "All leads")
 
 show_decided = st.toggle("Show accepted and rejected leads too", key="leads_show_decided")
 LIMIT = 500
 with get_session() as session:
-    document = agreements.signed_document(session)
     queue = leads.work_queue(session=session, actor=actor, include_decided=show_decided,
                              limit=LIMIT)
 if queue.empty:
@@ -57,7 +90,6 @@ with accept_column:
         run_service(leads.accept_lead, "Lead accepted.", actor=actor, lead_id=lead_id)
         st.rerun()
 with reject_column:
-    reasons = document.rejection_reasons if document else []
     reason = st.selectbox("Reason", reasons, key="leads_reject_reason",
                           placeholder="No agreement is active", disabled=not reasons)
     if st.button("Reject", key="leads_reject", disabled=not reasons):

@@ -130,6 +130,7 @@ def _attempt_login() -> None:
     st.session_state.pop("login_error", None)
     st.session_state["logout"] = None
     st.session_state["auth_set_cookie"] = True
+    st.session_state["auth_just_logged_in"] = True
     _remember(result.actor)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.permissions import Action, can
+from core.permissions import Action, Role, can
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "app_pages"
 
@@ -28,6 +28,8 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "Home", ":material/home:", "home.py", Action.VIEW_DASHBOARDS),
+    PageSpec("dashboard", "Compliance", ":material/monitoring:", "dashboard.py",
+             Action.VIEW_DASHBOARDS),
     PageSpec("agreements", "Agreements", ":material/handshake:", "agreements.py",
              Action.VIEW_DASHBOARDS),
     PageSpec("leads", "Leads", ":material/contacts:", "leads.py", Action.WORK_LEADS),
@@ -38,6 +40,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("users", "Users", ":material/group:", "users.py", Action.MANAGE_USERS),
 )
 HOME = PAGES[0]
+# A sales rep opens Handoff to work their leads: the worklist is their landing page.
+LANDING = {Role.SALES_REP.value: "leads"}
 
 
 def spec(url_path: str) -> PageSpec:
@@ -50,13 +54,26 @@ def pages_for(role: str | None) -> list[PageSpec]:
     return [page for page in PAGES if role is None or page.opens_for(role)]
 
 
+def landing(role: str | None) -> str:
+    """The URL path of the page a role lands on after login."""
+    return LANDING.get(role or "", HOME.url_path)
+
+
 def navigation(role: str | None) -> st.navigation:
     """Register the role's pages with st.navigation (hidden from strangers)."""
     pages = [
         st.Page(
             str(PAGES_DIR / page.script), title=page.title, icon=page.icon,
-            url_path=page.url_path, default=page is HOME,
+            url_path=page.url_path, default=page.url_path == landing(role),
         )
         for page in pages_for(role)
     ]
     return st.navigation(pages, position="sidebar" if role else "hidden")
+
+
+def land_after_login(page: st.Page, role: str) -> None:
+    """Right after logging in on the default page, open the role's landing page instead (a
+    deep link to another page is kept)."""
+    target = spec(landing(role))
+    if page.url_path in ("", HOME.url_path) and target is not HOME:
+        st.switch_page(str(PAGES_DIR / target.script))

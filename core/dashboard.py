@@ -1,0 +1,497 @@
+"""What the scorecard, the dashboard and the worklist show, computed from one `Evaluation`.
+
+Pure domain code: no streamlit, no database. Every chart frame is aggregated here (days, weeks,
+bins, reps), so no chart ships more than `MAX_CHART_ROWS` rows to the browser; every figure is
+read from the same `core.compliance.Evaluation` the `report` command prints.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.agreement import AttemptsCommitment, ResponseCommitment, VolumeCommitment
+from core.calendar import NAT_NS
+from core.compliance import CLOCK_STATES, Evaluation, criterion_mask, field_values
+
+MAX_CHART_ROWS = 5000
+STATUS_WORDS = {"met": "Met", "missed": "Missed", "on_track": "On track", "at_risk": "At risk",
+                "no_data": "No data yet"}
+SIDES = ("marketing", "sales")
+DRILL_LIMIT = 1000
+LEAD_COLUMNS = ["external_id", "name", "company", "owner", "channel", "segment", "region",
+                "mql_at"]
+_MET, _BREACHED, _OVERDUE, _PENDING, _AT_RISK = range(5)
+
+
+# --- the period's days and weeks ---------------------------------------------------------------
+
+
+def _local_dates(evaluation: Evaluation, ns: np.ndarray) -> np.ndarray:
+    """Local calendar dates (datetime64[D]) of epoch-ns instants in the agreement's zone."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(ns, utc=True)).tz_convert(
+        evaluation.calendar.timezone)
+    return stamps.tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+
+
+def _weeks(days: np.ndarray) -> np.ndarray:
+    """The Monday (datetime64[D]) of each day's week."""
+    weekday = (days.astype(np.int64) - 4) % 7  # 1970-01-01 was a Thursday
+    return days - weekday.astype("timedelta64[D]")
+
+
+def _period_days(evaluation: Evaluation) -> list[date]:
+    """The local dates of the period."""
+    first = evaluation.calendar.local_date(evaluation.period.start.to_pydatetime())
+    last = evaluation.calendar.local_date(
+        (evaluation.period.end - pd.Timedelta(1, "us")).to_pydatetime())
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def _business_fraction_by_day(evaluation: Evaluation, days: list[date]) -> np.ndarray:
+    """Share of the period's business time elapsed by the end of each local day."""
+    period = evaluation.period
+    segments = evaluation.calendar.segments(period.start, period.end)
+    total = segments.total_ns
+    ends = np.array([_end_of_day(evaluation, day) for day in days], dtype=np.int64)
+    ends = np.minimum(ends, period.end.value)
+    if total == 0:
+        span = period.end.value - period.start.value
+        return (ends - period.start.value) / span
+    covered = np.clip(ends[:, None] - segments.starts[None, :], 0,
+                      (segments.ends - segments.starts)[None, :]).sum(axis=1)
+    return covered / total
+
+
+def _end_of_day(evaluation: Evaluation, day: date) -> int:
+    """Epoch ns of the local midnight that ends `day`."""
+    stamp = pd.Timestamp(day + timedelta(days=1)).tz_localize(
+        evaluation.calendar.timezone, ambiguous=True, nonexistent="shift_forward")
+    return int(stamp.tz_convert("UTC").value)
+
+
+# --- scorecard ---------------------------------------------------------------------------------
+
+
+def headline(item: dict) -> str:
+    """A commitment or goal's actual against its target, in words."""
+    if item.get("kind") == "volume":
+        return (f"{item['actual']:,} {item['stage'].upper()}s of {item['target']:,} "
+                f"({_pct_text(item['attainment_pct'])})")
+    if item.get("kind") in ("response", "attempts"):
+        what = (f"{item['attempts']} attempts" if item["kind"] == "attempts" else "handled")
+        return (f"{_pct_text(item['compliance_pct'])} {what} within {item['within']} "
+                f"(target {item['target_pct']:g}%)")
+    if item.get("kind") == "acceptance_rate":
+        return (f"{_pct_text(item['acceptance_pct'])} accepted "
+                f"(target {item['target_pct']:g}%)")
+    money = item.get("metric", "").endswith("amount")
+    actual, target = (f"${item['actual']:,.0f}", f"${item['target']:,.0f}") if money else (
+        f"{item['actual']:,}", f"{item['target']:,}")
+    return f"{actual} of {target} ({_pct_text(item['attainment_pct'])})"
+
+
+def _pct_text(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def score_value(item: dict) -> float | None:
+    """The percentage a commitment or goal is judged by."""
+    for key in ("attainment_pct", "compliance_pct", "acceptance_pct"):
+        if key in item:
+            return item[key]
+    return None
+
+
+def scorecard(report: dict, previous: dict | None = None) -> pd.DataFrame:
+    """One row per commitment and shared goal: side, headline, status (code and words), the
+    percentage it is judged by, and the change against the previous period's report."""
+    before = {(item.get("kind", "goal"), item["id"]): score_value(item)
+              for item in (previous or {}).get("commitments", []) +
+              (previous or {}).get("shared_goals", [])}
+    rows = []
+    for item in report["commitments"] + report["shared_goals"]:
+        kind = item.get("kind", "goal")
+        value, earlier = score_value(item), before.get((kind, item["id"]))
+        rows.append({
+            "side": item.get("owner", "shared"), "id": item["id"], "kind": kind,
+            "headline": headline(item), "status": item["status"],
+            "status_words": STATUS_WORDS[item["status"]], "value_pct": value,
+            "previous_pct": earlier,
+            "trend_pct": None if value is None or earlier is None else round(value - earlier, 2),
+        })
+    return pd.DataFrame(rows, columns=["side", "id", "kind", "headline", "status",
+                                       "status_words", "value_pct", "previous_pct", "trend_pct"])
+
+
+def reading(report: dict) -> str:
+    """The situation in one line, e.g. "Marketing is at 92% of the MQL pace; sales met
+    first-touch on 87% of leads against 90%"."""
+    period_over = report["as_of"] >= report["period"]["end"]
+    parts = []
+    volume = next((c for c in report["commitments"] if c["kind"] == "volume"), None)
+    if volume:
+        if period_over:
+            parts.append(f"Marketing delivered {_pct_text(volume['attainment_pct'])} of the "
+                         f"{volume['stage'].upper()} target")
+        elif volume["expected_to_date"]:
+            pace = volume["actual"] / volume["expected_to_date"] * 100
+            parts.append(f"Marketing is at {pace:.0f}% of the {volume['stage'].upper()} pace")
+        else:
+            parts.append("The period has not started its business hours yet")
+    response = next((c for c in report["commitments"] if c["kind"] == "response"), None)
+    if response:
+        if response["compliance_pct"] is None:
+            parts.append(f"sales has no resolved {response['id']} clock yet")
+        else:
+            parts.append(f"sales met {response['id']} on {response['compliance_pct']:.0f}% of "
+                         f"leads against {response['target_pct']:g}%")
+    text = "; ".join(parts) or "No commitments to measure"
+    return text[0].upper() + text[1:] + "."
+
+
+def compare_reports(actual: dict, what_if: dict) -> pd.DataFrame:
+    """Each commitment as measured and as a what-if version would have measured it.
+    Columns: commitment, kind, actual, what_if, actual_pct, what_if_pct, difference_pts."""
+    other = {item["id"]: item for item in what_if["commitments"]}
+    rows = []
+    for item in actual["commitments"]:
+        twin = other.get(item["id"])
+        value, twin_value = score_value(item), score_value(twin) if twin else None
+        rows.append({
+            "commitment": item["id"], "kind": item["kind"], "actual": headline(item),
+            "what_if": headline(twin) if twin else "not in that version",
+            "actual_pct": value, "what_if_pct": twin_value,
+            "difference_pts": None if value is None or twin_value is None
+            else round(twin_value - value, 2),
+        })
+    known = {item["id"] for item in actual["commitments"]}
+    rows += [{"commitment": item["id"], "kind": item["kind"], "actual": "not in force",
+              "what_if": headline(item), "actual_pct": None, "what_if_pct": score_value(item),
+              "difference_pts": None}
+             for item in what_if["commitments"] if item["id"] not in known]
+    return pd.DataFrame(rows, columns=["commitment", "kind", "actual", "what_if", "actual_pct",
+                                       "what_if_pct", "difference_pts"])
+
+
+# --- chart frames ------------------------------------------------------------------------------
+
+
+def volume_commitment(evaluation: Evaluation) -> VolumeCommitment | None:
+    """The first volume commitment (marketing's MQL pace)."""
+    return next((c for c in evaluation.document.commitments if isinstance(c, VolumeCommitment)),
+                None)
+
+
+def cumulative_volume(evaluation: Evaluation) -> pd.DataFrame:
+    """Per local day: cumulative leads counted by the volume commitment (`actual`, up to as_of),
+    the pro-rated `target`, and the `projection` at the current pace (while the period runs).
+    Columns: day, series, leads."""
+    commitment = volume_commitment(evaluation)
+    columns = ["day", "series", "leads"]
+    if commitment is None:
+        return pd.DataFrame(columns=columns)
+    days = _period_days(evaluation)
+    counted = evaluation.volume_masks[commitment.id]
+    stage_days = _local_dates(evaluation, evaluation.stamps[commitment.stage][counted])
+    day_index = pd.DatetimeIndex([pd.Timestamp(day) for day in days])
+    per_day = pd.Series(stage_days).value_counts().reindex(
+        day_index.to_numpy().astype("datetime64[D]"), fill_value=0)
+    actual = per_day.cumsum().to_numpy()
+    fraction = _business_fraction_by_day(evaluation, days)
+    target = commitment.target * evaluation.days.units(commitment.per)
+    as_of_day = evaluation.calendar.local_date(evaluation.as_of.to_pydatetime())
+    seen = np.array([day <= as_of_day for day in days])
+    frames = [pd.DataFrame({"day": day_index[seen], "series": "actual",
+                            "leads": actual[seen].astype(float)}),
+              pd.DataFrame({"day": day_index, "series": "target", "leads": target * fraction})]
+    if not evaluation.period_over and evaluation.fraction > 0:
+        pace = int(counted.sum()) / evaluation.fraction
+        ahead = ~seen | (np.array(days) == as_of_day)
+        frames.append(pd.DataFrame({"day": day_index[ahead], "series": "projection",
+                                    "leads": pace * fraction[ahead]}))
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _clock_commitments(evaluation: Evaluation) -> list[ResponseCommitment | AttemptsCommitment]:
+    return [c for c in evaluation.document.commitments
+            if isinstance(c, ResponseCommitment | AttemptsCommitment)]
+
+
+def _resolved(state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of met clocks and of breached ones (stopped late, or overdue)."""
+    return state == _MET, (state == _BREACHED) | (state == _OVERDUE)
+
+
+def weekly_compliance(evaluation: Evaluation) -> pd.DataFrame:
+    """Per clock commitment and local week of the clock's start: met, breached, compliance %.
+    Columns: commitment, owner, week, met, breached, compliance_pct, target_pct."""
+    frames = []
+    for commitment in _clock_commitments(evaluation):
+        arrays = evaluation.clock_arrays[commitment.id]
+        met, breached = _resolved(arrays["state"])
+        weeks = _weeks(_local_dates(evaluation, arrays["start"]))
+        grouped = pd.DataFrame({"week": weeks, "met": met, "breached": breached}).groupby(
+            "week", as_index=False).sum()
+        grouped["compliance_pct"] = _percent(grouped["met"], grouped["met"] + grouped["breached"])
+        frames.append(grouped.assign(commitment=commitment.id, owner=commitment.owner,
+                                     target_pct=float(commitment.target_pct)))
+    columns = ["commitment", "owner", "week", "met", "breached", "compliance_pct", "target_pct"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    result = pd.concat(frames, ignore_index=True)[columns]
+    result["week"] = pd.to_datetime(result["week"])
+    return result
+
+
+def _percent(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """part / whole × 100 rounded to 2 decimals; NaN where whole is 0."""
+    return (part / whole.where(whole > 0) * 100).round(2)
+
+
+def response_distribution(evaluation: Evaluation, commitment_id: str,
+                          bins: int = 24) -> pd.DataFrame:
+    """Stopped clocks of a commitment binned by business hours taken, split met/breached; the
+    last bin holds everything from three budgets on. Columns: hours_from, hours_to, state,
+    leads, budget_hours."""
+    columns = ["hours_from", "hours_to", "state", "leads", "budget_hours"]
+    arrays = evaluation.clock_arrays[commitment_id]
+    state = arrays["state"]
+    stopped = (state == _MET) | (state == _BREACHED)
+    hours = arrays["elapsed_seconds"][stopped] / 3600
+    budgets = arrays["budget_seconds"][stopped] / 3600
+    budget = float(np.median(budgets)) if budgets.size else 0.0
+    if hours.size == 0:
+        return pd.DataFrame(columns=columns)
+    top = max(3 * budget, 1.0)
+    width = top / bins
+    index = np.minimum((hours // width).astype(np.int64), bins)
+    labels = np.where(state[stopped] == _MET, "met", "breached")
+    counted = pd.DataFrame({"bin": index, "state": labels}).value_counts().rename("leads")
+    counted = counted.reset_index()
+    counted["hours_from"] = counted["bin"] * width
+    counted["hours_to"] = np.where(counted["bin"] == bins, np.inf, (counted["bin"] + 1) * width)
+    counted["budget_hours"] = budget
+    return counted.sort_values(["bin", "state"])[columns].reset_index(drop=True)
+
+
+def rep_week_heatmap(evaluation: Evaluation, commitment_id: str) -> pd.DataFrame:
+    """Compliance % per rep and week of a clock commitment, for the reps with the most clocks
+    when there are too many to show. Columns: rep, week, met, breached, compliance_pct."""
+    arrays = evaluation.clock_arrays[commitment_id]
+    met, breached = _resolved(arrays["state"])
+    reps = evaluation.leads["owner"].to_numpy(dtype=object)[arrays["position"]]
+    frame = pd.DataFrame({"rep": pd.Series(reps, dtype=object).fillna("(no owner)"),
+                          "week": _weeks(_local_dates(evaluation, arrays["start"])),
+                          "met": met, "breached": breached})
+    frame = frame[frame["met"] | frame["breached"]]
+    grouped = frame.groupby(["rep", "week"], as_index=False)[["met", "breached"]].sum()
+    weeks = max(grouped["week"].nunique(), 1)
+    if len(grouped) > MAX_CHART_ROWS:
+        busiest = (grouped.assign(total=grouped["met"] + grouped["breached"])
+                   .groupby("rep")["total"].sum().nlargest(MAX_CHART_ROWS // weeks).index)
+        grouped = grouped[grouped["rep"].isin(busiest)]
+    grouped["compliance_pct"] = _percent(grouped["met"], grouped["met"] + grouped["breached"])
+    grouped["week"] = pd.to_datetime(grouped["week"])
+    return grouped.reset_index(drop=True)
+
+
+FUNNEL_STAGES = (("mql", "MQL"), ("sal", "SAL"), ("sql", "SQL"), ("won", "Won"))
+
+
+def funnel(report: dict) -> pd.DataFrame:
+    """The period's MQL cohort per stage with the conversion from the stage before.
+    Columns: stage, label, order, leads, rate_pct."""
+    counts = report["funnel"]
+    rates = [None, counts["rates"]["mql_sal"], counts["rates"]["sal_sql"],
+             counts["rates"]["sql_won"]]
+    return pd.DataFrame([
+        {"stage": stage, "label": label, "order": order, "leads": counts[stage],
+         "rate_pct": None if rate is None else round(rate * 100, 2)}
+        for order, ((stage, label), rate) in enumerate(zip(FUNNEL_STAGES, rates, strict=True))
+    ])
+
+
+def rejection_reasons(report: dict) -> pd.DataFrame:
+    """Rejected MQLs per reason, most frequent first. Columns: reason, leads."""
+    reasons = report["quality"]["rejection_reasons"]
+    frame = pd.DataFrame({"reason": list(reasons), "leads": list(reasons.values())},
+                         columns=["reason", "leads"])
+    return frame.sort_values("leads", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _criterion_label(criterion: Any) -> str:
+    value = criterion.value
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"{criterion.field} {criterion.op} {shown}"
+
+
+def conformance(evaluation: Evaluation) -> pd.DataFrame:
+    """Share of the period's MQLs meeting each MQL criterion, and all of them (the report's
+    definition conformance). Columns: criterion, conforming, mqls, pct."""
+    mql = evaluation.leads[evaluation.mql]
+    rows = []
+    every = np.ones(len(mql), dtype=bool)
+    for criterion in evaluation.document.stages.mql.criteria:
+        passed = criterion_mask(field_values(mql, criterion.field), criterion.op, criterion.value)
+        every &= passed
+        rows.append((_criterion_label(criterion), int(passed.sum())))
+    rows.append(("all criteria", int(every.sum())))
+    frame = pd.DataFrame(rows, columns=["criterion", "conforming"])
+    frame["mqls"] = len(mql)
+    frame["pct"] = _percent(frame["conforming"], frame["mqls"])
+    return frame
+
+
+def goal_progress(report: dict) -> pd.DataFrame:
+    """Shared goals: actual, expected to date and target. Columns: goal, metric, measure,
+    value, attainment_pct."""
+    rows = []
+    for goal in report["shared_goals"]:
+        for measure in ("actual", "expected_to_date", "target"):
+            rows.append({"goal": goal["id"], "metric": goal["metric"], "measure": measure,
+                         "value": float(goal[measure]), "attainment_pct": goal["attainment_pct"]})
+    return pd.DataFrame(rows, columns=["goal", "metric", "measure", "value", "attainment_pct"])
+
+
+# --- the leads behind a chart mark -------------------------------------------------------------
+
+
+def leads_behind(evaluation: Evaluation, chart: str, pick: dict) -> pd.DataFrame:
+    """The leads behind a selected mark: `chart` names the chart, `pick` holds the selected
+    field values (e.g. {"week": ..., "commitment": ...}). At most DRILL_LIMIT rows, newest first;
+    `attrs["total"]` holds how many there are."""
+    mask, clocks = _drill_mask(evaluation, chart, pick)
+    positions = np.flatnonzero(mask)
+    frame = evaluation.leads.iloc[positions][LEAD_COLUMNS].reset_index(drop=True)
+    if clocks is not None:
+        arrays, rows = clocks
+        frame["state"] = np.asarray(CLOCK_STATES, dtype=object)[arrays["state"][rows]]
+        frame["business_hours"] = (arrays["elapsed_seconds"][rows] / 3600).round(2)
+    frame = frame.sort_values("mql_at", ascending=False, kind="stable").reset_index(drop=True)
+    total = len(frame)
+    frame = frame.head(DRILL_LIMIT)
+    frame.attrs["total"] = total
+    return frame
+
+
+def _drill_mask(evaluation: Evaluation, chart: str, pick: dict
+                ) -> tuple[np.ndarray, tuple[dict, np.ndarray] | None]:
+    """Lead mask of a selection, plus the clock rows behind it for clock charts."""
+    size = len(evaluation.leads)
+    if chart in ("weekly", "heatmap", "distribution"):
+        arrays = evaluation.clock_arrays[pick["commitment"]]
+        rows = np.ones(arrays["position"].size, dtype=bool)
+        met, breached = _resolved(arrays["state"])
+        if chart in ("weekly", "heatmap"):
+            rows &= met | breached
+            weeks = _weeks(_local_dates(evaluation, arrays["start"]))
+            rows &= weeks == np.datetime64(pd.Timestamp(pick["week"]).date(), "D")
+        if chart == "heatmap":
+            reps = pd.Series(evaluation.leads["owner"].to_numpy(dtype=object)[
+                arrays["position"]], dtype=object).fillna("(no owner)").to_numpy()
+            rows &= reps == pick["rep"]
+        if chart == "distribution":
+            hours = arrays["elapsed_seconds"] / 3600
+            state = arrays["state"]
+            rows &= (state == _MET) if pick["state"] == "met" else (state == _BREACHED)
+            low, high = float(pick["hours_from"]), float(pick.get("hours_to") or np.inf)
+            rows &= (hours >= low) & (hours < high)
+        chosen = np.flatnonzero(rows)
+        order = np.argsort(arrays["position"][chosen], kind="stable")
+        chosen = chosen[order]
+        mask = np.zeros(size, dtype=bool)
+        mask[arrays["position"][chosen]] = True
+        return mask, (arrays, chosen)
+    if chart == "volume":
+        commitment = volume_commitment(evaluation)
+        counted = evaluation.volume_masks[commitment.id].copy()
+        days = np.full(size, np.datetime64("NaT"), dtype="datetime64[D]")
+        days[counted] = _local_dates(evaluation, evaluation.stamps[commitment.stage][counted])
+        return counted & (days == np.datetime64(pd.Timestamp(pick["day"]).date(), "D")), None
+    if chart == "funnel":
+        stage = pick["stage"]
+        if stage == "mql":
+            return evaluation.mql.copy(), None
+        if stage == "sal":
+            return evaluation.accepted.copy(), None
+        return evaluation.mql & (evaluation.stamps[stage] != NAT_NS), None
+    if chart == "reasons":
+        reasons = evaluation.leads["rejection_reason"].fillna("unspecified").to_numpy(dtype=object)
+        return evaluation.rejected & (reasons == pick["reason"]), None
+    if chart == "conformance":
+        mask = evaluation.mql.copy()
+        failing = np.zeros(size, dtype=bool)
+        for criterion in evaluation.document.stages.mql.criteria:
+            passed = criterion_mask(field_values(evaluation.leads, criterion.field), criterion.op,
+                                     criterion.value)
+            if pick["criterion"] in ("all criteria", _criterion_label(criterion)):
+                failing |= ~passed
+        return mask & failing, None
+    if chart == "goals":
+        return evaluation.goal_masks[pick["goal"]].copy(), None
+    raise ValueError(f"no chart named {chart!r}")
+
+
+def rep_versus_team(evaluation: Evaluation, rep: str) -> pd.DataFrame:
+    """A rep's compliance on each clock commitment next to the whole team's (the report's
+    `--by rep` row and summary). Columns: commitment, within, mine_pct, mine_clocks, team_pct,
+    target_pct."""
+    mine = evaluation.leads["owner"].to_numpy(dtype=object) == rep
+    own = {item["id"]: item for item in evaluation.commitments(mine)}
+    rows = []
+    for item in evaluation.commitments():
+        if item["kind"] not in ("response", "attempts"):
+            continue
+        mine_item = own[item["id"]]
+        rows.append({"commitment": item["id"], "within": item["within"],
+                     "mine_pct": mine_item["compliance_pct"],
+                     "mine_clocks": mine_item["met"] + mine_item["breached"],
+                     "team_pct": item["compliance_pct"], "target_pct": item["target_pct"]})
+    return pd.DataFrame(rows, columns=["commitment", "within", "mine_pct", "mine_clocks",
+                                       "team_pct", "target_pct"])
+
+
+# --- the rep's worklist ------------------------------------------------------------------------
+
+
+def worklist(evaluation: Evaluation) -> pd.DataFrame:
+    """Open clocks (not stopped) of the evaluated leads that are neither rejected nor qualified,
+    the most urgent first: overdue ones by how late they are, then by business time left. One
+    row per lead (its most urgent clock).
+    Columns: id, external_id, name, company, channel, mql_at, commitment, state, due,
+    business_seconds_left (negative when overdue), calendar_seconds_left."""
+    frames = []
+    as_of = evaluation.as_of.value
+    # Rejected (the later decision wins) and qualified leads need no more work.
+    closed = evaluation.rejected | (evaluation.stamps["sql"] != NAT_NS)
+    for commitment in _clock_commitments(evaluation):
+        arrays = evaluation.clock_arrays[commitment.id]
+        state = arrays["state"]
+        open_ = ((state == _PENDING) | (state == _AT_RISK) | (state == _OVERDUE)) & ~closed[
+            arrays["position"]]
+        due = arrays["due"][open_]
+        frames.append(pd.DataFrame({
+            "position": arrays["position"][open_],
+            "commitment": commitment.id,
+            "state": np.asarray(CLOCK_STATES, dtype=object)[state[open_]],
+            "due": pd.to_datetime(np.where(due == NAT_NS, np.datetime64("NaT"),
+                                           due.astype("datetime64[ns]")), utc=True),
+            "business_seconds_left": arrays["budget_seconds"][open_] -
+            arrays["elapsed_seconds"][open_],
+            "calendar_seconds_left": np.where(due == NAT_NS, 0, (due - as_of) // 10**9),
+        }))
+    columns = ["id", "external_id", "name", "company", "channel", "mql_at", "commitment",
+               "state", "due", "business_seconds_left", "calendar_seconds_left"]
+    clocks = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if clocks.empty:
+        return pd.DataFrame(columns=columns)
+    clocks = clocks.sort_values(["business_seconds_left", "calendar_seconds_left"],
+                                kind="stable").drop_duplicates("position")
+    leads = evaluation.leads.iloc[clocks["position"].to_numpy()]
+    for name in ("id", "external_id", "name", "company", "channel", "mql_at"):
+        clocks[name] = leads[name].to_numpy()
+    return clocks[columns].reset_index(drop=True)

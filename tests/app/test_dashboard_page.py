@@ -1,0 +1,157 @@
+"""Home scorecard, the compliance dashboard and the rep's worklist, against the report.
+
+The agreement's calendar is open around the clock in UTC, so business time is real time and
+leads can be placed relative to now for the worklist.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+
+from core import agreement as sla
+from core import dashboard
+from core.permissions import Role
+from core.services import OPERATOR, dashboards, reports
+from db.engine import get_engine
+from db.models import Lead, Touch
+from tests.app.conftest import logged_in
+from tests.sla_helpers import activate
+
+USERS = {"ana": Role.SALES_REP, "ben": Role.SALES_REP, "sofia": Role.SALES_HEAD,
+         "marco": Role.MARKETING_HEAD, "erin": Role.EXEC, "mia": Role.MARKETER}
+AS_OF = "2026-03-20T12:00:00+00:00"
+MARCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def around_the_clock() -> sla.Document:
+    """The template, open 24 hours every day in UTC."""
+    data = sla.to_dict(sla.template(title="Always-on SLA", start=date(2026, 1, 1),
+                                    end=date(2099, 1, 1), timezone="UTC"))
+    data["calendar"]["hours"] = {day: [["00:00", "24:00"]] for day in sla.WEEKDAYS}
+    return sla.from_dict(data)
+
+
+@pytest.fixture
+def world(app_db):
+    """Users, the always-on SLA, March leads for the dashboard and fresh leads for ana's list."""
+    people = {name: app_db(name, role) for name, role in USERS.items()}
+    now = datetime.now(UTC)
+    with Session(get_engine()) as session:
+        activate(session, people, around_the_clock())
+        march = [
+            Lead(source="crm", external_id=f"M{index}", created_at=MARCH, owner=owner,
+                 mql_at=MARCH + timedelta(hours=index), channel=channel, score=score)
+            for index, (owner, channel, score) in enumerate([
+                ("ana", "social", 80), ("ana", "paid_search", 40), ("ben", "social", 70),
+                ("ben", "paid_search", 90)])
+        ]
+        fresh = [
+            Lead(source="crm", external_id="due-soon", created_at=now, owner="ana",
+                 mql_at=now - timedelta(hours=3, minutes=30), name="Dana Soon"),
+            Lead(source="crm", external_id="late", created_at=now, owner="ana",
+                 mql_at=now - timedelta(hours=6), name="Lee Late"),
+            Lead(source="crm", external_id="fresh", created_at=now, owner="ana",
+                 mql_at=now - timedelta(minutes=30), name="Fay Fresh"),
+            Lead(source="crm", external_id="bens", created_at=now, owner="ben",
+                 mql_at=now - timedelta(hours=3, minutes=30)),
+        ]
+        session.add_all(march + fresh)
+        session.flush()
+        session.add_all([Touch(lead_id=march[0].id, at=MARCH + timedelta(hours=1),
+                               kind="call", rep="ana"),
+                         Touch(lead_id=march[2].id, at=MARCH + timedelta(hours=9),
+                               kind="call", rep="ben")])
+        session.commit()
+    return people
+
+
+def the_report(**filters) -> dict:
+    with Session(get_engine()) as session:
+        scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                     as_of=AS_OF)
+        if not filters:
+            return reports.report(session=session, actor=OPERATOR, scope=scope)
+        return dashboards.evaluate(session=session, actor=OPERATOR, scope=scope,
+                                   filters=dashboards.Filters.of(**filters)).report()
+
+
+def opened(actor, page: str, as_of: str | None = AS_OF):
+    at = logged_in(actor)
+    if as_of:
+        at.query_params["as_of"] = as_of
+    at.run()
+    if page != "home":
+        at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown_figures(at) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def expected_figures(report: dict) -> dict[str, str]:
+    return {item["id"]: "–" if dashboard.score_value(item) is None
+            else f"{dashboard.score_value(item):.1f}%"
+            for item in report["commitments"] + report["shared_goals"]}
+
+
+def test_the_home_scorecard_shows_the_report_figures(world):
+    at = opened(world["marco"], "home")
+    report = the_report()
+    assert shown_figures(at) == expected_figures(report)
+    assert dashboard.reading(report) in [m.value.strip("*") for m in at.markdown]
+    first_touch = next(c for c in report["commitments"] if c["id"] == "first-touch")
+    assert first_touch["met"] == 1 and first_touch["breached"] == 3  # M0 met; M2 late; M1, M3
+
+
+def test_the_dashboard_draws_every_chart_and_matches_a_filtered_report(world):
+    at = opened(world["sofia"], "dashboard")
+    assert len(at.get("vega_lite_chart")) == 8
+    assert shown_figures(at) == expected_figures(the_report())
+    at.selectbox(key="dash_channel").set_value("social").run()
+    assert not at.exception, at.exception
+    social = the_report(channel="social")
+    assert shown_figures(at) == expected_figures(social)
+    by_channel = reports.report  # the CLI's --by channel row holds the same commitment figures
+    with Session(get_engine()) as session:
+        scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                     as_of=AS_OF)
+        rows = by_channel(session=session, actor=OPERATOR, scope=scope, by="channel")
+    social_row = next(row for row in rows["breakdown"] if row["channel"] == "social")
+    assert social_row["commitments"] == social["commitments"]
+
+
+def test_a_rep_lands_on_the_worklist_most_urgent_first(world):
+    at = logged_in(world["ana"]).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "My worklist"
+    urgent = [m.value for m in at.markdown if m.value.startswith("**")]
+    # late: 6 h on a 4 h first-touch budget (overdue); due-soon: 30 min left (at risk); fresh
+    # has 3.5 h left and is not urgent; ben's lead is not ana's.
+    assert [text.split("**")[1] for text in urgent[:2]] == ["late", "due-soon"]
+    assert not any("fresh" in text or "bens" in text for text in urgent)
+
+
+def test_logging_a_touch_takes_the_lead_off_the_urgent_list(world):
+    at = opened(world["ana"], "leads", as_of=None)
+    before = at.metric[0].value
+    lead_id = next(int(key.split("_")[-1]) for key in _button_keys(at, "work_call_")
+                   if _lead_of(at, key) == "due-soon")
+    at.button(key=f"work_call_{lead_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == "Logged a call."
+    urgent = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert not any(text.startswith("**due-soon**") for text in urgent)
+    assert at.metric[0].value != before  # ana's first-touch figure now counts the met clock
+
+
+def _button_keys(at, prefix: str) -> list[str]:
+    return [button.key for button in at.button if button.key and button.key.startswith(prefix)]
+
+
+def _lead_of(at, key: str) -> str:
+    lead_id = int(key.split("_")[-1])
+    with Session(get_engine()) as session:
+        return session.get(Lead, lead_id).external_id

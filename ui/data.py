@@ -1,0 +1,67 @@
+"""Dashboard data for pages: each period measured once per data version, minute and filters.
+
+`st.cache_resource` keeps the `Evaluation` object itself (no pickling of a million-lead frame);
+the key holds the data version, which changes on every import, touch, lead decision and agreement
+change, so nobody sees numbers older than the data.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from core import compliance
+from core.errors import InvalidInput
+from core.services import Actor, dashboards, reports
+from db.engine import get_session
+
+
+def data_version() -> str:
+    """The current data version (a cheap query, not cached)."""
+    with get_session() as session:
+        return dashboards.data_version(session=session)
+
+
+def as_of() -> str:
+    """The instant dashboards measure at: the page's `?as_of=` (a reproducible view, read in the
+    calendar zone when naive), else the end of the current minute: stable for a minute of
+    reruns (so the cache serves them), and late enough to count a touch logged just now."""
+    if pinned := st.query_params.get("as_of"):
+        return pinned
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    return (minute + timedelta(minutes=1)).isoformat()
+
+
+def current_period(instant: str, per: str = "month") -> str:
+    """The month ("2026-11") or quarter ("2026-Q4") holding an instant."""
+    stamp = pd.Timestamp(instant)
+    return f"{stamp:%Y-%m}" if per == "month" else f"{stamp.year}-Q{stamp.quarter}"
+
+
+@st.cache_resource(max_entries=16, show_spinner="Measuring compliance…")
+def evaluation(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...] = (),
+               what_if: int | None = None, *, _actor: Actor) -> compliance.Evaluation:
+    """The period measured (cached per data version, period, as_of, filters and what-if)."""
+    del version  # part of the cache key only
+    with get_session() as session:
+        scope = reports.report_scope(session=session, actor=_actor, period=period, as_of=as_of)
+        return dashboards.evaluate(session=session, actor=_actor, scope=scope,
+                                   filters=dashboards.Filters(filters), what_if=what_if)
+
+
+def previous_report(version: str, period: str, as_of: str,
+                    filters: tuple[tuple[str, str], ...] = (), *, actor: Actor) -> dict | None:
+    """The report of the period before (for trends), or None when it cannot be measured."""
+    try:
+        before = compliance.previous_period(period)
+        return evaluation(version, before, as_of, filters, _actor=actor).report()
+    except (ValueError, InvalidInput):
+        return None
+
+
+@st.cache_resource(max_entries=32, show_spinner="Finding the leads that breach next…")
+def worklist(version: str, as_of: str, username: str, *, _actor: Actor) -> pd.DataFrame:
+    """The actor's open clocks, most urgent first (cached per data version, minute and user)."""
+    del version, username  # part of the cache key only
+    with get_session() as session:
+        return dashboards.worklist(session=session, actor=_actor, as_of=as_of)

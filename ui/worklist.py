@@ -1,0 +1,76 @@
+"""The rep's worklist: leads about to breach, with one-click touch, accept and reject."""
+
+import pandas as pd
+import streamlit as st
+
+from core.services import Actor, leads
+from ui.feedback import run_service
+
+BADGES = {"overdue": ("Overdue", "red"), "at_risk": ("At risk", "orange"),
+          "pending": ("On time", "gray")}
+URGENT = ("overdue", "at_risk")
+
+
+def duration(seconds: float) -> str:
+    """Seconds as "2h 05m" ("3h 10m late" when negative)."""
+    late = seconds < 0
+    minutes = int(abs(seconds) // 60)
+    text = f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+    return f"{text} late" if late else text
+
+
+def percent(value: float | None) -> str:
+    """A percentage for a metric, "–" when there is none."""
+    return "–" if value is None or pd.isna(value) else f"{value:.1f}%"
+
+
+def render_urgent(rows: pd.DataFrame, actor: Actor, reasons: list[str], limit: int = 15) -> None:
+    """The at-risk and overdue leads, each with its own buttons."""
+    urgent = rows[rows["state"].isin(URGENT)].head(limit)
+    if urgent.empty:
+        st.success("Nothing is at risk or overdue.")
+        return
+    for row in urgent.itertuples():
+        with st.container(border=True, key=f"work_row_{row.id}"):
+            lead, timing, actions = st.columns([2.2, 1.6, 2.6], vertical_alignment="center")
+            label, colour = BADGES[row.state]
+            with lead:
+                st.markdown(f"**{row.external_id}** · {row.name or '?'} · "
+                            f"{row.company or 'no company'}")
+                st.badge(label, color=colour)
+            timing.markdown(f"{row.commitment}: **{duration(row.business_seconds_left)}** "
+                            f"business time left  \n{duration(row.calendar_seconds_left)} on "
+                            "the clock")
+            with actions:
+                _buttons(row.id, actor, reasons)
+
+
+def _buttons(lead_id: int, actor: Actor, reasons: list[str]) -> None:
+    call, email, accept, reject = st.columns(4)
+    for column, kind in ((call, "call"), (email, "email")):
+        if column.button(kind.title(), key=f"work_{kind}_{lead_id}", icon=":material/call:"
+                         if kind == "call" else ":material/mail:"):
+            run_service(leads.log_touch, f"Logged a {kind}.", actor=actor, lead_id=lead_id,
+                        kind=kind)
+            st.rerun()
+    if accept.button("Accept", key=f"work_accept_{lead_id}"):
+        run_service(leads.accept_lead, "Lead accepted.", actor=actor, lead_id=lead_id)
+        st.rerun()
+    with reject.popover("Reject", disabled=not reasons):
+        reason = st.selectbox("Reason", reasons, key=f"work_reason_{lead_id}")
+        if st.button("Reject lead", key=f"work_reject_{lead_id}"):
+            run_service(leads.reject_lead, f"Lead rejected: {reason}.", actor=actor,
+                        lead_id=lead_id, reason=reason)
+            st.rerun()
+
+
+def open_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Every open lead for the table: badges and times in words."""
+    return pd.DataFrame({
+        "Lead": rows["external_id"], "Name": rows["name"], "Company": rows["company"],
+        "Owner": rows["owner"], "Commitment": rows["commitment"],
+        "Status": rows["state"].map(lambda state: BADGES[state][0]),
+        "Business time left": rows["business_seconds_left"].map(duration),
+        "Calendar time left": rows["calendar_seconds_left"].map(duration),
+        "Due (UTC)": rows["due"],
+    })
