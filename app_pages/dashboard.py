@@ -16,8 +16,7 @@ st.title("Compliance")
 
 as_of = data.as_of()
 version = data.data_version()
-with get_session() as session:
-    options = dashboards.filter_options(session=session, actor=actor)
+options = data.filter_options(version, _actor=actor)
 
 period_column, *filter_columns = st.columns([1.4, 1, 1, 1, 1])
 period = period_column.text_input(
@@ -34,7 +33,7 @@ try:
 except InvalidInput as error:
     st.error(str(error))
     st.stop()
-report = evaluation.report()
+report = data.report(version, period, as_of, filters, _actor=actor)
 st.caption(f"{report['agreement']['title']} · version {report['agreement']['version']} in force "
            f"at the period's start · {report['period']['start'][:10]} to "
            f"{report['period']['end'][:10]} · as of {report['as_of'][:16].replace('T', ' ')} UTC"
@@ -51,17 +50,7 @@ commitment = st.selectbox("Clock commitment for the response charts", clock_ids,
 
 target_pct = next((c["target_pct"] for c in report["commitments"] if c["id"] == commitment),
                   None)
-frames = {
-    "volume": dashboard.cumulative_volume(evaluation),
-    "weekly": dashboard.weekly_compliance(evaluation),
-    "distribution": dashboard.response_distribution(evaluation, commitment)
-    if commitment else None,
-    "heatmap": dashboard.rep_week_heatmap(evaluation, commitment) if commitment else None,
-    "funnel": dashboard.funnel(report),
-    "reasons": dashboard.rejection_reasons(report),
-    "conformance": dashboard.conformance(evaluation),
-    "goals": dashboard.goal_progress(report),
-}
+frames = data.chart_frames(version, period, as_of, filters, commitment, _actor=actor)
 built = {
     "weekly": lambda frame: charts.weekly_chart(frame, commitment),
     "heatmap": lambda frame: charts.heatmap_chart(frame, target_pct),
@@ -106,7 +95,7 @@ with st.expander("What if a draft had governed this period?"):
     else:
         labels = {f"Version {number}": number for number in drafts}
         draft = labels[st.selectbox("Draft version", list(labels), key="dash_whatif_version")]
-        what_if = data.evaluation(version, period, as_of, filters, draft, _actor=actor).report()
+        what_if = data.report(version, period, as_of, filters, draft, _actor=actor)
         compared = dashboard.compare_reports(report, what_if)
         st.dataframe(compared, hide_index=True, width="stretch", key="dash_whatif_table")
         table_download(compared, f"what-if-v{draft}", key="dash_whatif_csv")

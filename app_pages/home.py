@@ -17,12 +17,11 @@ as_of = data.as_of()
 period = data.current_period(as_of)
 version = data.data_version()
 try:
-    evaluation = data.evaluation(version, period, as_of, _actor=actor)
+    report = data.report(version, period, as_of, _actor=actor)
 except InvalidInput as error:
     st.info(f"Nothing to measure yet: {error.message}. Once both heads agree an SLA and the "
             "exec signs it, this page shows both sides' commitments.")
 else:
-    report = evaluation.report()
     previous = data.previous_report(version, period, as_of, actor=actor)
     st.caption(f"{report['agreement']['title']} (version {report['agreement']['version']}) · "
                f"period {period} · as of {report['as_of'][:16].replace('T', ' ')} UTC")

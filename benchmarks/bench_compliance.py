@@ -201,36 +201,44 @@ def report_from_frames(leads: pd.DataFrame, touches: pd.DataFrame, governing: li
                                       versions=governing, by="rep"))
 
 
+def build_database(url: str, leads: pd.DataFrame, touches: pd.DataFrame,
+                   governing: list) -> None:
+    """Migrate a fresh database at url, bulk-load the frames, and sign both versions through
+    the services (users marco, sofia and erin; password "bench-password")."""
+    os.environ.setdefault("HANDOFF_BCRYPT_ROUNDS", "4")
+    os.environ["DATABASE_URL"] = url
+    from core.services import OPERATOR, add_user, get_actor
+    from db import migrate
+    from db.bulk import insert_frame
+    from db.engine import get_session
+    from db.models import Lead, Touch
+    from tests.sla_helpers import activate
+
+    migrate.upgrade()
+    with get_session() as session:
+        insert_frame(session, Lead.__table__, leads.drop(columns=["id", "disputed"]))
+        insert_frame(session, Touch.__table__, touches)
+        for username, role in (("marco", "marketing_head"), ("sofia", "sales_head"),
+                               ("erin", "exec")):
+            add_user(session=session, actor=OPERATOR, username=username,
+                     display_name=username.title(), email=f"{username}@example.com", role=role,
+                     password="bench-password")
+        people = {name: get_actor(session=session, username=name)
+                  for name in ("marco", "sofia", "erin")}
+        first = activate(session, people, governing[0].document)
+        activate(session, people, governing[1].document, first.agreement_id)
+
+
 def report_from_database(leads: pd.DataFrame, touches: pd.DataFrame, governing: list) -> None:
     """Load the frames into a fresh SQLite file, sign both versions, report via the service."""
-    os.environ.setdefault("HANDOFF_BCRYPT_ROUNDS", "4")
     with tempfile.TemporaryDirectory() as workdir:
-        os.environ["DATABASE_URL"] = f"sqlite:///{workdir}/bench.db"
-        from core.services import OPERATOR, add_user, get_actor, reports
-        from db import migrate
-        from db.bulk import insert_frame
-        from db.engine import get_engine, get_session
-        from db.models import Lead, Touch
-        from tests.sla_helpers import activate
-
-        migrate.upgrade()
         started = time.perf_counter()
-        with get_session() as session:
-            insert_frame(session, Lead.__table__,
-                         leads.drop(columns=["id", "disputed"]))
-            insert_frame(session, Touch.__table__, touches)
-            for username, role in (("marco", "marketing_head"), ("sofia", "sales_head"),
-                                   ("erin", "exec")):
-                add_user(session=session, actor=OPERATOR, username=username,
-                         display_name=username, email=f"{username}@example.com", role=role,
-                         password="bench-password")
-            people = {name: get_actor(session=session, username=name)
-                      for name in ("marco", "sofia", "erin")}
-            first = activate(session, people, governing[0].document)
-            activate(session, people, governing[1].document, first.agreement_id)
+        build_database(f"sqlite:///{workdir}/bench.db", leads, touches, governing)
         print(f"  (setup: {len(leads):,} leads and {len(touches):,} touches into SQLite in "
               f"{time.perf_counter() - started:.0f} s, "
               f"{Path(workdir, 'bench.db').stat().st_size / 2**20:,.0f} MB)", flush=True)
+        from core.services import OPERATOR, reports
+        from db.engine import get_engine, get_session
 
         def run(period: str) -> dict:
             with get_session() as session:

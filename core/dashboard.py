@@ -357,6 +357,23 @@ def goal_progress(report: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["goal", "metric", "measure", "value", "attainment_pct"])
 
 
+def chart_frames(evaluation: Evaluation, report: dict,
+                 commitment_id: str | None) -> dict[str, pd.DataFrame | None]:
+    """Every dashboard chart's frame by chart key; the clock charts of `commitment_id` (None
+    when the agreement has no clock commitment)."""
+    return {
+        "volume": cumulative_volume(evaluation),
+        "weekly": weekly_compliance(evaluation),
+        "distribution": response_distribution(evaluation, commitment_id)
+        if commitment_id else None,
+        "heatmap": rep_week_heatmap(evaluation, commitment_id) if commitment_id else None,
+        "funnel": funnel(report),
+        "reasons": rejection_reasons(report),
+        "conformance": conformance(evaluation),
+        "goals": goal_progress(report),
+    }
+
+
 # --- the leads behind a chart mark -------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from core import compliance
+from core import compliance, dashboard
 from core.errors import InvalidInput
 from core.services import Actor, dashboards, reports
 from db.engine import get_session
@@ -38,6 +38,14 @@ def current_period(instant: str, per: str = "month") -> str:
     return f"{stamp:%Y-%m}" if per == "month" else f"{stamp.year}-Q{stamp.quarter}"
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def filter_options(version: str, *, _actor: Actor) -> dict[str, list[str]]:
+    """The values each dashboard filter can take (cached per data version)."""
+    del version  # part of the cache key only
+    with get_session() as session:
+        return dashboards.filter_options(session=session, actor=_actor)
+
+
 @st.cache_resource(max_entries=16, show_spinner="Measuring compliance…")
 def evaluation(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...] = (),
                what_if: int | None = None, *, _actor: Actor) -> compliance.Evaluation:
@@ -49,12 +57,27 @@ def evaluation(version: str, period: str, as_of: str, filters: tuple[tuple[str, 
                                    filters=dashboards.Filters(filters), what_if=what_if)
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def report(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...] = (),
+           what_if: int | None = None, *, _actor: Actor) -> dict:
+    """The period's report object (as `report --format json` prints it), cached likewise."""
+    return evaluation(version, period, as_of, filters, what_if, _actor=_actor).report()
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def chart_frames(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...],
+                 commitment: str | None, *, _actor: Actor) -> dict[str, pd.DataFrame | None]:
+    """The dashboard's chart frames, cached likewise (and per clock commitment)."""
+    measured = evaluation(version, period, as_of, filters, _actor=_actor)
+    return dashboard.chart_frames(measured, report(version, period, as_of, filters,
+                                                   _actor=_actor), commitment)
+
+
 def previous_report(version: str, period: str, as_of: str,
                     filters: tuple[tuple[str, str], ...] = (), *, actor: Actor) -> dict | None:
     """The report of the period before (for trends), or None when it cannot be measured."""
     try:
-        before = compliance.previous_period(period)
-        return evaluation(version, before, as_of, filters, _actor=actor).report()
+        return report(version, compliance.previous_period(period), as_of, filters, _actor=actor)
     except (ValueError, InvalidInput):
         return None
 
