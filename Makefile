@@ -48,5 +48,9 @@ chromium:
 		echo "no Chromium and not root: the browser tests will be skipped"; \
 	fi
 
+## The README's screenshots (docs/*.png) of the demo, taken in Debian's Chromium.
+screenshots: $(VENV)/.dev-installed chromium
+	$(BIN)/python docs/screenshots.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -20,7 +20,7 @@ options = data.filter_options(version, _actor=actor)
 
 period_column, *filter_columns = st.columns([1.4, 1, 1, 1, 1])
 period = period_column.text_input(
-    "Period", value=data.current_period(as_of), key="dash_period",
+    "Period", value=data.current_period(as_of, actor=actor), key="dash_period",
     help="A month (2026-03), a quarter (2026-Q1) or dates (2026-01-01:2026-04-01, end exclusive).")
 chosen = {}
 for column, name in zip(filter_columns, ("channel", "segment", "region", "rep"), strict=True):

@@ -14,7 +14,7 @@ actor = require_page("home")
 
 st.title(f"Welcome, {actor.display_name.split()[0]}")
 as_of = data.as_of()
-period = data.current_period(as_of)
+period = data.current_period(as_of, actor=actor)
 version = data.data_version()
 try:
     report = data.report(version, period, as_of, _actor=actor)

@@ -26,7 +26,7 @@ with get_session() as session:
 reasons = document.rejection_reasons if document else []
 try:
     work = data.worklist(version, as_of, actor.username, _actor=actor)
-    month = data.evaluation(version, data.current_period(as_of), as_of, _actor=actor)
+    month = data.evaluation(version, data.current_period(as_of, actor=actor), as_of, _actor=actor)
 except InvalidInput as error:
     st.info(f"No clocks run yet: {error.message}.")
 else:

@@ -78,20 +78,31 @@ def _end_of_day(evaluation: Evaluation, day: date) -> int:
 
 def headline(item: dict) -> str:
     """A commitment or goal's actual against its target, in words."""
-    if item.get("kind") == "volume":
-        return (f"{item['actual']:,} {item['stage'].upper()}s of {item['target']:,} "
-                f"({_pct_text(item['attainment_pct'])})")
-    if item.get("kind") in ("response", "attempts"):
-        what = (f"{item['attempts']} attempts" if item["kind"] == "attempts" else "handled")
+    kind = item.get("kind")
+    if kind in ("response", "attempts"):
+        what = f"reached {item['attempts']} attempts" if kind == "attempts" else "handled"
         return (f"{_pct_text(item['compliance_pct'])} {what} within {item['within']} "
                 f"(target {item['target_pct']:g}%)")
-    if item.get("kind") == "acceptance_rate":
+    if kind == "acceptance_rate":
         return (f"{_pct_text(item['acceptance_pct'])} accepted "
                 f"(target {item['target_pct']:g}%)")
-    money = item.get("metric", "").endswith("amount")
-    actual, target = (f"${item['actual']:,.0f}", f"${item['target']:,.0f}") if money else (
-        f"{item['actual']:,}", f"{item['target']:,}")
-    return f"{actual} of {target} ({_pct_text(item['attainment_pct'])})"
+    if kind == "volume":
+        actual, target = f"{item['actual']:,}", f"{item['target']:,} {item['stage'].upper()}s"
+    elif item.get("metric", "").endswith("amount"):
+        actual, target = f"${item['actual']:,.0f}", f"${item['target']:,.0f}"
+    else:
+        actual, target = f"{item['actual']:,}", f"{item['target']:,}"
+    text = f"{actual} of {target} ({_pct_text(item['attainment_pct'])})"
+    pace = _pace(item)
+    return text if pace is None else f"{text}; {pace:.0f}% of the pace to date"
+
+
+def _pace(item: dict) -> float | None:
+    """Actual against expected-to-date while a counted target's period runs, else None."""
+    running = item.get("status") in ("on_track", "at_risk")
+    if "expected_to_date" not in item or not running or not item["expected_to_date"]:
+        return None
+    return round(item["actual"] / item["expected_to_date"] * 100, 2)
 
 
 def _pct_text(value: float | None) -> str:
@@ -108,7 +119,9 @@ def score_value(item: dict) -> float | None:
 
 def scorecard(report: dict, previous: dict | None = None) -> pd.DataFrame:
     """One row per commitment and shared goal: side, headline, status (code and words), the
-    percentage it is judged by, and the change against the previous period's report."""
+    percentage it is judged by (the report's figure), and the trend against the previous
+    period's report. A count still running is compared by its pace to date (`trend_basis`
+    "pace"), not by a partial total against a whole one."""
     before = {(item.get("kind", "goal"), item["id"]): score_value(item)
               for item in (previous or {}).get("commitments", []) +
               (previous or {}).get("shared_goals", [])}
@@ -116,15 +129,20 @@ def scorecard(report: dict, previous: dict | None = None) -> pd.DataFrame:
     for item in report["commitments"] + report["shared_goals"]:
         kind = item.get("kind", "goal")
         value, earlier = score_value(item), before.get((kind, item["id"]))
+        pace = _pace(item)
+        compared = value if pace is None else pace
         rows.append({
             "side": item.get("owner", "shared"), "id": item["id"], "kind": kind,
             "headline": headline(item), "status": item["status"],
             "status_words": STATUS_WORDS[item["status"]], "value_pct": value,
             "previous_pct": earlier,
-            "trend_pct": None if value is None or earlier is None else round(value - earlier, 2),
+            "trend_pct": None if compared is None or earlier is None
+            else round(compared - earlier, 2),
+            "trend_basis": "final" if pace is None else "pace",
         })
     return pd.DataFrame(rows, columns=["side", "id", "kind", "headline", "status",
-                                       "status_words", "value_pct", "previous_pct", "trend_pct"])
+                                       "status_words", "value_pct", "previous_pct", "trend_pct",
+                                       "trend_basis"])
 
 
 def reading(report: dict) -> str:

@@ -158,7 +158,8 @@ def volume_chart(frame: pd.DataFrame, stage_label: str = "MQL") -> alt.TopLevelM
                                        target_leads=frame["day"].map(target))
     labels = [SERIES_LABELS[series] for series in SERIES_LABELS]
     colours = [SIDE_COLOURS["marketing"], TARGET_GREY, SIDE_COLOURS["marketing"]]
-    legend = alt.Legend(orient="top", title=None, symbolType="stroke", symbolStrokeWidth=2)
+    legend = alt.Legend(orient="top", title=None, symbolType="stroke", symbolStrokeWidth=2,
+                        labelLimit=0)
     pick = _pick("volume")
     title = f"Cumulative {stage_label}s"
     base = alt.Chart(data).encode(
@@ -234,8 +235,12 @@ def distribution_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
                        hours_to=rows["hours_to"].where(np.isfinite(rows["hours_to"])))
     outcomes = {STATE_LABELS[state]: STATE_COLOURS[state] for state in STATE_LABELS}
     pick = _pick("distribution")
+    open_ended = rows.loc[~np.isfinite(rows["hours_to"]), "hours_from"]
+    axis = alt.Axis(labelExpr=f"datum.value >= {float(open_ended.iloc[0])} ? "
+                              "'≥ ' + datum.label : datum.label") if len(open_ended) else alt.Axis()
     bars = alt.Chart(data).mark_bar(orient="vertical", stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("hours_from:Q", title="Business hours to stop", scale=alt.Scale(nice=False)),
+        x=alt.X("hours_from:Q", title="Business hours to stop", scale=alt.Scale(nice=False),
+                axis=axis),
         x2="hours_end:Q",
         y=alt.Y("leads:Q", title="Leads (stopped clocks)", stack="zero"),
         color=alt.Color("outcome:N", title="Outcome", legend=alt.Legend(orient="top"),
@@ -372,10 +377,17 @@ def goals_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
                                                        scale=scale),
                            tooltip=tooltip, colour=alt.value(SIDE_COLOURS["shared"]),
                            height=alt.RelativeBandSize(0.4))
-    ticks = [alt.Chart(data).mark_tick(color=colour, thickness=3).encode(
-        y=y, x=alt.X(f"{measure}_pct:Q", title=x_title, scale=scale), tooltip=tooltip)
-        for measure, colour in (("expected_to_date", "#9E9E9E"), ("target", "#212121"))]
-    return _finish(alt.layer(bar, *ticks))
+    markers = {"Expected by now": ("expected_to_date_pct", "#9E9E9E"),
+               "Target": ("target_pct", "#212121")}
+    long = pd.concat([data.assign(marker=name, marker_pct=data[column])
+                      for name, (column, _) in markers.items()], ignore_index=True)
+    ticks = alt.Chart(long).mark_tick(thickness=3).encode(
+        y=y, x=alt.X("marker_pct:Q", title=x_title, scale=scale),
+        color=alt.Color("marker:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=list(markers),
+                                        range=[colour for _, colour in markers.values()])),
+        tooltip=tooltip)
+    return _finish(alt.layer(bar, ticks))
 
 
 Builder = Callable[..., alt.TopLevelMixin]

@@ -32,10 +32,14 @@ def as_of() -> str:
     return (minute + timedelta(minutes=1)).isoformat()
 
 
-def current_period(instant: str, per: str = "month") -> str:
-    """The month ("2026-11") or quarter ("2026-Q4") holding an instant."""
-    stamp = pd.Timestamp(instant)
-    return f"{stamp:%Y-%m}" if per == "month" else f"{stamp.year}-Q{stamp.quarter}"
+def current_period(as_of: str, *, actor: Actor) -> str:
+    """The month holding as_of in the agreement's zone ("2026-11"); the UTC month when no
+    agreement is signed yet (the page then says so)."""
+    try:
+        with get_session() as session:
+            return reports.current_month(session=session, actor=actor, as_of=as_of)
+    except InvalidInput:
+        return f"{pd.Timestamp(as_of):%Y-%m}"
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -46,15 +50,31 @@ def filter_options(version: str, *, _actor: Actor) -> dict[str, list[str]]:
         return dashboards.filter_options(session=session, actor=_actor)
 
 
+@st.cache_resource(max_entries=6, show_spinner="Reading the period's leads…")
+def period_data(version: str, period: str, as_of: str, *, _actor: Actor
+                ) -> tuple[reports.ReportScope, pd.DataFrame, pd.DataFrame]:
+    """The period's scope, leads and touches, read once per data version (filters, what-ifs
+    and clock commitments are all measured from this in memory)."""
+    del version  # part of the cache key only
+    with get_session() as session:
+        scope = reports.report_scope(session=session, actor=_actor, period=period, as_of=as_of)
+        leads, touches = dashboards.load(session=session, actor=_actor, scope=scope)
+    return scope, leads, touches
+
+
 @st.cache_resource(max_entries=16, show_spinner="Measuring compliance…")
 def evaluation(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...] = (),
                what_if: int | None = None, *, _actor: Actor) -> compliance.Evaluation:
     """The period measured (cached per data version, period, as_of, filters and what-if)."""
-    del version  # part of the cache key only
-    with get_session() as session:
-        scope = reports.report_scope(session=session, actor=_actor, period=period, as_of=as_of)
-        return dashboards.evaluate(session=session, actor=_actor, scope=scope,
-                                   filters=dashboards.Filters(filters), what_if=what_if)
+    scope, leads, touches = period_data(version, period, as_of, _actor=_actor)
+    document = None
+    if what_if is not None:
+        with get_session() as session:
+            document = dashboards.version_document(session=session, actor=_actor,
+                                                   agreement_id=scope.agreement_id,
+                                                   number=what_if)
+    return dashboards.measure(scope, leads, touches, dashboards.Filters(filters), document,
+                              what_if)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -8,15 +8,13 @@ from ui.feedback import run_service
 
 BADGES = {"overdue": ("Overdue", "red"), "at_risk": ("At risk", "orange"),
           "pending": ("On time", "gray")}
-URGENT = ("overdue", "at_risk")
 
 
 def duration(seconds: float) -> str:
-    """Seconds as "2h 05m" ("3h 10m late" when negative)."""
-    late = seconds < 0
+    """Seconds as "2h 05m" ("-3h 10m" when negative)."""
     minutes = int(abs(seconds) // 60)
     text = f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
-    return f"{text} late" if late else text
+    return f"-{text}" if seconds < 0 else text
 
 
 def percent(value: float | None) -> str:
@@ -24,25 +22,47 @@ def percent(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.1f}%"
 
 
-def render_urgent(rows: pd.DataFrame, actor: Actor, reasons: list[str], limit: int = 15) -> None:
-    """The at-risk and overdue leads, each with its own buttons."""
-    urgent = rows[rows["state"].isin(URGENT)].head(limit)
-    if urgent.empty:
+def render_urgent(rows: pd.DataFrame, actor: Actor, reasons: list[str], limit: int = 10) -> None:
+    """At-risk leads first (still savable, least time left first), then overdue ones (most
+    overdue first), each with its own buttons; says how many more the table below holds."""
+    shown = False
+    for state, title in (("at_risk", "At risk: act now"), ("overdue", "Overdue")):
+        group = rows[rows["state"] == state]
+        if group.empty:
+            continue
+        shown = True
+        st.markdown(f"##### {title} ({len(group):,})")
+        for row in group.head(limit).itertuples():
+            _render_row(row, actor, reasons)
+        if len(group) > limit:
+            st.caption(f"{len(group) - limit:,} more {BADGES[state][0].lower()} leads are in "
+                       "the table of all open clocks.")
+    if not shown:
         st.success("Nothing is at risk or overdue.")
-        return
-    for row in urgent.itertuples():
-        with st.container(border=True, key=f"work_row_{row.id}"):
-            lead, timing, actions = st.columns([2.2, 1.6, 2.6], vertical_alignment="center")
-            label, colour = BADGES[row.state]
-            with lead:
-                st.markdown(f"**{row.external_id}** · {row.name or '?'} · "
-                            f"{row.company or 'no company'}")
-                st.badge(label, color=colour)
-            timing.markdown(f"{row.commitment}: **{duration(row.business_seconds_left)}** "
-                            f"business time left  \n{duration(row.calendar_seconds_left)} on "
-                            "the clock")
-            with actions:
-                _buttons(row.id, actor, reasons)
+
+
+def _render_row(row, actor: Actor, reasons: list[str]) -> None:
+    with st.container(border=True, key=f"work_row_{row.id}"):
+        lead, timing, actions = st.columns([2, 1.8, 3.2], vertical_alignment="center")
+        label, colour = BADGES[row.state]
+        with lead:
+            st.markdown(f"**{row.external_id}** · {row.name or '?'} · "
+                        f"{row.company or 'no company'}")
+            st.badge(label, color=colour)
+        timing.markdown(timing_text(row.commitment, row.business_seconds_left,
+                                    row.calendar_seconds_left))
+        with actions:
+            _buttons(row.id, actor, reasons)
+
+
+def timing_text(commitment: str, business_left: float, calendar_left: float) -> str:
+    """How much time a clock has left, in business time first and on the wall clock after."""
+    name = commitment.replace("-", " ").capitalize()
+    if business_left < 0:
+        return (f"{name}: **overdue by {duration(-business_left)}** of business time  \n"
+                f"due {duration(-calendar_left)} ago")
+    return (f"{name}: **{duration(business_left)}** of business time left  \n"
+            f"due in {duration(calendar_left)}")
 
 
 def _buttons(lead_id: int, actor: Actor, reasons: list[str]) -> None:

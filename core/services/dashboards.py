@@ -62,16 +62,31 @@ def filter_options(*, session: Session, actor: Actor) -> dict[str, list[str]]:
 def evaluate(*, session: Session, actor: Actor, scope: ReportScope,
              filters: Filters = Filters(), what_if: int | None = None) -> compliance.Evaluation:
     """The scope's period measured once (with `what_if`, every lead against that version)."""
+    leads, touches = load(session=session, actor=actor, scope=scope)
+    document = None if what_if is None else version_document(
+        session=session, actor=actor, agreement_id=scope.agreement_id, number=what_if)
+    return measure(scope, leads, touches, filters, document, what_if)
+
+
+def load(*, session: Session, actor: Actor, scope: ReportScope
+         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The period's leads and touches (to filter and measure in memory, possibly many times)."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    leads, touches = load_frames(session, scope)
+    return load_frames(session, scope)
+
+
+def measure(scope: ReportScope, leads: pd.DataFrame, touches: pd.DataFrame,
+            filters: Filters = Filters(), what_if: sla.Document | None = None,
+            what_if_number: int | None = None) -> compliance.Evaluation:
+    """Measure loaded frames: the filtered leads under the signed versions, or all of them
+    under the `what_if` document."""
     leads = filters.apply(leads)
     if what_if is None:
         return compliance.evaluate(scope.document, leads, touches, scope.period, scope.as_of,
                                    agreement=scope.agreement, versions=list(scope.versions))
-    document = _version_document(session, scope.agreement_id, what_if)
     return compliance.evaluate(
-        document, leads, touches, scope.period, scope.as_of,
-        agreement={"id": scope.agreement_id, "version": what_if, "title": document.title})
+        what_if, leads, touches, scope.period, scope.as_of,
+        agreement={"id": scope.agreement_id, "version": what_if_number, "title": what_if.title})
 
 
 def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list[int]:
@@ -84,7 +99,10 @@ def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list
         .order_by(col(AgreementVersion.number).desc())).all())
 
 
-def _version_document(session: Session, agreement_id: int, number: int) -> sla.Document:
+def version_document(*, session: Session, actor: Actor, agreement_id: int,
+                     number: int) -> sla.Document:
+    """The document of any version of an agreement (a draft for what-if, say)."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
     version = session.exec(select(AgreementVersion).where(
         AgreementVersion.agreement_id == agreement_id, AgreementVersion.number == number)).first()
     if version is None:

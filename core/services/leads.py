@@ -66,10 +66,13 @@ def work_queue(*, session: Session, actor: Actor, include_decided: bool = False,
         query = query.where(Lead.owner == actor.username)
     if not include_decided:
         query = query.where(col(Lead.accepted_at).is_(None), col(Lead.rejected_at).is_(None))
-    return pd.DataFrame(session.execute(query).all(), columns=[
+    frame = pd.DataFrame(session.execute(query).all(), columns=[
         "id", "source", "external_id", "name", "company", "channel", "owner", "mql_at",
         "accepted_at", "rejected_at", "rejection_reason", "recycled", "touches",
         "last_touch_at"])
+    # max() over a CASE loses the column type on SQLite: read the text back as instants.
+    frame["last_touch_at"] = pd.to_datetime(frame["last_touch_at"], utc=True, format="ISO8601")
+    return frame
 
 
 def log_touch(*, session: Session, actor: Actor, lead_id: int, kind: str,

@@ -42,6 +42,7 @@ class ReportScope:
     period: compliance.Period
     as_of: pd.Timestamp
     versions: tuple[compliance.InForce, ...] = ()
+    timezone: str = "UTC"  # periods are read in the latest signed version's zone
 
     @property
     def agreement(self) -> dict:
@@ -86,7 +87,15 @@ def report_scope(
     in_force = _in_force(versions, window.start, zone)
     governing = tuple(compliance.InForce(v.number, sla.from_dict(v.document)) for v in versions)
     return ReportScope(agreement_id, in_force.number, sla.from_dict(in_force.document), window,
-                       instant, governing)
+                       instant, governing, zone)
+
+
+def current_month(*, session: Session, actor: Actor, as_of: str | datetime | None = None,
+                  agreement_id: int | None = None) -> str:
+    """The month ("2026-11") holding as_of in the agreement's calendar zone."""
+    scope = report_scope(session=session, actor=actor, as_of=as_of, agreement_id=agreement_id,
+                         trailing_days=0)
+    return f"{scope.as_of.tz_convert(scope.timezone):%Y-%m}"
 
 
 def report(

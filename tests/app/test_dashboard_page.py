@@ -17,6 +17,7 @@ from db.engine import get_engine
 from db.models import Lead, Touch
 from tests.app.conftest import logged_in
 from tests.sla_helpers import activate
+from ui.scorecard import label
 
 USERS = {"ana": Role.SALES_REP, "ben": Role.SALES_REP, "sofia": Role.SALES_HEAD,
          "marco": Role.MARKETING_HEAD, "erin": Role.EXEC, "mia": Role.MARKETER}
@@ -92,7 +93,7 @@ def shown_figures(at) -> dict[str, str]:
 
 
 def expected_figures(report: dict) -> dict[str, str]:
-    return {item["id"]: "–" if dashboard.score_value(item) is None
+    return {label(item["id"]): "–" if dashboard.score_value(item) is None
             else f"{dashboard.score_value(item):.1f}%"
             for item in report["commitments"] + report["shared_goals"]}
 
@@ -128,9 +129,11 @@ def test_a_rep_lands_on_the_worklist_most_urgent_first(world):
     assert not at.exception, at.exception
     assert at.title[0].value == "My worklist"
     urgent = [m.value for m in at.markdown if m.value.startswith("**")]
-    # late: 6 h on a 4 h first-touch budget (overdue); due-soon: 30 min left (at risk); fresh
-    # has 3.5 h left and is not urgent; ben's lead is not ana's.
-    assert [text.split("**")[1] for text in urgent[:2]] == ["late", "due-soon"]
+    # due-soon: 30 min left (at risk, listed first: it can still be saved); late: 6 h on a 4 h
+    # first-touch budget (overdue); fresh has 3.5 h left and is not urgent; ben's is not ana's.
+    assert [text.split("**")[1] for text in urgent[:2]] == ["due-soon", "late"]
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]  # how AppTest sees st.badge
+    assert [badge.split("[")[1].split("]")[0] for badge in badges[:2]] == ["At risk", "Overdue"]
     assert not any("fresh" in text or "bens" in text for text in urgent)
 
 

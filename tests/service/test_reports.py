@@ -186,3 +186,12 @@ def test_the_report_cli_prints_json_csv_and_detail(cli_database, people_factory)
     summary = json.loads(first.stdout)
     assert {key: what_if[key] for key in summary} == summary  # the signed version, measured again
     assert cli(cli_database, *args, "--what-if", "1", "--detail").returncode == 2
+
+
+def test_the_current_month_is_read_in_the_calendar_zone(session, people):
+    seed_world(session, people)  # New York
+    # 03:30 UTC on April 1st is still March 31st in New York.
+    assert reports.current_month(session=session, actor=OPERATOR,
+                                 as_of="2026-04-01T03:30:00Z") == "2026-03"
+    assert reports.current_month(session=session, actor=OPERATOR,
+                                 as_of="2026-04-01T04:30:00Z") == "2026-04"

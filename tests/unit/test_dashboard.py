@@ -34,7 +34,9 @@ def test_scorecard_rows_carry_the_report_figures_and_the_trend(report):
     assert card.loc["first-touch", "status_words"] == "At risk"
     assert card.loc["first-touch", "headline"] == "33.3% handled within 4h (target 90%)"
     assert card.loc["mql-volume", "side"] == "marketing"
-    assert card.loc["mql-volume", "headline"].startswith("5 MQLs of 1,000")
+    assert card.loc["mql-volume", "headline"].startswith("5 of 1,000 MQLs (0.5%); ")
+    # A running count is compared by its pace: 5 against the expected-to-date.
+    assert card.loc["mql-volume", "trend_basis"] == "pace"
     assert card.loc["won-revenue", "side"] == "shared"
     assert pd.isna(card.loc["won-revenue", "trend_pct"])  # no previous figure
 

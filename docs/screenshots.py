@@ -1,0 +1,162 @@
+"""Screenshots of the demo for the docs: the head of sales' home and dashboard, a rep's worklist.
+
+    .venv/bin/python docs/screenshots.py [--leads N] [--out DIR]
+
+Seeds a throwaway SQLite demo workspace, serves `streamlit run app.py` on a free port, drives
+Debian's Chromium (/usr/bin/chromium) with Playwright and writes home.png, dashboard.png and
+worklist.png (into docs/ by default), printing each path.
+"""
+
+import argparse
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PASSWORD = "handoff-demo"
+HEAD, REP = "sofia", "ana"
+CHART_COUNT = 8
+TIMEOUT_MS = 120_000
+WIDE = {"width": 1400, "height": 1000}
+TALL = {"width": 1400, "height": 3200}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer on {url} within {timeout} s")
+
+
+def seed(env: dict[str, str], leads: int) -> None:
+    for command in (["db", "upgrade"], ["demo", "seed", "--leads", str(leads)]):
+        subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env,
+                       check=True, capture_output=True, timeout=600)
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished running the script and the page has stopped moving."""
+    page.wait_for_selector(READY)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_selector(READY)
+    page.wait_for_timeout(500)
+
+
+def full_height(page) -> None:
+    """Grow the viewport to the whole page: Streamlit scrolls inside its main section, so a
+    full-page screenshot alone stops at the viewport's bottom."""
+    height = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
+        '[data-testid="stMain"], [data-testid="stAppViewContainer"], [data-testid="stSidebar"]')]
+        .map(element => element.scrollHeight), document.documentElement.scrollHeight)""")
+    width = page.viewport_size["width"]
+    if height > page.viewport_size["height"]:
+        page.set_viewport_size({"width": width, "height": height})
+        settle(page)
+
+
+def log_in(browser, url: str, username: str, viewport: dict):
+    """A fresh page logged in as username (its landing page open)."""
+    page = browser.new_context(viewport=viewport).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log out").wait_for()
+    settle(page)
+    return page
+
+
+def shoot(browser, url: str, out: Path) -> list[Path]:
+    """Take the three screenshots; returns their paths."""
+    home, dashboard, worklist = (out / name for name in
+                                 ("home.png", "dashboard.png", "worklist.png"))
+    page = log_in(browser, url, HEAD, WIDE)
+    page.locator('[data-testid="stMetric"]').first.wait_for()
+    settle(page)
+    full_height(page)
+    page.screenshot(path=str(home), full_page=True)
+
+    page.set_viewport_size(TALL)
+    page.goto(f"{url}/dashboard")
+    page.get_by_role("heading", name="Compliance", exact=True).wait_for()
+    page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
+    settle(page)
+    full_height(page)
+    page.screenshot(path=str(dashboard), full_page=True)
+    page.context.close()
+
+    page = log_in(browser, url, REP, WIDE)
+    page.get_by_role("heading", name="Breaching next", exact=True).wait_for()
+    settle(page)
+    full_height(page)
+    page.screenshot(path=str(worklist), full_page=True)
+    page.context.close()
+    return [home, dashboard, worklist]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=12_000,
+                        help="demo leads to seed (as many as `make seed`)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where to write PNGs")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        sys.exit(f"screenshots need Debian's chromium at {CHROMIUM} (make chromium, as root)")
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="handoff-screenshots-") as workdir:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{Path(workdir) / 'handoff.db'}",
+               "HANDOFF_COOKIE_KEY": secrets.token_hex(32)}
+        seed(env, args.leads)
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(url, process)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                     headless=True, args=CHROMIUM_ARGS)
+                try:
+                    paths = shoot(browser, url, args.out)
+                finally:
+                    browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    for path in paths:
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""In a real browser: a rep works the worklist, and the head of sales sees every chart drawn.
+
+The module serves the app over its own seeded SQLite database, so a test can plant the leads it
+needs: the demo has an at-risk lead only at some times of the day and week.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import create_engine
+
+from core import dashboard
+from core.agreement import business_calendar
+from core.calendar import NS_PER_SECOND, BusinessCalendar
+from core.compliance import parse_period
+from core.demo import DEMO_PASSWORD
+from core.services import agreements, dashboards, get_actor, reports
+from db.engine import session_scope
+from db.models import Lead
+from tests.browser.conftest import (
+    DEMO_LEADS,
+    ROOT,
+    _free_port,
+    _wait_until_healthy,
+    log_in,
+    wait_ready,
+)
+from ui.worklist import percent
+
+REP = "ana"
+HEAD = "sofia"
+FIRST_TOUCH = "first-touch"
+FIRST_TOUCH_LABEL = "My first-touch this month"
+# The first-touch budget is 4 business hours; a clock is at risk with under 1 hour left.
+AT_RISK_ELAPSED = timedelta(hours=3, minutes=30)  # 30 business minutes left either way
+OVERDUE_ELAPSED = timedelta(hours=5, minutes=30)
+SHOWN_PER_STATE = 10  # ui.worklist.render_urgent lists 10 at-risk, then 10 overdue leads
+CHART_COUNT = 8
+# Data marks (not axes, grid or legends) of a vega-embed SVG that draw something.
+DRAWN_MARKS = """chart => [...chart.querySelectorAll('svg g.role-mark > *')].filter(mark =>
+    ['rect', 'line', 'circle'].includes(mark.tagName)
+    || (mark.tagName === 'path' && (mark.getAttribute('d') || '') !== '')).length"""
+
+
+@dataclass(frozen=True)
+class Served:
+    """The app's address and the database it serves."""
+
+    url: str
+    engine: Engine
+
+
+@dataclass(frozen=True)
+class Planted:
+    """The leads a test planted for the rep: one at risk, one overdue (first touch)."""
+
+    at_risk: Lead
+    overdue: Lead
+    in_this_month: bool
+
+
+@pytest.fixture(scope="module")
+def served(chromium, tmp_path_factory) -> Iterator[Served]:
+    """The app on a free port over this module's own migrated and seeded SQLite database."""
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('dashboards') / 'handoff.db'}"
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "HANDOFF_COOKIE_KEY": secrets.token_hex(32)}
+    for command in (["db", "upgrade"], ["demo", "seed", "--leads", DEMO_LEADS]):
+        subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env,
+                       check=True, capture_output=True, timeout=300)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    engine = create_engine(database_url, connect_args={"timeout": 30})
+    try:
+        _wait_until_healthy(url, process)
+        yield Served(url, engine)
+    finally:
+        engine.dispose()
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def business_instant_before(calendar: BusinessCalendar, end: datetime,
+                            business: timedelta) -> datetime:
+    """The instant from which `business` time of the calendar has elapsed by `end`."""
+    segments = calendar.segments(end - timedelta(days=60), end)
+    left = int(business.total_seconds()) * NS_PER_SECOND
+    for start_ns, end_ns in zip(segments.starts[::-1], segments.ends[::-1], strict=True):
+        if end_ns - start_ns >= left:
+            return datetime.fromtimestamp((int(end_ns) - left) / NS_PER_SECOND, UTC)
+        left -= int(end_ns - start_ns)
+    raise AssertionError(f"the calendar has less than {business} of working time in 60 days")
+
+
+def minute_end(instant: datetime) -> str:
+    """The as_of the app measures at (ui.data.as_of): the end of the instant's minute."""
+    return (instant.replace(second=0, microsecond=0) + timedelta(minutes=1)).isoformat()
+
+
+def plant_leads(engine: Engine) -> Planted:
+    """Two fresh leads of the rep, never touched: the first-touch clock of one has 30 business
+    minutes left (at risk), the other's ran out two hours ago (overdue, so a breach)."""
+    now = datetime.now(UTC)
+    stamp = now.strftime("%H%M%S%f")
+    with session_scope(engine) as session:
+        document = agreements.signed_document(session)
+        calendar = business_calendar(document)
+        planted = []
+        for label, elapsed in (("RISK", AT_RISK_ELAPSED), ("LATE", OVERDUE_ELAPSED)):
+            mql = business_instant_before(calendar, now, elapsed)
+            lead = Lead(source="browser-test", external_id=f"T-{label}-{stamp}", created_at=mql,
+                        mql_at=mql, owner=REP, name=f"Test {label.title()}",
+                        company=f"{label.title()} Testing Co", channel="referral",
+                        segment="SMB", region="North America", country="United States",
+                        email=f"{label.lower()}-{stamp}@example.com", score=80.0)
+            session.add(lead)
+            planted.append(lead)
+        session.flush()
+        rep = get_actor(session=session, username=REP)
+        month_text = reports.current_month(session=session, actor=rep, as_of=minute_end(now))
+    month = parse_period(month_text, document.calendar.timezone)
+    in_this_month = all(month.start <= lead.mql_at for lead in planted)
+    return Planted(*planted, in_this_month=in_this_month)
+
+
+def first_touch_figure(engine: Engine, as_of: str) -> str:
+    """The rep's "My first-touch this month" figure as the services measure it at as_of."""
+    with session_scope(engine) as session:
+        rep = get_actor(session=session, username=REP)
+        scope = reports.report_scope(
+            session=session, actor=rep, as_of=as_of,
+            period=reports.current_month(session=session, actor=rep, as_of=as_of))
+        evaluation = dashboards.evaluate(session=session, actor=rep, scope=scope)
+    versus = dashboard.rep_versus_team(evaluation, REP).set_index("commitment")
+    return percent(versus.loc[FIRST_TOUCH, "mine_pct"])
+
+
+def urgent_states(engine: Engine, as_of: str) -> dict[int, str]:
+    """Lead id → state of the rows the rep's "Breaching next" list shows at as_of."""
+    with session_scope(engine) as session:
+        rep = get_actor(session=session, username=REP)
+        rows = dashboards.worklist(session=session, actor=rep, as_of=as_of)
+    urgent = pd.concat([rows[rows["state"] == state].head(SHOWN_PER_STATE)
+                        for state in ("at_risk", "overdue")])
+    return dict(zip(urgent["id"], urgent["state"], strict=True))
+
+
+def shown_first_touch(page) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=FIRST_TOUCH_LABEL)
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def read_first_touch(page, engine: Engine) -> tuple[str, set[str]]:
+    """The figure shown, and what the services say around the moment it was read (the app
+    measures at the end of the current minute, which may tick over while reading)."""
+    before = datetime.now(UTC)
+    shown = shown_first_touch(page)
+    after = datetime.now(UTC)
+    return shown, {first_touch_figure(engine, minute_end(at)) for at in (before, after)}
+
+
+def work_row(page, lead: Lead):
+    return page.locator(f".st-key-work_row_{lead.id}")
+
+
+def test_a_rep_lands_on_the_worklist(page, served):
+    log_in(page, served.url, REP, DEMO_PASSWORD)
+    # The rep's landing page opens right after the login's rerun: wait for it, not just any page.
+    page.get_by_role("heading", name="Breaching next", exact=True).wait_for()
+    page.locator('[data-testid="stMetric"]').filter(has_text=FIRST_TOUCH_LABEL).wait_for()
+    wait_ready(page)
+    assert page.get_by_role("heading", name="My worklist", exact=True).is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served):
+    planted = plant_leads(served.engine)
+    listed = urgent_states(served.engine, minute_end(datetime.now(UTC)))
+    assert listed.get(planted.at_risk.id) == "at_risk", listed
+    assert listed.get(planted.overdue.id) == "overdue", listed
+    log_in(page, served.url, REP, DEMO_PASSWORD)
+    page.get_by_role("heading", name="My worklist", exact=True).wait_for()
+    at_risk, overdue = work_row(page, planted.at_risk), work_row(page, planted.overdue)
+    at_risk.wait_for()  # the at-risk lead is in the Breaching next list
+    wait_ready(page)
+
+    assert at_risk.locator("strong", has_text=planted.at_risk.external_id).count() == 1
+    assert at_risk.get_by_text("At risk", exact=True).is_visible()
+    assert overdue.get_by_text("Overdue", exact=True).is_visible()
+    shown_before, expected_before = read_first_touch(page, served.engine)
+    assert shown_before in expected_before
+
+    page.locator(f".st-key-work_call_{planted.at_risk.id} button").click()
+    page.get_by_text("Logged a call.", exact=True).wait_for()
+    wait_ready(page)
+
+    assert work_row(page, planted.at_risk).count() == 0
+    assert work_row(page, planted.overdue).count() == 1  # the list itself is still there
+    shown_after, expected_after = read_first_touch(page, served.engine)
+    assert shown_after in expected_after
+    if planted.in_this_month:
+        # Met clocks went up by one next to at least one breach: the share must move.
+        assert shown_after != shown_before, (shown_before, shown_after)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_every_dashboard_chart_draws_its_marks(page, served):
+    log_in(page, served.url, HEAD, DEMO_PASSWORD)
+    page.goto(f"{served.url}/dashboard")
+    page.get_by_role("heading", name="Compliance", exact=True).wait_for()
+    wait_ready(page)
+    charts = page.locator(".vega-embed")
+    page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
+
+    assert charts.count() == CHART_COUNT
+    for index in range(CHART_COUNT):
+        chart = charts.nth(index)
+        svg = chart.locator("svg").first
+        box = svg.bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0, f"chart {index} has no size"
+        assert chart.evaluate(DRAWN_MARKS) > 0, f"chart {index} draws no mark"
+    assert page.locator('[data-testid="stException"]').count() == 0
