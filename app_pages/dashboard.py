@@ -86,7 +86,8 @@ if picked_chart:
     st.dataframe(behind, hide_index=True, width="stretch", key="dash_behind")
     table_download(behind, f"leads-{name}", key="dash_behind_csv")
 
-with st.expander("What if a draft had governed this period?"):
+last_period = compliance.previous_period(period)
+with st.expander(f"What if a draft had governed last period ({last_period})?"):
     with get_session() as session:
         drafts = dashboards.draft_versions(session=session, actor=actor,
                                            agreement_id=report["agreement"]["id"])
@@ -95,7 +96,10 @@ with st.expander("What if a draft had governed this period?"):
     else:
         labels = {f"Version {number}": number for number in drafts}
         draft = labels[st.selectbox("Draft version", list(labels), key="dash_whatif_version")]
-        what_if = data.report(version, period, as_of, filters, draft, _actor=actor)
-        compared = dashboard.compare_reports(report, what_if)
+        measured = data.report(version, last_period, as_of, filters, _actor=actor)
+        what_if = data.report(version, last_period, as_of, filters, draft, _actor=actor)
+        st.caption(f"Every lead of {last_period}, as the signed versions measured it and as "
+                   f"version {draft} would have.")
+        compared = dashboard.compare_reports(measured, what_if)
         st.dataframe(compared, hide_index=True, width="stretch", key="dash_whatif_table")
         table_download(compared, f"what-if-v{draft}", key="dash_whatif_csv")

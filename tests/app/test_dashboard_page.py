@@ -12,7 +12,7 @@ from sqlmodel import Session
 from core import agreement as sla
 from core import dashboard
 from core.permissions import Role
-from core.services import OPERATOR, dashboards, reports
+from core.services import OPERATOR, agreements, dashboards, reports
 from db.engine import get_engine
 from db.models import Lead, Touch
 from tests.app.conftest import logged_in
@@ -158,3 +158,25 @@ def _lead_of(at, key: str) -> str:
     lead_id = int(key.split("_")[-1])
     with Session(get_engine()) as session:
         return session.get(Lead, lead_id).external_id
+
+
+def test_the_what_if_panel_measures_last_period_under_a_draft(world):
+    data = sla.to_dict(around_the_clock())
+    for commitment in data["commitments"]:
+        if commitment["id"] == "first-touch":
+            commitment["within"] = "30m"
+    with Session(get_engine()) as session:
+        agreements.new_version(session=session, actor=world["marco"], agreement_id=1,
+                               document=sla.from_dict(data))
+        session.commit()
+    at = logged_in(world["sofia"])
+    at.query_params["as_of"] = "2026-04-15T12:00:00+00:00"  # last period: 2026-03
+    at.run()
+    at.switch_page("app_pages/dashboard.py").run()
+    assert not at.exception, at.exception
+    compared = next(frame.value for frame in at.dataframe
+                    if "what_if" in frame.value.columns).set_index("commitment")
+    # M0 was touched after 1 hour: met within 4 h, breached within 30 minutes.
+    assert compared.loc["first-touch", "actual_pct"] == 25.0
+    assert compared.loc["first-touch", "what_if_pct"] == 0.0
+    assert compared.loc["first-touch", "difference_pts"] == -25.0
