@@ -11,8 +11,9 @@ from sqlmodel import Session
 
 from core import agreement as sla
 from core import dashboard
+from core.demo import seed_demo
 from core.permissions import Role
-from core.services import OPERATOR, agreements, dashboards, reports
+from core.services import OPERATOR, agreements, dashboards, get_actor, reports
 from db.engine import get_engine
 from db.models import Lead, Touch
 from tests.app.conftest import logged_in
@@ -180,3 +181,20 @@ def test_the_what_if_panel_measures_last_period_under_a_draft(world):
     assert compared.loc["first-touch", "actual_pct"] == 25.0
     assert compared.loc["first-touch", "what_if_pct"] == 0.0
     assert compared.loc["first-touch", "difference_pts"] == -25.0
+
+
+def test_on_the_demo_data_the_dashboard_shows_the_report_figures(app_db, monkeypatch):
+    monkeypatch.setenv("HANDOFF_BCRYPT_ROUNDS", "4")
+    with Session(get_engine()) as session:
+        seed_demo(session, leads=3000, today=date(2026, 3, 20))
+        session.commit()
+        sofia = get_actor(session=session, username="sofia")
+    as_of = "2026-03-20T16:00:00+00:00"
+    at = opened(sofia, "dashboard", as_of=as_of)
+    with Session(get_engine()) as session:
+        scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+                                     as_of=as_of)
+        report = reports.report(session=session, actor=OPERATOR, scope=scope)
+    assert report["funnel"]["mql"] > 100  # the demo's March is well populated
+    assert shown_figures(at) == expected_figures(report)
+    assert len(at.get("vega_lite_chart")) == 8
