@@ -28,12 +28,14 @@ demo_app = typer.Typer(no_args_is_help=True, help="The demo workspace.")
 secrets_app = typer.Typer(no_args_is_help=True, help="Secrets the app needs.")
 agreement_app = typer.Typer(no_args_is_help=True, help="The SLA: import, export, workflow.")
 import_app = typer.Typer(no_args_is_help=True, help="Leads and touches from CRM exports.")
+review_app = typer.Typer(no_args_is_help=True, help="The quarterly review and its sign-off.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(import_app, name="import")
+app.add_typer(review_app, name="review")
 
 COOKIE_KEY_BYTES = 32
 
@@ -425,6 +427,118 @@ def report(
         writer.writerow({"section": "commitment", **row})
     for row in result["shared_goals"]:
         writer.writerow({"section": "shared_goal", **row})
+
+
+AgreementOpt = Annotated[int | None, typer.Option(
+    "--agreement", help="Agreement id (default: the only one with a signed version).")]
+
+
+@contextmanager
+def ambiguous_agreement_is_usage() -> Iterator[None]:
+    """Several signed agreements and no --agreement: a usage error (exit 2)."""
+    from core.services.reports import AmbiguousAgreement
+
+    try:
+        yield
+    except AmbiguousAgreement as error:
+        raise typer.BadParameter(str(error), param_hint="--agreement") from None
+
+
+@app.command("plan")
+def plan(
+    quarter: Annotated[str, typer.Option(help="The quarter to plan, e.g. 2018-Q3.")],
+    revenue: Annotated[float | None, typer.Option(
+        help="Revenue goal of the quarter (default: the agreement's shared revenue goal).")] = None,
+    agreement: AgreementOpt = None,
+    history: Annotated[int, typer.Option(help="Quarters of history for rates and the average "
+                                              "won amount.")] = 4,
+    avg_won: Annotated[float | None, typer.Option("--avg-won", help="Average won amount "
+                                                  "(default: from history).")] = None,
+    rate: Annotated[list[str] | None, typer.Option(
+        "--rate", help="STAGE_PAIR=RATE, e.g. mql_sal=0.6 (repeatable; default: history).")] = None,
+    output: FormatOption = Output.text,
+) -> None:
+    """Reverse waterfall: the won deals, SQLs, SALs and MQLs a revenue goal needs."""
+    from core import planner
+    from core.services import planning
+    from db.engine import get_session
+
+    try:
+        rates = planner.parse_rates(rate) if rate else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--rate") from None
+    with ambiguous_agreement_is_usage(), refusals_exit_1(), get_session() as session:
+        result = planning.plan(session=session, actor=services.OPERATOR, quarter=quarter,
+                               revenue=revenue, agreement_id=agreement, history=history,
+                               avg_won=avg_won, rates=rates)
+    if output == Output.json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(_plan_text(result))
+
+
+def _plan_text(result: dict) -> str:
+    """The plan in a few lines."""
+    rates = ", ".join(f"{name} {value:.1%}" for name, value in result["rates"].items())
+    required = result["required"]
+    months = ", ".join(f"{row['month']}: {row['mql']:,}" for row in result["by_month"])
+    sample = result["sample"]
+    return "\n".join([
+        f"{result['quarter']}: revenue {result['revenue']:,.0f} at {result['avg_won']:,.0f} "
+        "per won deal",
+        f"needs {required['won']:,} won, {required['sql']:,} SQLs, {required['sal']:,} SALs, "
+        f"{required['mql']:,} MQLs",
+        f"MQLs by month: {months}",
+        f"rates: {rates} (history: {sample['quarters']} quarters, {sample['mql']:,} MQLs, "
+        f"{sample['won']:,} won)",
+    ])
+
+
+ReviewQuarter = Annotated[str, typer.Argument(metavar="QUARTER", help="e.g. 2018-Q1")]
+
+
+@review_app.command("show")
+def review_show(quarter: ReviewQuarter, agreement: AgreementOpt = None,
+                output: FormatOption = Output.text) -> None:
+    """The quarter's scorecard, comments, sign-off and what changed since it."""
+    from core.services import reviews
+    from db.engine import get_session
+
+    with ambiguous_agreement_is_usage(), refusals_exit_1(), get_session() as session:
+        review = reviews.show(session=session, actor=services.OPERATOR, quarter=quarter,
+                              agreement_id=agreement)
+    if output == Output.json:
+        typer.echo(json.dumps(review, indent=2))
+        return
+    typer.echo(reviews.text_summary(review))
+
+
+def _review_step(step_name: str):
+    """A CLI command for one review step (comment, sign, send-back)."""
+
+    def command(quarter: ReviewQuarter, as_user: AsUser, comment: Comment = None,
+                agreement: AgreementOpt = None) -> None:
+        from core.services import reviews
+        from db.engine import get_session
+
+        step = getattr(reviews, step_name.replace("-", "_"))
+        text = {"body": comment} if step_name == "comment" else {"comment": comment}
+        with ambiguous_agreement_is_usage(), refusals_exit_1(), get_session() as session:
+            review = step(session=session, actor=acting_user(session, as_user), quarter=quarter,
+                          agreement_id=agreement, **text)
+        outcome = "comment added" if step_name == "comment" else review["state"]
+        typer.echo(f"review {quarter}: {outcome}")
+
+    command.__doc__ = {
+        "comment": "Comment on the quarter's review (heads, exec, admin).",
+        "sign": "Sign off the quarter (exec): its scorecard is frozen.",
+        "send-back": "Send the review back with a comment (exec).",
+    }[step_name]
+    return command
+
+
+for _step in ("comment", "sign", "send-back"):
+    review_app.command(_step)(_review_step(_step))
 
 
 def main() -> None:

@@ -14,12 +14,14 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from core import agreement as sla
+from core.errors import InvalidInput
 from core.permissions import Role
-from core.services import OPERATOR, add_user, agreements, get_actor
+from core.services import OPERATOR, add_user, agreements, get_actor, reviews
 from core.services import leads as lead_work
 from core.services.imports import flag_recycled
+from core.services.reports import AmbiguousAgreement
 from db.bulk import insert_frame
-from db.models import Agreement, Lead, Touch, User
+from db.models import Agreement, Lead, QuarterlyReview, Touch, User
 
 DEMO_PASSWORD = "handoff-demo"
 DEMO_SOURCE = "demo"
@@ -49,6 +51,7 @@ class DemoSummary:
     touches_added: int
     already_seeded: bool
     agreements_added: int = 0
+    reviews_added: int = 0
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,13 @@ DEMO_DISPUTES = [
     ("noah", "Mid-market logistics is exactly the segment we agreed to target."),
     ("mia", "Score 82 and two demo requests: please give it a call."),
 ]
+DEMO_REVIEW = [
+    ("marco", "Volume ramped up through the quarter as the new campaigns landed. Social drew the "
+              "most rejections per lead, so we are tightening that audience."),
+    ("sofia", "The first-touch misses sit mostly with Chloe and Farah, the slowest rep of each "
+              "team; both have a coaching plan and a lighter queue next quarter."),
+]
+DEMO_SIGN_OFF = "Signed on these figures. Bring the first-touch recovery plan to the next review."
 DEMO_NEGOTIATION = [
     ("sofia", "commitments[first-touch]",
      "2 business hours is not realistic for Inbound West until we hire. Can we meet at 3h?"),
@@ -199,9 +209,11 @@ def seed_demo(
     agreements_added = _seed_agreement(session, today or datetime.now(UTC).date())
     if leads_added:
         _seed_disputes(session)
-    nothing_added = users_added == leads_added == touches_added == agreements_added == 0
+    reviews_added = _seed_review(session, today or datetime.now(UTC).date())
+    nothing_added = (users_added == leads_added == touches_added == agreements_added ==
+                     reviews_added == 0)
     return DemoSummary(users_added, leads_added, touches_added, already_seeded=nothing_added,
-                       agreements_added=agreements_added)
+                       agreements_added=agreements_added, reviews_added=reviews_added)
 
 
 def _seed_agreement(session: Session, today: date) -> int:
@@ -226,6 +238,31 @@ def _seed_agreement(session: Session, today: date) -> int:
     for author, clause, body in DEMO_NEGOTIATION:
         agreements.add_comment(actor=people[author], number=amendment.number, clause=clause,
                                body=body, **workflow)
+    return 1
+
+
+def _seed_review(session: Session, today: date) -> int:
+    """The first demo quarter, discussed by both heads and signed off by the exec (once it is
+    over); nothing when any quarterly review exists already."""
+    if session.exec(select(QuarterlyReview.id).limit(1)).first() is not None:
+        return 0
+    if not _demo_leads_exist(session):
+        return 0
+    people = {name: get_actor(session=session, username=name)
+              for name in ("marco", "sofia", "erin")}
+    if None in people.values():
+        return 0
+    first = _period_start(today).astimezone(ZoneInfo(DEMO_TIMEZONE))
+    quarter = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    try:
+        finished = reviews.last_finished_quarter(session=session, actor=OPERATOR)
+    except (InvalidInput, AmbiguousAgreement):  # no signed agreement, or not the demo's alone
+        return 0
+    if quarter > finished:  # "2026-Q3" > "2026-Q2": the quarter is not over yet
+        return 0
+    for author, body in DEMO_REVIEW:
+        reviews.comment(session=session, actor=people[author], quarter=quarter, body=body)
+    reviews.sign(session=session, actor=people["erin"], quarter=quarter, comment=DEMO_SIGN_OFF)
     return 1
 
 

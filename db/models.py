@@ -247,3 +247,36 @@ class Dispute(SQLModel, table=True):
     resolved_by: str | None = Field(default=None, max_length=64)
     resolved_at: datetime | None = None
     resolution: str | None = None
+
+
+class QuarterlyReview(SQLModel, table=True):
+    """An exec's review of one quarter of an agreement: open, sent back, or signed on a frozen
+    snapshot of the quarter's report (DESIGN §6 `report` object)."""
+
+    __tablename__ = "quarterly_reviews"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "quarter", name="uq_quarterly_reviews_agreement_quarter"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreements.id")
+    quarter: str = Field(max_length=7)  # "2026-Q3"
+    state: str = Field(default="open", max_length=16)  # open | signed | sent_back
+    snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    signed_by: str | None = Field(default=None, max_length=64)
+    signed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewComment(SQLModel, table=True):
+    """A comment on a quarterly review, or the note of an exec's sign-off or send-back."""
+
+    __tablename__ = "review_comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="quarterly_reviews.id", index=True)
+    author: str = Field(max_length=64)
+    role: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow)
+    body: str
+    kind: str = Field(default="comment", max_length=16)  # comment | sign | send_back

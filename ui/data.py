@@ -13,13 +13,14 @@ import streamlit as st
 from core import compliance, dashboard
 from core.errors import InvalidInput
 from core.services import Actor, dashboards, reports
-from db.engine import get_session
+from db.engine import get_engine, get_session
 
 
 def data_version() -> str:
-    """The current data version (a cheap query, not cached)."""
+    """The current data version (a cheap query, not cached), prefixed by the database it is of:
+    caches are per process, and a process may see several databases (tests do)."""
     with get_session() as session:
-        return dashboards.data_version(session=session)
+        return f"{get_engine().url}|{dashboards.data_version(session=session)}"
 
 
 def as_of() -> str:

@@ -195,3 +195,55 @@ def test_the_current_month_is_read_in_the_calendar_zone(session, people):
                                  as_of="2026-04-01T03:30:00Z") == "2026-03"
     assert reports.current_month(session=session, actor=OPERATOR,
                                  as_of="2026-04-01T04:30:00Z") == "2026-04"
+
+
+def test_the_plan_cli_prints_the_design_example(cli_database, people_factory):
+    engine = create_engine(cli_database)
+    with Session(engine) as session:
+        seed_world(session, people_factory(session))
+        session.commit()
+    engine.dispose()
+    given = ["plan", "--quarter", "2026-Q3", "--revenue", "2400000", "--avg-won", "8000",
+             "--rate", "mql_sal=0.6", "--rate", "sal_sql=0.5", "--rate", "sql_won=0.3"]
+    result = cli(cli_database, *given, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["required"] == {"won": 300, "sql": 1000, "sal": 2000, "mql": 3334}
+    assert {key: plan[key] for key in ("quarter", "revenue", "avg_won", "rates")} == {
+        "quarter": "2026-Q3", "revenue": 2400000, "avg_won": 8000,
+        "rates": {"mql_sal": 0.6, "sal_sql": 0.5, "sql_won": 0.3}}
+    assert sum(month["mql"] for month in plan["by_month"]) == 3334
+    assert set(plan["sample"]) == {"quarters", "mql", "won"}
+    text = cli(cli_database, *given)
+    assert "needs 300 won, 1,000 SQLs, 2,000 SALs, 3,334 MQLs" in text.stdout
+    assert cli(cli_database, "plan", "--quarter", "2026-Q3", "--rate", "x=1").returncode == 2
+    assert cli(cli_database, "plan", "--quarter", "2026-Q9", "--revenue", "1").returncode == 1
+
+
+def test_the_review_cli_comments_signs_and_shows(cli_database, people_factory):
+    engine = create_engine(cli_database)
+    with Session(engine) as session:
+        seed_world(session, people_factory(session))
+        session.commit()
+    engine.dispose()
+    shown = json.loads(cli(cli_database, "review", "show", "2026-Q1", "--format", "json").stdout)
+    assert shown["state"] == "open" and shown["quarter"] == "2026-Q1"
+    assert {"scorecard", "comments", "signed_by", "signed_at",
+            "changed_since_signoff"} <= set(shown)
+    said = cli(cli_database, "review", "comment", "2026-Q1", "--as", "marco", "--comment",
+               "Volume held; sales must speed up.")
+    assert said.returncode == 0, said.stderr
+    assert cli(cli_database, "review", "comment", "2026-Q1", "--as", "ana", "--comment",
+               "Me too").returncode == 1  # a rep may not comment
+    assert cli(cli_database, "review", "sign", "2026-Q1", "--as", "sofia").returncode == 1
+    signed = cli(cli_database, "review", "sign", "2026-Q1", "--as", "erin", "--comment", "OK")
+    assert signed.returncode == 0, signed.stderr
+    assert signed.stdout.strip() == "review 2026-Q1: signed"
+    shown = json.loads(cli(cli_database, "review", "show", "2026-Q1", "--format", "json").stdout)
+    assert (shown["state"], shown["signed_by"]) == ("signed", "erin")
+    assert [c["author"] for c in shown["comments"]][:1] == ["marco"]
+    assert shown["scorecard"]["commitments"] == json.loads(cli(
+        cli_database, "report", "--period", "2026-Q1").stdout)["commitments"]
+    assert "signed" in cli(cli_database, "review", "show", "2026-Q1").stdout
+    assert cli(cli_database, "review", "send-back", "2026-Q1", "--as", "erin", "--comment",
+               "No").returncode == 1  # already signed

@@ -1,0 +1,191 @@
+"""Goal planner: from a revenue goal back to the won deals, SQLs, SALs and MQLs it needs."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import planner
+from core.errors import InvalidInput
+from core.permissions import Action, can
+from core.services import planning
+from core.services.reports import AmbiguousAgreement
+from db.engine import get_session
+from ui import data
+from ui.auth import require_page
+from ui.exports import table_download
+from ui.feedback import FLASH_KEY, run_service, show_flash
+
+actor = require_page("planner")
+RATE_LABELS = {"mql_sal": "MQL → SAL", "sal_sql": "SAL → SQL", "sql_won": "SQL → won"}
+MAX_LAG = 36
+STAGE_NAMES = {"mql_sal": "MQLs", "sal_sql": "SALs", "sql_won": "SQLs"}
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading past quarters…")
+def measured(version: str, quarter: str, quarters: int, *,
+             _actor) -> planning.PlanContext:
+    """The history behind a plan (cached per data version, quarter and history length)."""
+    del version  # part of the cache key only
+    with get_session() as session:
+        return planning.context(session=session, actor=_actor, quarter=quarter,
+                                history=quarters)
+
+
+def default_quarter() -> str:
+    """The quarter after the one holding now (or the page's ?as_of=) in the agreement's zone."""
+    month = data.current_period(data.as_of(), actor=actor)
+    return planner.next_quarter(planner.quarter_of(month))
+
+
+def amount(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}" if float(value).is_integer() \
+        else f"{value:,.2f}"
+
+
+def assumptions_table(ctx: planning.PlanContext, result: dict | None) -> pd.DataFrame:
+    """One row per assumption: what history says, on how many leads, and the value used."""
+    past = ctx.history
+    rows = []
+    for key, label in RATE_LABELS.items():
+        estimate = past.rates.get(key)
+        sample = f"{estimate.hits:,} of {estimate.sample:,} {STAGE_NAMES[key]}" \
+            if estimate else "no leads"
+        span = f"{estimate.low:.1%} – {estimate.high:.1%}" if estimate and estimate.range \
+            else "–"
+        value = f"{estimate.value:.1%}" if estimate and estimate.value is not None else "–"
+        used = f"{result['rates'][key]:.1%}" if result else "–"
+        rows.append((label, value, sample, span, used))
+    rows.append(("Average won amount", amount(past.avg_won),
+                 f"{past.avg_won_sample:,} won deals with an amount", "–",
+                 amount(result["avg_won"]) if result else "–"))
+    lag = "–" if past.median_days is None else \
+        f"{past.median_days:,.1f} days ({past.lag_months} months)"
+    rows.append(("MQL → won lag", lag, f"{past.lag_sample:,} won deals", "–",
+                 f"{result['lag_months']} months" if result else "–"))
+    return pd.DataFrame(rows, columns=["Assumption", "History", "Sample", "Plausible range (95%)",
+                                       "Used"])
+
+
+def mql_chart(frame: pd.DataFrame) -> alt.Chart:
+    """MQLs needed per month."""
+    return alt.Chart(frame).mark_bar(color="#7E57C2").encode(
+        x=alt.X("month:O", title="Month the MQLs must arrive"),
+        y=alt.Y("mql:Q", title="MQLs"),
+        tooltip=[alt.Tooltip("month:O", title="Month"),
+                 alt.Tooltip("mql:Q", title="MQLs", format=",.0f")],
+    ).properties(height=260)
+
+
+def propose(result: dict, agreement_id: int) -> None:
+    """Create the draft, then say which version it is."""
+    view = run_service(planning.draft_volume_target, "Draft created.", actor=actor,
+                       agreement_id=agreement_id, plan=result)
+    if view is not None:
+        volume = next(c for c in view.document.commitments
+                      if c.kind == "volume" and c.stage == "mql")
+        st.session_state[FLASH_KEY] = (
+            "success", f"Created draft version {view.number} of “{view.title}” with an MQL "
+                       f"volume target of {volume.target:,} per {volume.per}. Review and submit "
+                       "it on the Agreements page.")
+    st.rerun()
+
+
+st.title("Goal planner")
+st.caption("From a revenue goal back to the won deals, SQLs, SALs and MQLs it takes, with the "
+           "conversion rates, deal size and lag of past quarters.")
+show_flash()
+
+quarter_column, revenue_column, history_column = st.columns([1, 1.4, 1])
+quarter = quarter_column.text_input("Quarter to plan", value=default_quarter(),
+                                    key="plan_quarter", help="A quarter such as 2026-Q3.")
+quarters = int(history_column.number_input("Quarters of history", min_value=1,
+                                           max_value=planning.MAX_HISTORY, value=4, step=1,
+                                           key="plan_history"))
+try:
+    ctx = measured(data.data_version(), quarter, quarters, _actor=actor)
+except (InvalidInput, AmbiguousAgreement) as error:
+    st.error(str(error))
+    st.stop()
+
+if "plan_revenue" not in st.session_state:
+    st.session_state["plan_revenue"] = ctx.goal.revenue if ctx.goal else 0.0
+revenue = revenue_column.number_input("Revenue goal for the quarter", min_value=0.0,
+                                      step=10_000.0, format="%.0f", key="plan_revenue")
+revenue_column.caption(
+    f"Shared goal `{ctx.goal.id}`: {amount(ctx.goal.target)} per {ctx.goal.per}, "
+    f"{amount(ctx.goal.revenue)} per quarter." if ctx.goal
+    else "The agreement has no won-revenue shared goal: enter the revenue to plan for.")
+
+past = ctx.history
+basis = (ctx.quarter, past.quarters)
+if st.session_state.get("plan_basis") != basis:  # new history: prefill every assumption again
+    st.session_state["plan_basis"] = basis
+    st.session_state.update({f"plan_{key}": past.rate(key) or 0.0 for key in RATE_LABELS})
+    st.session_state["plan_avg_won"] = past.avg_won or 0.0
+    st.session_state["plan_lag"] = min(past.lag_months or 0, MAX_LAG)
+
+st.subheader("Assumptions")
+st.caption(f"History: the MQLs of {ctx.history_quarters[0]} to {ctx.history_quarters[-1]} "
+           f"({past.quarters} quarters) and the deals won in them. Edit any assumption below; "
+           "a 0 means “take it from history”.")
+inputs = st.columns(5)
+rates = {}
+for column, (key, label) in zip(inputs, RATE_LABELS.items(), strict=False):
+    rates[key] = column.number_input(f"{label} rate", min_value=0.0, max_value=1.0, step=0.01,
+                                     format="%.4f", key=f"plan_{key}")
+avg_won = inputs[3].number_input("Average won amount", min_value=0.0, step=100.0,
+                                 format="%.2f", key="plan_avg_won")
+lag = int(inputs[4].number_input("MQL → won lag (months)", min_value=0, max_value=MAX_LAG, step=1,
+                                 key="plan_lag"))
+
+result, problem = None, None
+try:
+    result = planning.plan_for(ctx, revenue=revenue,
+                               rates={key: value for key, value in rates.items() if value > 0},
+                               avg_won=avg_won or None, lag_months=lag)
+except InvalidInput as error:
+    problem = str(error)
+st.dataframe(assumptions_table(ctx, result), hide_index=True, width="stretch",
+             key="plan_assumptions")
+if result is None:
+    st.warning(problem)
+    st.stop()
+
+st.subheader(f"What {result['quarter']} needs")
+won, sql, sal, mql = st.columns(4)
+won.metric("Won deals", f"{result['required']['won']:,}")
+sql.metric("SQLs", f"{result['required']['sql']:,}")
+sal.metric("SALs", f"{result['required']['sal']:,}")
+mql.metric("MQLs", f"{result['required']['mql']:,}")
+sample = result["sample"]
+st.caption(f"Revenue {amount(result['revenue'])} ÷ average won amount "
+           f"{amount(result['avg_won'])}, then each stage divided by its rate and rounded up. "
+           f"Sample: {sample['mql']:,} MQLs and {sample['won']:,} won deals over "
+           f"{sample['quarters']} quarters. Monthly MQL volume target: "
+           f"{result['monthly_volume_target']:,}.")
+
+month_column, rep_column = st.columns(2, border=True)
+with month_column:
+    st.markdown("**MQLs per month**")
+    st.caption(f"Placed {result['lag_months']} month(s) before the quarter's wins, the "
+               "historical MQL → won lag.")
+    by_month = pd.DataFrame(result["by_month"], columns=["month", "mql"])
+    st.altair_chart(mql_chart(by_month), width="stretch", key="plan_chart")
+    st.dataframe(by_month.rename(columns={"month": "Month", "mql": "MQLs"}), hide_index=True,
+                 width="stretch", key="plan_by_month")
+    table_download(by_month, f"plan-{result['quarter']}-by-month", key="plan_by_month_csv")
+with rep_column:
+    st.markdown("**Per rep**")
+    basis_text = "won deals" if past.share_basis == "won" else "MQLs (no deal was won)"
+    st.caption(f"Split by each rep's share of the history's {basis_text}.")
+    by_rep = pd.DataFrame(result["by_rep"], columns=["rep", "share", "mql", "won"])
+    st.dataframe(by_rep, hide_index=True, width="stretch", key="plan_by_rep",
+                 column_config={"rep": "Rep", "mql": "MQLs", "won": "Won deals",
+                                "share": st.column_config.NumberColumn("Share", format="percent")})
+    table_download(by_rep, f"plan-{result['quarter']}-by-rep", key="plan_by_rep_csv")
+
+if can(actor.role, Action.EDIT_AGREEMENT):
+    st.caption("Proposing makes a new draft of the agreement with this monthly MQL target; it "
+               "then goes through the usual review, approvals and sign-off.")
+    if st.button("Propose as a draft volume target", key="plan_propose", type="primary"):
+        propose(result, ctx.agreement_id)
