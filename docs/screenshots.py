@@ -93,7 +93,7 @@ def log_in(browser, url: str, username: str, viewport: dict):
 
 
 def shoot(browser, url: str, out: Path) -> list[Path]:
-    """Take the three screenshots; returns their paths."""
+    """Take the screenshots; returns their paths."""
     home, dashboard, worklist = (out / name for name in
                                  ("home.png", "dashboard.png", "worklist.png"))
     page = log_in(browser, url, HEAD, WIDE)
@@ -117,7 +117,19 @@ def shoot(browser, url: str, out: Path) -> list[Path]:
     full_height(page)
     page.screenshot(path=str(worklist), full_page=True)
     page.context.close()
-    return [home, dashboard, worklist]
+
+    shots = [home, dashboard, worklist]
+    for username, path, heading in (("erin", "review", "Quarterly review"),
+                                    (HEAD, "planner", "Goal planner")):
+        page = log_in(browser, url, username, WIDE)
+        page.goto(f"{url}/{path}")
+        page.get_by_role("heading", name=heading).first.wait_for()
+        settle(page)
+        full_height(page)
+        shots.append(out / f"{path}.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
+        page.context.close()
+    return shots
 
 
 def main() -> None:
