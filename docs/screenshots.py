@@ -1,62 +1,29 @@
-"""Screenshots of the demo for the docs: the head of sales' home and dashboard, a rep's worklist.
+"""Screenshots of the demo for the README: home, dashboard, worklist, review and planner.
 
     .venv/bin/python docs/screenshots.py [--leads N] [--out DIR]
 
 Seeds a throwaway SQLite demo workspace, serves `streamlit run app.py` on a free port, drives
-Debian's Chromium (/usr/bin/chromium) with Playwright and writes home.png, dashboard.png and
-worklist.png (into docs/ by default), printing each path.
+Debian's Chromium (/usr/bin/chromium) with Playwright and writes home.png and dashboard.png (the
+head of sales), worklist.png (a rep), review.png (the exec) and planner.png (into docs/ by
+default), printing each path.
 """
 
 import argparse
-import os
-import secrets
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, READY, served_demo  # noqa: E402
+
 PASSWORD = "handoff-demo"
 HEAD, REP = "sofia", "ana"
 CHART_COUNT = 8
 TIMEOUT_MS = 120_000
 WIDE = {"width": 1400, "height": 1000}
 TALL = {"width": 1400, "height": 3200}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer on {url} within {timeout} s")
-
-
-def seed(env: dict[str, str], leads: int) -> None:
-    for command in (["db", "upgrade"], ["demo", "seed", "--leads", str(leads)]):
-        subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=600)
 
 
 def settle(page) -> None:
@@ -143,29 +110,15 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="handoff-screenshots-") as workdir:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{Path(workdir) / 'handoff.db'}",
-               "HANDOFF_COOKIE_KEY": secrets.token_hex(32)}
-        seed(env, args.leads)
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="handoff-screenshots-") as workdir, \
+            served_demo(f"sqlite:///{Path(workdir) / 'handoff.db'}", args.leads) as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
         try:
-            wait_until_healthy(url, process)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                     headless=True, args=CHROMIUM_ARGS)
-                try:
-                    paths = shoot(browser, url, args.out)
-                finally:
-                    browser.close()
+            paths = shoot(browser, url, args.out)
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            browser.close()
     for path in paths:
         print(path)
 

@@ -1,5 +1,7 @@
 """Test helper: take an SLA document through the whole workflow to `active`."""
 
+from datetime import date
+
 from core import agreement as sla
 from core.services import agreements
 
@@ -21,3 +23,12 @@ def activate(session, people, document: sla.Document,
         version = getattr(agreements, step)(session=session, actor=people[who],
                                             agreement_id=version.agreement_id)
     return version
+
+
+def around_the_clock(title: str = "Always-on SLA") -> sla.Document:
+    """The template in UTC, open 24 hours every day: business time is real time, so tests can
+    place leads relative to now."""
+    data = sla.to_dict(sla.template(title=title, start=date(2026, 1, 1), end=date(2099, 1, 1),
+                                    timezone="UTC"))
+    data["calendar"]["hours"] = {day: [["00:00", "24:00"]] for day in sla.WEEKDAYS}
+    return sla.from_dict(data)

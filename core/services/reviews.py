@@ -234,10 +234,7 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
         last_day = (scope.period.end.tz_convert(scope.timezone) - pd.Timedelta(days=1)).date()
         raise WorkflowError(f"{quarter} is not over yet (its last day is {last_day:%d %b %Y}): "
                             "a quarter can be signed off once it has ended")
-    review = _get_or_create(session, scope.agreement_id, quarter)
-    if review.state == "signed":
-        raise WorkflowError(f"{quarter} was already signed off by {review.signed_by} on "
-                            f"{review.signed_at:%d %b %Y}")
+    review = _unsigned_review(session, scope, quarter, "it is signed once")
     before = {"state": review.state}
     review.snapshot = _jsonable(_evaluate(session, scope).report())
     review.state = "signed"
@@ -256,6 +253,16 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
     return _summary(review)
 
 
+def _unsigned_review(session: Session, scope: ReportScope, quarter: str,
+                     refusal: str) -> QuarterlyReview:
+    """The quarter's review (created on first use), refused once it is signed."""
+    review = _get_or_create(session, scope.agreement_id, quarter)
+    if review.state == "signed":
+        raise WorkflowError(f"{quarter} was already signed off by {review.signed_by} on "
+                            f"{review.signed_at:%d %b %Y}: {refusal}")
+    return review
+
+
 def send_back(*, session: Session, actor: Actor, quarter: str, comment: str,
               agreement_id: int | None = None) -> dict:
     """An exec sends a quarter's review back to the heads, saying why; it can be signed later."""
@@ -265,10 +272,7 @@ def send_back(*, session: Session, actor: Actor, quarter: str, comment: str,
     if not text:
         raise InvalidInput("comment", "say what the heads should look at before sign-off")
     scope = _write_scope(session, actor, quarter, agreement_id)
-    review = _get_or_create(session, scope.agreement_id, quarter)
-    if review.state == "signed":
-        raise WorkflowError(f"{quarter} was already signed off by {review.signed_by}: a signed "
-                            "review cannot be sent back")
+    review = _unsigned_review(session, scope, quarter, "a signed review cannot be sent back")
     before = {"state": review.state}
     review.state = "sent_back"
     session.add(review)

@@ -17,21 +17,13 @@ from core.services import OPERATOR, agreements, dashboards, get_actor, reports
 from db.engine import get_engine
 from db.models import Lead, Touch
 from tests.app.conftest import logged_in
-from tests.sla_helpers import activate
+from tests.sla_helpers import activate, around_the_clock
 from ui.scorecard import label
 
 USERS = {"ana": Role.SALES_REP, "ben": Role.SALES_REP, "sofia": Role.SALES_HEAD,
          "marco": Role.MARKETING_HEAD, "erin": Role.EXEC, "mia": Role.MARKETER}
 AS_OF = "2026-03-20T12:00:00+00:00"
 MARCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def around_the_clock() -> sla.Document:
-    """The template, open 24 hours every day in UTC."""
-    data = sla.to_dict(sla.template(title="Always-on SLA", start=date(2026, 1, 1),
-                                    end=date(2099, 1, 1), timezone="UTC"))
-    data["calendar"]["hours"] = {day: [["00:00", "24:00"]] for day in sla.WEEKDAYS}
-    return sla.from_dict(data)
 
 
 @pytest.fixture

@@ -6,30 +6,18 @@ import pytest
 from sqlmodel import Session
 
 from core import agreement as sla
-from core.permissions import Action, Role
+from core.permissions import Role
 from core.services import OPERATOR, agreements
 from db.engine import get_engine
 from db.models import Lead
 from tests.app.conftest import logged_in
 from tests.sla_helpers import activate
-from ui import navigation
 
 USERS = {"ana": Role.SALES_REP, "sofia": Role.SALES_HEAD, "marco": Role.MARKETING_HEAD,
          "erin": Role.EXEC, "mia": Role.MARKETER}
 AS_OF = "2026-03-20T12:00:00+00:00"  # in 2026-Q1: the page plans 2026-Q2 by default
 HISTORY = [(2025, 4), (2025, 7), (2025, 10), (2026, 1)]  # the four quarters before 2026-Q2
 SCRIPT = "app_pages/planner.py"
-
-
-@pytest.fixture(autouse=True)
-def planner_registered(monkeypatch):
-    """Register the page's spec while the app's navigation does not list it yet."""
-    try:
-        navigation.spec("planner")
-    except StopIteration:
-        monkeypatch.setattr("ui.navigation.PAGES", navigation.PAGES + (navigation.PageSpec(
-            "planner", "Goal planner", ":material/flag:", "planner.py",
-            Action.VIEW_DASHBOARDS),))
 
 
 @pytest.fixture

@@ -1,20 +1,18 @@
 """Quarterly review page: the scorecard for everyone, comments for the heads, sign-off and
 send-back for the exec, and the drift banner once leads arrive after the sign-off."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
 from sqlmodel import Session
 
-from core import agreement as sla
-from core.permissions import Action, Role
+from core.permissions import Role
 from core.services import reviews
 from db.engine import get_engine
 from db.models import Lead, Touch
 from tests.app.conftest import logged_in
-from tests.sla_helpers import activate
-from ui import navigation
+from tests.sla_helpers import activate, around_the_clock
 
 PAGE = "app_pages/review.py"
 USERS = {"ana": Role.SALES_REP, "sofia": Role.SALES_HEAD, "marco": Role.MARKETING_HEAD,
@@ -32,22 +30,6 @@ def fresh_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
-
-
-@pytest.fixture(autouse=True)
-def review_page_registered(monkeypatch):
-    """The page spec, for as long as ui.navigation does not register it yet."""
-    if not any(page.url_path == "review" for page in navigation.PAGES):
-        monkeypatch.setattr(navigation, "PAGES", (*navigation.PAGES, navigation.PageSpec(
-            "review", "Quarterly review", ":material/fact_check:", "review.py",
-            Action.VIEW_DASHBOARDS)))
-
-
-def around_the_clock() -> sla.Document:
-    data = sla.to_dict(sla.template(title="Always-on SLA", start=date(2026, 1, 1),
-                                    end=date(2099, 1, 1), timezone="UTC"))
-    data["calendar"]["hours"] = {day: [["00:00", "24:00"]] for day in sla.WEEKDAYS}
-    return sla.from_dict(data)
 
 
 def add_leads(prefix: str, count: int) -> None:

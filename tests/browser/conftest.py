@@ -4,25 +4,14 @@ Skipped with a printed reason when Chromium is missing, unless HANDOFF_REQUIRE_B
 """
 
 import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-DEMO_LEADS = "400"
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, READY, served_demo
+
+DEMO_LEADS = 400
 
 
 @pytest.fixture(scope="session")
@@ -37,51 +26,12 @@ def chromium() -> Path:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer on {url} within {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def app_url(chromium, tmp_path_factory) -> Iterator[str]:
     """The app served on a free port over a freshly migrated and seeded SQLite database."""
-    workdir = tmp_path_factory.mktemp("browser")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'handoff.db'}",
-        "HANDOFF_COOKIE_KEY": secrets.token_hex(32),
-    }
-    for command in (["db", "upgrade"], ["demo", "seed", "--leads", DEMO_LEADS]):
-        subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=300)
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, process)
+    database = tmp_path_factory.mktemp("browser") / "handoff.db"
+    with served_demo(f"sqlite:///{database}", DEMO_LEADS) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,6 @@ The module serves the app over its own seeded SQLite database, so a test can pla
 needs: the demo has an at-risk lead only at some times of the day and week.
 """
 
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,14 +21,8 @@ from core.demo import DEMO_PASSWORD
 from core.services import agreements, dashboards, get_actor, reports
 from db.engine import session_scope
 from db.models import Lead
-from tests.browser.conftest import (
-    DEMO_LEADS,
-    ROOT,
-    _free_port,
-    _wait_until_healthy,
-    log_in,
-    wait_ready,
-)
+from tests.browser.conftest import DEMO_LEADS, log_in, wait_ready
+from tests.browser.serving import served_demo
 from ui.worklist import percent
 
 REP = "ana"
@@ -71,26 +61,12 @@ class Planted:
 def served(chromium, tmp_path_factory) -> Iterator[Served]:
     """The app on a free port over this module's own migrated and seeded SQLite database."""
     database_url = f"sqlite:///{tmp_path_factory.mktemp('dashboards') / 'handoff.db'}"
-    env = {**os.environ, "DATABASE_URL": database_url,
-           "HANDOFF_COOKIE_KEY": secrets.token_hex(32)}
-    for command in (["db", "upgrade"], ["demo", "seed", "--leads", DEMO_LEADS]):
-        subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=300)
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    engine = create_engine(database_url, connect_args={"timeout": 30})
-    try:
-        _wait_until_healthy(url, process)
-        yield Served(url, engine)
-    finally:
-        engine.dispose()
-        process.terminate()
-        process.wait(timeout=20)
+    with served_demo(database_url, DEMO_LEADS) as url:
+        engine = create_engine(database_url, connect_args={"timeout": 30})
+        try:
+            yield Served(url, engine)
+        finally:
+            engine.dispose()
 
 
 def business_instant_before(calendar: BusinessCalendar, end: datetime,

@@ -11,8 +11,8 @@ ONE_USER_PER_ROLE = {user.role: user for user in reversed(DEMO_USERS)}
 
 def sidebar_pages(page) -> list[str]:
     links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')
-    # A link's text is its material icon's name, then its title.
-    return [text.split()[-1] for text in links.all_inner_texts()]
+    # A link's text is its material icon's name (one word), then its title.
+    return [text.split(maxsplit=1)[-1].strip() for text in links.all_inner_texts()]
 
 
 @pytest.mark.parametrize("role", sorted(ONE_USER_PER_ROLE))

@@ -162,30 +162,36 @@ def cli_database(tmp_path, monkeypatch) -> str:
     return url
 
 
-def test_the_report_cli_prints_json_csv_and_detail(cli_database, people_factory):
+@pytest.fixture
+def seeded_database(cli_database, people_factory) -> str:
+    """The CLI's database with seed_world in it."""
     engine = create_engine(cli_database)
     with Session(engine) as session:
         seed_world(session, people_factory(session))
         session.commit()
     engine.dispose()
+    return cli_database
+
+
+def test_the_report_cli_prints_json_csv_and_detail(seeded_database):
     args = ["report", "--period", "2026-03", "--as-of", "2026-04-15T00:00:00"]
-    first = cli(cli_database, *args)
+    first = cli(seeded_database, *args)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout) == json.loads(cli(cli_database, *args).stdout)
-    as_csv = cli(cli_database, *args, "--format", "csv")
+    assert json.loads(first.stdout) == json.loads(cli(seeded_database, *args).stdout)
+    as_csv = cli(seeded_database, *args, "--format", "csv")
     assert as_csv.stdout.splitlines()[0].startswith("section,id,owner,kind,status")
-    detail = json.loads(cli(cli_database, *args, "--detail").stdout)
+    detail = json.loads(cli(seeded_database, *args, "--detail").stdout)
     assert set(detail) == {"agreement", "period", "as_of", "detail"}
     assert {"external_id", "source", "commitment", "state", "start", "due", "stopped_at",
             "elapsed_seconds", "breach_seconds", "agreement_version"} <= set(detail["detail"][0])
-    by_channel = json.loads(cli(cli_database, *args, "--by", "channel").stdout)
+    by_channel = json.loads(cli(seeded_database, *args, "--by", "channel").stdout)
     assert {row["channel"] for row in by_channel["breakdown"]} == {"paid_search", "social"}
-    assert cli(cli_database, "report", "--period", "2026-13").returncode == 1
-    what_if = json.loads(cli(cli_database, *args, "--what-if", "1").stdout)
+    assert cli(seeded_database, "report", "--period", "2026-13").returncode == 1
+    what_if = json.loads(cli(seeded_database, *args, "--what-if", "1").stdout)
     assert what_if["what_if"] == {"version": 1, "state": "active"}
     summary = json.loads(first.stdout)
     assert {key: what_if[key] for key in summary} == summary  # the signed version, measured again
-    assert cli(cli_database, *args, "--what-if", "1", "--detail").returncode == 2
+    assert cli(seeded_database, *args, "--what-if", "1", "--detail").returncode == 2
 
 
 def test_the_current_month_is_read_in_the_calendar_zone(session, people):
@@ -197,15 +203,10 @@ def test_the_current_month_is_read_in_the_calendar_zone(session, people):
                                  as_of="2026-04-01T04:30:00Z") == "2026-04"
 
 
-def test_the_plan_cli_prints_the_design_example(cli_database, people_factory):
-    engine = create_engine(cli_database)
-    with Session(engine) as session:
-        seed_world(session, people_factory(session))
-        session.commit()
-    engine.dispose()
+def test_the_plan_cli_prints_the_design_example(seeded_database):
     given = ["plan", "--quarter", "2026-Q3", "--revenue", "2400000", "--avg-won", "8000",
              "--rate", "mql_sal=0.6", "--rate", "sal_sql=0.5", "--rate", "sql_won=0.3"]
-    result = cli(cli_database, *given, "--format", "json")
+    result = cli(seeded_database, *given, "--format", "json")
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["required"] == {"won": 300, "sql": 1000, "sal": 2000, "mql": 3334}
@@ -214,36 +215,31 @@ def test_the_plan_cli_prints_the_design_example(cli_database, people_factory):
         "rates": {"mql_sal": 0.6, "sal_sql": 0.5, "sql_won": 0.3}}
     assert sum(month["mql"] for month in plan["by_month"]) == 3334
     assert set(plan["sample"]) == {"quarters", "mql", "won"}
-    text = cli(cli_database, *given)
+    text = cli(seeded_database, *given)
     assert "needs 300 won, 1,000 SQLs, 2,000 SALs, 3,334 MQLs" in text.stdout
-    assert cli(cli_database, "plan", "--quarter", "2026-Q3", "--rate", "x=1").returncode == 2
-    assert cli(cli_database, "plan", "--quarter", "2026-Q9", "--revenue", "1").returncode == 1
+    assert cli(seeded_database, "plan", "--quarter", "2026-Q3", "--rate", "x=1").returncode == 2
+    assert cli(seeded_database, "plan", "--quarter", "2026-Q9", "--revenue", "1").returncode == 1
 
 
-def test_the_review_cli_comments_signs_and_shows(cli_database, people_factory):
-    engine = create_engine(cli_database)
-    with Session(engine) as session:
-        seed_world(session, people_factory(session))
-        session.commit()
-    engine.dispose()
-    shown = json.loads(cli(cli_database, "review", "show", "2026-Q1", "--format", "json").stdout)
+def test_the_review_cli_comments_signs_and_shows(seeded_database):
+    shown = json.loads(cli(seeded_database, "review", "show", "2026-Q1", "--format", "json").stdout)
     assert shown["state"] == "open" and shown["quarter"] == "2026-Q1"
     assert {"scorecard", "comments", "signed_by", "signed_at",
             "changed_since_signoff"} <= set(shown)
-    said = cli(cli_database, "review", "comment", "2026-Q1", "--as", "marco", "--comment",
+    said = cli(seeded_database, "review", "comment", "2026-Q1", "--as", "marco", "--comment",
                "Volume held; sales must speed up.")
     assert said.returncode == 0, said.stderr
-    assert cli(cli_database, "review", "comment", "2026-Q1", "--as", "ana", "--comment",
+    assert cli(seeded_database, "review", "comment", "2026-Q1", "--as", "ana", "--comment",
                "Me too").returncode == 1  # a rep may not comment
-    assert cli(cli_database, "review", "sign", "2026-Q1", "--as", "sofia").returncode == 1
-    signed = cli(cli_database, "review", "sign", "2026-Q1", "--as", "erin", "--comment", "OK")
+    assert cli(seeded_database, "review", "sign", "2026-Q1", "--as", "sofia").returncode == 1
+    signed = cli(seeded_database, "review", "sign", "2026-Q1", "--as", "erin", "--comment", "OK")
     assert signed.returncode == 0, signed.stderr
     assert signed.stdout.strip() == "review 2026-Q1: signed"
-    shown = json.loads(cli(cli_database, "review", "show", "2026-Q1", "--format", "json").stdout)
+    shown = json.loads(cli(seeded_database, "review", "show", "2026-Q1", "--format", "json").stdout)
     assert (shown["state"], shown["signed_by"]) == ("signed", "erin")
     assert [c["author"] for c in shown["comments"]][:1] == ["marco"]
     assert shown["scorecard"]["commitments"] == json.loads(cli(
-        cli_database, "report", "--period", "2026-Q1").stdout)["commitments"]
-    assert "signed" in cli(cli_database, "review", "show", "2026-Q1").stdout
-    assert cli(cli_database, "review", "send-back", "2026-Q1", "--as", "erin", "--comment",
+        seeded_database, "report", "--period", "2026-Q1").stdout)["commitments"]
+    assert "signed" in cli(seeded_database, "review", "show", "2026-Q1").stdout
+    assert cli(seeded_database, "review", "send-back", "2026-Q1", "--as", "erin", "--comment",
                "No").returncode == 1  # already signed

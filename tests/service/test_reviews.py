@@ -8,24 +8,15 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
-from core import agreement as sla
 from core import dashboard
 from core.errors import InvalidInput, PermissionDenied
 from core.services import OPERATOR, reports, reviews
 from core.services.agreements import WorkflowError
 from db.models import AuditEvent, Lead, QuarterlyReview, ReviewComment, Touch
-from tests.sla_helpers import activate
+from tests.sla_helpers import activate, around_the_clock
 
 Q3 = "2026-Q3"
 JULY = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
-
-
-def around_the_clock() -> sla.Document:
-    """The template from 2026 on, open 24 hours every day in UTC (business time = real time)."""
-    data = sla.to_dict(sla.template(title="Always-on SLA", start=date(2026, 1, 1),
-                                    end=date(2099, 1, 1), timezone="UTC"))
-    data["calendar"]["hours"] = {day: [["00:00", "24:00"]] for day in sla.WEEKDAYS}
-    return sla.from_dict(data)
 
 
 @pytest.fixture
