@@ -6,8 +6,9 @@ import pytest
 from sqlmodel import Session
 
 from core import agreement as sla
+from core.demo import seed_demo
 from core.permissions import Role
-from core.services import OPERATOR, agreements
+from core.services import OPERATOR, agreements, get_actor, planning
 from db.engine import get_engine
 from db.models import Lead
 from tests.app.conftest import logged_in
@@ -120,3 +121,26 @@ def test_a_malformed_quarter_is_refused(world):
     at.text_input(key="plan_quarter").set_value("next quarter").run()
     assert not at.exception, at.exception
     assert "quarter" in at.error[0].value
+
+
+def test_on_the_demo_data_the_plan_is_plausible_and_states_its_sample(app_db, monkeypatch):
+    monkeypatch.setenv("HANDOFF_BCRYPT_ROUNDS", "4")
+    with Session(get_engine()) as session:
+        seed_demo(session, leads=3000, today=date(2026, 11, 22))
+        session.commit()
+        sofia = get_actor(session=session, username="sofia")
+        plan = planning.plan(session=session, actor=sofia, quarter="2027-Q1")
+    at = logged_in(sofia, script=SCRIPT)
+    at.query_params["as_of"] = "2026-11-22T12:00:00+00:00"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="plan_quarter").value == "2027-Q1"
+    shown = {metric.label: int(metric.value.replace(",", "")) for metric in at.metric}
+    assert shown == {"Won deals": plan["required"]["won"], "SQLs": plan["required"]["sql"],
+                     "SALs": plan["required"]["sal"], "MQLs": plan["required"]["mql"]}
+    # Plausible: every stage needs more leads than the next, at the history's own rates.
+    assert 0 < shown["Won deals"] < shown["SQLs"] < shown["SALs"] < shown["MQLs"]
+    history_mqls = plan["sample"]["mql"]
+    assert history_mqls == 3000  # every demo MQL lies in the four quarters before 2027-Q1
+    assert any(f"Sample: {history_mqls:,} MQLs and {plan['sample']['won']:,} won deals"
+               in caption.value for caption in at.caption)

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from core import dashboard
 from core.errors import InvalidInput, PermissionDenied
-from core.services import OPERATOR, reports, reviews
+from core.services import OPERATOR, imports, reports, reviews
 from core.services.agreements import WorkflowError
 from db.models import AuditEvent, Lead, QuarterlyReview, ReviewComment, Touch
 from tests.sla_helpers import activate, around_the_clock
@@ -308,3 +308,18 @@ def test_the_text_summary_reads_like_the_review(session, people, world):
     assert dashboard.headline(item(review["scorecard"], "first-touch")) in text
     assert "commitments.mql-volume.actual: 4 -> 6" in text
     assert "marco (marketing_head): Short on volume." in text
+
+
+def test_an_import_after_sign_off_leaves_the_review_and_shows_the_drift(session, people, world):
+    reviews.sign(session=session, actor=people["erin"], quarter=Q3)
+    signed = reviews.show(session=session, actor=people["sofia"], quarter=Q3)["scorecard"]
+    summary = imports.import_leads(
+        session=session, actor=people["mia"], filename="late-mqls.csv", tz="UTC",
+        data=b"id,mql\nLATE-1,2026-08-03 10:00\nLATE-2,2026-08-04 10:00\n",
+        overrides={"external_id": "id", "mql_at": "mql"}, source="crm")
+    assert summary.inserted == 2
+    after = reviews.show(session=session, actor=people["sofia"], quarter=Q3)
+    assert after["scorecard"] == signed  # the record does not move
+    volume = item(signed, "mql-volume")["actual"]
+    moved = {c["figure"]: (c["signed"], c["now"]) for c in after["changed_since_signoff"]}
+    assert moved["commitments.mql-volume.actual"] == (volume, volume + 2)
