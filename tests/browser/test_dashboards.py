@@ -4,6 +4,7 @@ The module serves the app over its own seeded SQLite database, so a test can pla
 needs: the demo has an at-risk lead only at some times of the day and week.
 """
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -208,4 +209,21 @@ def test_every_dashboard_chart_draws_its_marks(page, served):
         box = svg.bounding_box()
         assert box and box["width"] > 0 and box["height"] > 0, f"chart {index} has no size"
         assert chart.evaluate(DRAWN_MARKS) > 0, f"chart {index} draws no mark"
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_clicking_a_bar_lists_the_leads_behind_it(page, served):
+    log_in(page, served.url, HEAD, DEMO_PASSWORD)
+    page.goto(f"{served.url}/dashboard")
+    page.get_by_role("heading", name="Compliance", exact=True).wait_for()
+    page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
+    wait_ready(page)
+    funnel = page.locator(".st-key-dash_chart_funnel .vega-embed")
+    funnel.locator("svg g.role-mark path").first.click()  # the MQL bar
+    heading = page.get_by_role("heading", name="Leads behind the selection", exact=False)
+    heading.wait_for()
+    wait_ready(page)
+    assert "Funnel of the period" in heading.inner_text()
+    listed = page.get_by_text(re.compile(r"^[\d,]+ leads?(;|$)")).first.inner_text()
+    assert int(listed.split()[0].replace(",", "")) > 0  # the period's MQLs
     assert page.locator('[data-testid="stException"]').count() == 0
