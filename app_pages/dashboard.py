@@ -71,6 +71,9 @@ for row in (("volume", "weekly"), ("distribution", "heatmap"), ("funnel", "reaso
                                     width="stretch")
             if pick := charts.read_pick(name, event.selection.get("pick")):
                 picked_chart = (name, title, pick)
+            if hidden := frame.attrs.get("hidden_reps"):
+                st.caption(f"The {hidden:,} reps with the fewest clocks are left out; filter by "
+                           "rep to see one.")
             chart_downloads(chart, frame, name, key=f"dash_export_{name}")
 
 if picked_chart:

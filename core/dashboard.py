@@ -298,7 +298,8 @@ def response_distribution(evaluation: Evaluation, commitment_id: str,
 
 def rep_week_heatmap(evaluation: Evaluation, commitment_id: str) -> pd.DataFrame:
     """Compliance % per rep and week of a clock commitment, for the reps with the most clocks
-    when there are too many to show. Columns: rep, week, met, breached, compliance_pct."""
+    when there are too many to show (`attrs["hidden_reps"]` says how many are left out).
+    Columns: rep, week, met, breached, compliance_pct."""
     arrays = evaluation.clock_arrays[commitment_id]
     met, breached = _resolved(arrays["state"])
     reps = evaluation.leads["owner"].to_numpy(dtype=object)[arrays["position"]]
@@ -308,13 +309,16 @@ def rep_week_heatmap(evaluation: Evaluation, commitment_id: str) -> pd.DataFrame
     frame = frame[frame["met"] | frame["breached"]]
     grouped = frame.groupby(["rep", "week"], as_index=False)[["met", "breached"]].sum()
     weeks = max(grouped["week"].nunique(), 1)
+    reps = grouped["rep"].nunique()
     if len(grouped) > MAX_CHART_ROWS:
         busiest = (grouped.assign(total=grouped["met"] + grouped["breached"])
                    .groupby("rep")["total"].sum().nlargest(MAX_CHART_ROWS // weeks).index)
         grouped = grouped[grouped["rep"].isin(busiest)]
     grouped["compliance_pct"] = _percent(grouped["met"], grouped["met"] + grouped["breached"])
     grouped["week"] = pd.to_datetime(grouped["week"])
-    return grouped.reset_index(drop=True)
+    grouped = grouped.reset_index(drop=True)
+    grouped.attrs["hidden_reps"] = reps - grouped["rep"].nunique()
+    return grouped
 
 
 FUNNEL_STAGES = (("mql", "MQL"), ("sal", "SAL"), ("sql", "SQL"), ("won", "Won"))

@@ -147,6 +147,7 @@ def test_no_chart_frame_exceeds_the_row_cap_for_many_reps():
                           pd.Timestamp("2018-04-02", tz="UTC"))
     heat = dashboard.rep_week_heatmap(evaluation, "first-touch")
     assert 4000 < len(heat) <= dashboard.MAX_CHART_ROWS  # the busiest reps, every week
+    assert heat.attrs["hidden_reps"] == 1300 - heat["rep"].nunique() > 0
     assert np.isfinite(heat["compliance_pct"]).all()
 
 
