@@ -16,6 +16,10 @@ def test_a_marketer_imports_a_file_and_sees_the_counts(page, app_url, tmp_path):
     export.write_text(EXPORT, encoding="utf-8-sig")
     log_in(page, f"{app_url}/import", "mia", DEMO_PASSWORD)
     page.get_by_role("heading", name="Import", exact=True).wait_for()
+    # The login's cookie write can rerun the page once more: upload only once all is quiet, or
+    # that rerun may drop the file.
+    page.wait_for_load_state("networkidle")
+    wait_ready(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(export))
     page.get_by_text("first_contact_date: read as day-first").wait_for()
     page.get_by_text("3 rows read; 1 would be rejected").wait_for()
