@@ -201,6 +201,9 @@ def test_every_dashboard_chart_draws_its_marks(page, served):
     wait_ready(page)
     charts = page.locator(".vega-embed")
     page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
+    # Vega draws asynchronously: wait until every chart has drawn its marks (or time out).
+    page.wait_for_function(f"""() => [...document.querySelectorAll('.vega-embed')]
+        .filter(chart => ({DRAWN_MARKS})(chart) > 0).length === {CHART_COUNT}""")
 
     assert charts.count() == CHART_COUNT
     for index in range(CHART_COUNT):
