@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from core import services
+from core.demo import seed_demo
 from core.permissions import Role
 from db import migrate
 from db.engine import get_engine
@@ -45,6 +47,29 @@ def app_db(tmp_path, monkeypatch) -> Iterator[Callable[..., services.Actor]]:
 def app(script: str = "app.py") -> AppTest:
     """An AppTest of a script of the app."""
     return AppTest.from_file(str(ROOT / script), default_timeout=30)
+
+
+def opened(actor: services.Actor, script: str, as_of: str | None = None) -> AppTest:
+    """A logged-in AppTest of a script, run once (at `?as_of=` when given) without exception."""
+    at = logged_in(actor, script)
+    if as_of:
+        at.query_params["as_of"] = as_of
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def small_demo(app_db, monkeypatch) -> Callable[[date], None]:
+    """Seed a 3,000-lead demo workspace as of a given day into the app's database."""
+    monkeypatch.setenv("HANDOFF_BCRYPT_ROUNDS", "4")
+
+    def seed(today: date) -> None:
+        with Session(get_engine()) as session:
+            seed_demo(session, leads=3000, today=today)
+            session.commit()
+
+    return seed
 
 
 def logged_in(actor: services.Actor, script: str = "app.py") -> AppTest:

@@ -11,12 +11,11 @@ from sqlmodel import Session
 
 from core import agreement as sla
 from core import dashboard
-from core.demo import seed_demo
 from core.permissions import Role
 from core.services import OPERATOR, agreements, dashboards, get_actor, reports
 from db.engine import get_engine
 from db.models import Lead, Touch
-from tests.app.conftest import logged_in
+from tests.app.conftest import logged_in, opened
 from tests.sla_helpers import activate, around_the_clock
 from ui.scorecard import label
 
@@ -70,15 +69,8 @@ def the_report(**filters) -> dict:
                                    filters=dashboards.Filters.of(**filters)).report()
 
 
-def opened(actor, page: str, as_of: str | None = AS_OF):
-    at = logged_in(actor)
-    if as_of:
-        at.query_params["as_of"] = as_of
-    at.run()
-    if page != "home":
-        at.switch_page(f"app_pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+def opened_page(actor, page: str, as_of: str | None = AS_OF):
+    return opened(actor, f"app_pages/{page}.py", as_of)
 
 
 def shown_figures(at) -> dict[str, str]:
@@ -92,7 +84,7 @@ def expected_figures(report: dict) -> dict[str, str]:
 
 
 def test_the_home_scorecard_shows_the_report_figures(world):
-    at = opened(world["marco"], "home")
+    at = opened_page(world["marco"], "home")
     report = the_report()
     assert shown_figures(at) == expected_figures(report)
     assert dashboard.reading(report) in [m.value.strip("*") for m in at.markdown]
@@ -101,7 +93,7 @@ def test_the_home_scorecard_shows_the_report_figures(world):
 
 
 def test_the_dashboard_draws_every_chart_and_matches_a_filtered_report(world):
-    at = opened(world["sofia"], "dashboard")
+    at = opened_page(world["sofia"], "dashboard")
     assert len(at.get("vega_lite_chart")) == 8
     assert shown_figures(at) == expected_figures(the_report())
     at.selectbox(key="dash_channel").set_value("social").run()
@@ -131,7 +123,7 @@ def test_a_rep_lands_on_the_worklist_most_urgent_first(world):
 
 
 def test_logging_a_touch_takes_the_lead_off_the_urgent_list(world):
-    at = opened(world["ana"], "leads", as_of=None)
+    at = opened_page(world["ana"], "leads", as_of=None)
     before = at.metric[0].value
     lead_id = next(int(key.split("_")[-1]) for key in _button_keys(at, "work_call_")
                    if _lead_of(at, key) == "due-soon")
@@ -162,11 +154,7 @@ def test_the_what_if_panel_measures_last_period_under_a_draft(world):
         agreements.new_version(session=session, actor=world["marco"], agreement_id=1,
                                document=sla.from_dict(data))
         session.commit()
-    at = logged_in(world["sofia"])
-    at.query_params["as_of"] = "2026-04-15T12:00:00+00:00"  # last period: 2026-03
-    at.run()
-    at.switch_page("app_pages/dashboard.py").run()
-    assert not at.exception, at.exception
+    at = opened_page(world["sofia"], "dashboard", "2026-04-15T12:00:00+00:00")  # last: 2026-03
     compared = next(frame.value for frame in at.dataframe
                     if "what_if" in frame.value.columns).set_index("commitment")
     # M0 was touched after 1 hour: met within 4 h, breached within 30 minutes.
@@ -175,14 +163,12 @@ def test_the_what_if_panel_measures_last_period_under_a_draft(world):
     assert compared.loc["first-touch", "difference_pts"] == -25.0
 
 
-def test_on_the_demo_data_the_dashboard_shows_the_report_figures(app_db, monkeypatch):
-    monkeypatch.setenv("HANDOFF_BCRYPT_ROUNDS", "4")
+def test_on_the_demo_data_the_dashboard_shows_the_report_figures(small_demo):
+    small_demo(date(2026, 3, 20))
     with Session(get_engine()) as session:
-        seed_demo(session, leads=3000, today=date(2026, 3, 20))
-        session.commit()
         sofia = get_actor(session=session, username="sofia")
     as_of = "2026-03-20T16:00:00+00:00"
-    at = opened(sofia, "dashboard", as_of=as_of)
+    at = opened_page(sofia, "dashboard", as_of=as_of)
     with Session(get_engine()) as session:
         scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
                                      as_of=as_of)

@@ -6,12 +6,11 @@ import pytest
 from sqlmodel import Session
 
 from core import agreement as sla
-from core.demo import seed_demo
 from core.permissions import Role
 from core.services import OPERATOR, agreements, get_actor, planning
 from db.engine import get_engine
 from db.models import Lead
-from tests.app.conftest import logged_in
+from tests.app.conftest import opened
 from tests.sla_helpers import activate
 
 USERS = {"ana": Role.SALES_REP, "sofia": Role.SALES_HEAD, "marco": Role.MARKETING_HEAD,
@@ -48,12 +47,8 @@ def world(app_db):
     return people
 
 
-def opened(actor):
-    at = logged_in(actor, script=SCRIPT)
-    at.query_params["as_of"] = AS_OF
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def opened_planner(actor):
+    return opened(actor, SCRIPT, AS_OF)
 
 
 def figures(at) -> dict[str, str]:
@@ -61,7 +56,7 @@ def figures(at) -> dict[str, str]:
 
 
 def test_a_head_sees_the_plan_and_its_sample(world):
-    at = opened(world["marco"])
+    at = opened_planner(world["marco"])
     assert at.title[0].value == "Goal planner"
     assert at.text_input(key="plan_quarter").value == "2026-Q2"
     assert at.number_input(key="plan_revenue").value == 300000
@@ -81,7 +76,7 @@ def test_a_head_sees_the_plan_and_its_sample(world):
 
 
 def test_editing_an_assumption_replans(world):
-    at = opened(world["sofia"])
+    at = opened_planner(world["sofia"])
     at.number_input(key="plan_sql_won").set_value(0.25).run()
     assert not at.exception, at.exception
     assert figures(at)["SQLs"] == "400"
@@ -91,13 +86,13 @@ def test_editing_an_assumption_replans(world):
 
 @pytest.mark.parametrize("name", ["ana", "erin", "mia"])
 def test_only_heads_get_the_proposal_button(world, name):
-    at = opened(world[name])
+    at = opened_planner(world[name])
     assert figures(at)["MQLs"] == "1,000"
     assert "plan_propose" not in [button.key for button in at.button]
 
 
 def test_proposing_creates_a_draft_and_names_it(world):
-    at = opened(world["sofia"])
+    at = opened_planner(world["sofia"])
     at.button(key="plan_propose").click().run()
     assert not at.exception, at.exception
     assert "Created draft version 2" in at.success[0].value
@@ -109,7 +104,7 @@ def test_proposing_creates_a_draft_and_names_it(world):
 
 
 def test_a_quarter_without_history_asks_for_the_assumptions(world):
-    at = opened(world["marco"])
+    at = opened_planner(world["marco"])
     at.text_input(key="plan_quarter").set_value("2020-Q1").run()
     assert not at.exception, at.exception
     assert "history cannot supply" in at.warning[0].value
@@ -117,23 +112,18 @@ def test_a_quarter_without_history_asks_for_the_assumptions(world):
 
 
 def test_a_malformed_quarter_is_refused(world):
-    at = opened(world["marco"])
+    at = opened_planner(world["marco"])
     at.text_input(key="plan_quarter").set_value("next quarter").run()
     assert not at.exception, at.exception
     assert "quarter" in at.error[0].value
 
 
-def test_on_the_demo_data_the_plan_is_plausible_and_states_its_sample(app_db, monkeypatch):
-    monkeypatch.setenv("HANDOFF_BCRYPT_ROUNDS", "4")
+def test_on_the_demo_data_the_plan_is_plausible_and_states_its_sample(small_demo):
+    small_demo(date(2026, 11, 22))
     with Session(get_engine()) as session:
-        seed_demo(session, leads=3000, today=date(2026, 11, 22))
-        session.commit()
         sofia = get_actor(session=session, username="sofia")
         plan = planning.plan(session=session, actor=sofia, quarter="2027-Q1")
-    at = logged_in(sofia, script=SCRIPT)
-    at.query_params["as_of"] = "2026-11-22T12:00:00+00:00"
-    at.run()
-    assert not at.exception, at.exception
+    at = opened(sofia, SCRIPT, "2026-11-22T12:00:00+00:00")
     assert at.text_input(key="plan_quarter").value == "2027-Q1"
     shown = {metric.label: int(metric.value.replace(",", "")) for metric in at.metric}
     assert shown == {"Won deals": plan["required"]["won"], "SQLs": plan["required"]["sql"],

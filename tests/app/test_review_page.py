@@ -11,7 +11,7 @@ from core.permissions import Role
 from core.services import reviews
 from db.engine import get_engine
 from db.models import Lead, Touch
-from tests.app.conftest import logged_in
+from tests.app.conftest import opened
 from tests.sla_helpers import activate, around_the_clock
 
 PAGE = "app_pages/review.py"
@@ -54,12 +54,8 @@ def world(app_db):
     return people
 
 
-def opened(actor):
-    at = logged_in(actor, script=PAGE)
-    at.query_params["as_of"] = AS_OF
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def opened_review(actor):
+    return opened(actor, PAGE, AS_OF)
 
 
 def texts(at) -> str:
@@ -71,7 +67,7 @@ def keys(at, kind: str) -> set[str]:
 
 
 def test_the_exec_sees_the_last_finished_quarter_and_can_sign_it_off(world):
-    at = opened(world["erin"])
+    at = opened_review(world["erin"])
 
     assert at.selectbox(key="review_quarter").value == QUARTER
     assert ":blue-badge[Open]" in texts(at)
@@ -90,7 +86,7 @@ def test_the_exec_sees_the_last_finished_quarter_and_can_sign_it_off(world):
 
 
 def test_a_head_comments_but_cannot_sign(world):
-    at = opened(world["marco"])
+    at = opened_review(world["marco"])
     assert "review_sign" not in keys(at, "button")
     at.text_area(key="review_comment_body").set_value("Social leads were thin in July.")
     at.button(key="review_comment_submit").click().run()
@@ -101,7 +97,7 @@ def test_a_head_comments_but_cannot_sign(world):
 
 @pytest.mark.parametrize("who", ["ana", "mia"])
 def test_reps_and_marketers_see_the_review_without_comment_box_or_sign_off(world, who):
-    at = opened(world[who])
+    at = opened_review(world[who])
     assert at.metric  # the scorecard
     assert "review_sign" not in keys(at, "button")
     assert "review_send_back" not in keys(at, "button")
@@ -113,19 +109,19 @@ def test_leads_imported_after_the_sign_off_raise_the_drift_banner(world):
     with Session(get_engine()) as session:
         reviews.sign(session=session, actor=world["erin"], quarter=QUARTER)
         session.commit()
-    at = opened(world["sofia"])
+    at = opened_review(world["sofia"])
     assert ":green-badge[Signed off]" in texts(at)
     assert not at.warning
 
     add_leads("late-", 3)
-    at = opened(world["sofia"])
+    at = opened_review(world["sofia"])
     banner = "\n".join(w.value for w in at.warning)
     assert "changed since sign-off" in banner
     assert "`commitments.mql-volume.actual`: 4 → 7" in banner
 
 
 def test_the_exec_sends_a_review_back_with_a_reason(world):
-    at = opened(world["erin"])
+    at = opened_review(world["erin"])
     at.button(key="review_send_back").click().run()  # no reason given: refused
     assert not at.exception, at.exception
     assert at.error and "comment" in at.error[0].value
@@ -137,7 +133,7 @@ def test_the_exec_sends_a_review_back_with_a_reason(world):
 
 
 def test_the_current_quarter_cannot_be_signed_yet(world):
-    at = opened(world["erin"])
+    at = opened_review(world["erin"])
     at.selectbox(key="review_quarter").set_value("2026-Q4").run()
     assert not at.exception, at.exception
     assert at.button(key="review_sign").disabled
