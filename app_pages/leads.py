@@ -26,11 +26,12 @@ with get_session() as session:
 reasons = document.rejection_reasons if document else []
 try:
     work = data.worklist(version, as_of, actor.username, _actor=actor)
-    month = data.evaluation(version, data.current_period(as_of, actor=actor), as_of, _actor=actor)
 except InvalidInput as error:
     st.info(f"No clocks run yet: {error.message}.")
 else:
-    if own:
+    if own:  # the rep next to the team, this month
+        month = data.evaluation(version, data.current_period(as_of, actor=actor), as_of,
+                                _actor=actor)
         versus = dashboard.rep_versus_team(month, actor.username)
         for column, row in zip(st.columns(max(len(versus), 1)), versus.itertuples(), strict=False):
             mine, team = (percent(value) for value in (row.mine_pct, row.team_pct))

@@ -66,7 +66,7 @@ BREAKDOWN_COLUMNS = {"rep": "owner", "channel": "channel", "segment": "segment",
 CLOCK_STATES = ("met", "breached", "overdue", "pending", "at_risk")
 AT_RISK_SHARE = 0.25
 AT_RISK_FLOOR_SECONDS = 3600
-_MET, _BREACHED, _OVERDUE, _PENDING, _AT_RISK = range(5)
+MET, BREACHED, OVERDUE, PENDING, AT_RISK = range(5)  # indices into CLOCK_STATES
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2}):(\d{4}-\d{2}-\d{2})")
@@ -370,7 +370,7 @@ def clock_frame(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
     """
     leads = leads.reset_index(drop=True)
     as_of_ns = _stamp_ns(as_of)
-    measured = _measure(_clock_commitments(document), calendar or business_calendar(document),
+    measured = _measure(clock_commitments(document), calendar or business_calendar(document),
                         _Times(leads), _Touches(leads, touches, as_of_ns), as_of_ns)
     return _clock_table(measured)
 
@@ -400,8 +400,8 @@ def _clock_rows(commitment: ResponseCommitment | AttemptsCommitment, clock: Cloc
     risky = known_due & (remaining < np.maximum(AT_RISK_SHARE * budgets, AT_RISK_FLOOR_SECONDS))
     state = np.select(
         [stopped & ~late, stopped & late, ~stopped & late, ~stopped & risky],
-        [_MET, _BREACHED, _OVERDUE, _AT_RISK],
-        default=_PENDING,
+        [MET, BREACHED, OVERDUE, AT_RISK],
+        default=PENDING,
     )
     breach = np.where(late, np.maximum(elapsed - budgets, 0), -1)
     return {
@@ -421,11 +421,11 @@ def _clock_summary(commitment: ResponseCommitment | AttemptsCommitment,
     """The report fields of one clock commitment from its clock rows (column → array)."""
     state = rows["state"]
     counts = np.bincount(state, minlength=len(CLOCK_STATES))
-    met = int(counts[_MET])
-    breached = int(counts[_BREACHED] + counts[_OVERDUE])
-    stopped = (state == _MET) | (state == _BREACHED)
+    met = int(counts[MET])
+    breached = int(counts[BREACHED] + counts[OVERDUE])
+    stopped = (state == MET) | (state == BREACHED)
     elapsed = rows["elapsed_seconds"]
-    breach = rows["breach_seconds"][state == _BREACHED]
+    breach = rows["breach_seconds"][state == BREACHED]
     compliance = _pct(met, met + breached)
     fields = {"id": commitment.id, "owner": commitment.owner, "kind": commitment.kind}
     if isinstance(commitment, AttemptsCommitment):
@@ -437,9 +437,9 @@ def _clock_summary(commitment: ResponseCommitment | AttemptsCommitment,
         "target_pct": commitment.target_pct,
         "met": met,
         "breached": breached,
-        "overdue": int(counts[_OVERDUE]),
-        "pending": int(counts[_PENDING] + counts[_AT_RISK]),
-        "at_risk": int(counts[_AT_RISK]),
+        "overdue": int(counts[OVERDUE]),
+        "pending": int(counts[PENDING] + counts[AT_RISK]),
+        "at_risk": int(counts[AT_RISK]),
         "compliance_pct": compliance,
         "median_seconds": _median(elapsed[stopped]),
         "p90_seconds": _median(elapsed[stopped], 0.9),
@@ -615,7 +615,7 @@ def _conforms(document: Document, leads: pd.DataFrame) -> np.ndarray:
 # --- the report ------------------------------------------------------------------------------
 
 
-def _clock_commitments(document: Document) -> list[ResponseCommitment | AttemptsCommitment]:
+def clock_commitments(document: Document) -> list[ResponseCommitment | AttemptsCommitment]:
     """The document's response and attempts commitments (the ones with a clock)."""
     return [c for c in document.commitments
             if isinstance(c, ResponseCommitment | AttemptsCommitment)]
@@ -628,18 +628,18 @@ def _measured_clocks(document: Document, number: int | None, versions: list[InFo
     of the version measured against, -1 when unknown) of the clocks that start in the period,
     each measured against the version in force at its own start; `document` (numbered `number`)
     measures the clocks no version covers."""
-    ids = [c.id for c in _clock_commitments(document)]
+    ids = [c.id for c in clock_commitments(document)]
     governing = [(document, -1 if number is None else number)]
     governs: dict[str, np.ndarray] = {}
     if versions:
         governing += [(version.document, version.number) for version in versions]
-        stages = {c.start for version in versions for c in _clock_commitments(version.document)}
-        stages |= {c.start for c in _clock_commitments(document)}
+        stages = {c.start for version in versions for c in clock_commitments(version.document)}
+        stages |= {c.start for c in clock_commitments(document)}
         governs = {stage: governing_versions(times[STAGE_COLUMNS[stage]], versions) + 1
                    for stage in stages}  # 0: no version covers it (the period's document)
     parts: dict[str, list[dict[str, np.ndarray]]] = {commitment_id: [] for commitment_id in ids}
     for index, (governing_document, version_number) in enumerate(governing):
-        commitments = [c for c in _clock_commitments(governing_document) if c.id in parts]
+        commitments = [c for c in clock_commitments(governing_document) if c.id in parts]
         eligible = {stage: in_period[stage] & (governs[stage] == index) if governs
                     else in_period[stage] for stage in {c.start for c in commitments}}
         if not commitments or not any(mask.any() for mask in eligible.values()):

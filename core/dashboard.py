@@ -13,9 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.agreement import AttemptsCommitment, ResponseCommitment, VolumeCommitment
+from core.agreement import VolumeCommitment
 from core.calendar import NAT_NS
-from core.compliance import CLOCK_STATES, Evaluation, criterion_mask, field_values
+from core.compliance import (
+    AT_RISK,
+    BREACHED,
+    CLOCK_STATES,
+    MET,
+    OVERDUE,
+    PENDING,
+    Evaluation,
+    clock_commitments,
+    criterion_mask,
+    field_values,
+)
 
 MAX_CHART_ROWS = 5000
 STATUS_WORDS = {"met": "Met", "missed": "Missed", "on_track": "On track", "at_risk": "At risk",
@@ -24,7 +35,6 @@ SIDES = ("marketing", "sales")
 DRILL_LIMIT = 1000
 LEAD_COLUMNS = ["external_id", "name", "company", "owner", "channel", "segment", "region",
                 "mql_at"]
-_MET, _BREACHED, _OVERDUE, _PENDING, _AT_RISK = range(5)
 
 
 # --- the period's days and weeks ---------------------------------------------------------------
@@ -234,21 +244,16 @@ def cumulative_volume(evaluation: Evaluation) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns]
 
 
-def _clock_commitments(evaluation: Evaluation) -> list[ResponseCommitment | AttemptsCommitment]:
-    return [c for c in evaluation.document.commitments
-            if isinstance(c, ResponseCommitment | AttemptsCommitment)]
-
-
 def _resolved(state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Masks of met clocks and of breached ones (stopped late, or overdue)."""
-    return state == _MET, (state == _BREACHED) | (state == _OVERDUE)
+    return state == MET, (state == BREACHED) | (state == OVERDUE)
 
 
 def weekly_compliance(evaluation: Evaluation) -> pd.DataFrame:
     """Per clock commitment and local week of the clock's start: met, breached, compliance %.
     Columns: commitment, owner, week, met, breached, compliance_pct, target_pct."""
     frames = []
-    for commitment in _clock_commitments(evaluation):
+    for commitment in clock_commitments(evaluation.document):
         arrays = evaluation.clock_arrays[commitment.id]
         met, breached = _resolved(arrays["state"])
         weeks = _weeks(_local_dates(evaluation, arrays["start"]))
@@ -278,7 +283,7 @@ def response_distribution(evaluation: Evaluation, commitment_id: str,
     columns = ["hours_from", "hours_to", "state", "leads", "budget_hours"]
     arrays = evaluation.clock_arrays[commitment_id]
     state = arrays["state"]
-    stopped = (state == _MET) | (state == _BREACHED)
+    stopped = (state == MET) | (state == BREACHED)
     hours = arrays["elapsed_seconds"][stopped] / 3600
     budgets = arrays["budget_seconds"][stopped] / 3600
     budget = float(np.median(budgets)) if budgets.size else 0.0
@@ -287,7 +292,7 @@ def response_distribution(evaluation: Evaluation, commitment_id: str,
     top = max(3 * budget, 1.0)
     width = top / bins
     index = np.minimum((hours // width).astype(np.int64), bins)
-    labels = np.where(state[stopped] == _MET, "met", "breached")
+    labels = np.where(state[stopped] == MET, "met", "breached")
     counted = pd.DataFrame({"bin": index, "state": labels}).value_counts().rename("leads")
     counted = counted.reset_index()
     counted["hours_from"] = counted["bin"] * width
@@ -436,7 +441,7 @@ def _drill_mask(evaluation: Evaluation, chart: str, pick: dict
         if chart == "distribution":
             hours = arrays["elapsed_seconds"] / 3600
             state = arrays["state"]
-            rows &= (state == _MET) if pick["state"] == "met" else (state == _BREACHED)
+            rows &= (state == MET) if pick["state"] == "met" else (state == BREACHED)
             low, high = float(pick["hours_from"]), float(pick.get("hours_to") or np.inf)
             rows &= (hours >= low) & (hours < high)
         chosen = np.flatnonzero(rows)
@@ -501,16 +506,16 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
     """Open clocks (not stopped) of the evaluated leads that are neither rejected nor qualified,
     the most urgent first: overdue ones by how late they are, then by business time left. One
     row per lead (its most urgent clock).
-    Columns: id, external_id, name, company, channel, mql_at, commitment, state, due,
+    Columns: id, external_id, name, owner, company, channel, mql_at, commitment, state, due,
     business_seconds_left (negative when overdue), calendar_seconds_left."""
     frames = []
     as_of = evaluation.as_of.value
     # Rejected (the later decision wins) and qualified leads need no more work.
     closed = evaluation.rejected | (evaluation.stamps["sql"] != NAT_NS)
-    for commitment in _clock_commitments(evaluation):
+    for commitment in clock_commitments(evaluation.document):
         arrays = evaluation.clock_arrays[commitment.id]
         state = arrays["state"]
-        open_ = ((state == _PENDING) | (state == _AT_RISK) | (state == _OVERDUE)) & ~closed[
+        open_ = ((state == PENDING) | (state == AT_RISK) | (state == OVERDUE)) & ~closed[
             arrays["position"]]
         due = arrays["due"][open_]
         frames.append(pd.DataFrame({
@@ -523,14 +528,14 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
             arrays["elapsed_seconds"][open_],
             "calendar_seconds_left": np.where(due == NAT_NS, 0, (due - as_of) // 10**9),
         }))
-    columns = ["id", "external_id", "name", "company", "channel", "mql_at", "commitment",
-               "state", "due", "business_seconds_left", "calendar_seconds_left"]
+    columns = ["id", "external_id", "name", "owner", "company", "channel", "mql_at",
+               "commitment", "state", "due", "business_seconds_left", "calendar_seconds_left"]
     clocks = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if clocks.empty:
         return pd.DataFrame(columns=columns)
     clocks = clocks.sort_values(["business_seconds_left", "calendar_seconds_left"],
                                 kind="stable").drop_duplicates("position")
     leads = evaluation.leads.iloc[clocks["position"].to_numpy()]
-    for name in ("id", "external_id", "name", "company", "channel", "mql_at"):
+    for name in ("id", "external_id", "name", "owner", "company", "channel", "mql_at"):
         clocks[name] = leads[name].to_numpy()
     return clocks[columns].reset_index(drop=True)

@@ -16,7 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, READY, served_demo  # noqa: E402
+from tests.browser.serving import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    READY,
+    served_demo,
+    submit_login,
+)
 
 PASSWORD = "handoff-demo"
 HEAD, REP = "sofia", "ana"
@@ -50,11 +56,7 @@ def log_in(browser, url: str, username: str, viewport: dict):
     """A fresh page logged in as username (its landing page open)."""
     page = browser.new_context(viewport=viewport).new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="Log out").wait_for()
+    submit_login(page, url, username, PASSWORD)
     settle(page)
     return page
 

@@ -71,7 +71,7 @@ def evaluation(version: str, period: str, as_of: str, filters: tuple[tuple[str, 
     document = None
     if what_if is not None:
         with get_session() as session:
-            document = dashboards.version_document(session=session, actor=_actor,
+            document = reports.version_document(session=session, actor=_actor,
                                                    agreement_id=scope.agreement_id,
                                                    number=what_if)
     return dashboards.measure(scope, leads, touches, dashboards.Filters(filters), document,

@@ -10,6 +10,7 @@ from core import agreement as sla
 from core import compliance, dashboard
 from core.errors import InvalidInput
 from core.permissions import Action, Role, require
+from core.services import reports
 from core.services.accounts import Actor
 from core.services.reports import ReportScope, load_frames, report_scope
 from db.models import AgreementVersion, AuditEvent, ImportBatch, Lead, Touch
@@ -63,7 +64,7 @@ def evaluate(*, session: Session, actor: Actor, scope: ReportScope,
              filters: Filters = Filters(), what_if: int | None = None) -> compliance.Evaluation:
     """The scope's period measured once (with `what_if`, every lead against that version)."""
     leads, touches = load(session=session, actor=actor, scope=scope)
-    document = None if what_if is None else version_document(
+    document = None if what_if is None else reports.version_document(
         session=session, actor=actor, agreement_id=scope.agreement_id, number=what_if)
     return measure(scope, leads, touches, filters, document, what_if)
 
@@ -84,9 +85,7 @@ def measure(scope: ReportScope, leads: pd.DataFrame, touches: pd.DataFrame,
     if what_if is None:
         return compliance.evaluate(scope.document, leads, touches, scope.period, scope.as_of,
                                    agreement=scope.agreement, versions=list(scope.versions))
-    return compliance.evaluate(
-        what_if, leads, touches, scope.period, scope.as_of,
-        agreement={"id": scope.agreement_id, "version": what_if_number, "title": what_if.title})
+    return reports.what_if_evaluation(scope, leads, touches, what_if, what_if_number)
 
 
 def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list[int]:
@@ -99,28 +98,12 @@ def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list
         .order_by(col(AgreementVersion.number).desc())).all())
 
 
-def version_document(*, session: Session, actor: Actor, agreement_id: int,
-                     number: int) -> sla.Document:
-    """The document of any version of an agreement (a draft for what-if, say)."""
-    require(actor.role, Action.VIEW_DASHBOARDS)
-    version = session.exec(select(AgreementVersion).where(
-        AgreementVersion.agreement_id == agreement_id, AgreementVersion.number == number)).first()
-    if version is None:
-        raise InvalidInput("version", f"agreement {agreement_id} has no version {number}")
-    return sla.from_dict(version.document)
-
-
 def worklist(*, session: Session, actor: Actor, as_of: str | None = None,
              days: int = 30) -> pd.DataFrame:
     """Open clocks of the actor's leads (every rep's for the head of sales) whose clock started
-    in the last `days` days, most urgent first (core.dashboard.worklist), with the owner."""
+    in the last `days` days, most urgent first (core.dashboard.worklist)."""
     require(actor.role, Action.WORK_LEADS)
     scope = report_scope(session=session, actor=actor, as_of=as_of, trailing_days=days)
     owner = actor.username if actor.role == Role.SALES_REP else None
     leads, touches = load_frames(session, scope, owner=owner)
-    evaluation = compliance.evaluate(scope.document, leads, touches, scope.period, scope.as_of,
-                                     agreement=scope.agreement, versions=list(scope.versions))
-    rows = dashboard.worklist(evaluation)
-    owners = leads.set_index("id")["owner"]
-    rows.insert(3, "owner", rows["id"].map(owners).to_numpy())
-    return rows
+    return dashboard.worklist(measure(scope, leads, touches))

@@ -122,18 +122,34 @@ def what_if(*, session: Session, actor: Actor, scope: ReportScope, version: int,
     draft, typically) had governed every lead. The object is the `report` one, its `agreement`
     naming that version, plus `what_if: {"version", "state"}`."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    candidate = session.exec(
-        select(AgreementVersion).where(AgreementVersion.agreement_id == scope.agreement_id,
-                                       AgreementVersion.number == version)
-    ).first()
-    if candidate is None:
-        raise InvalidInput("version", f"agreement {scope.agreement_id} has no version {version}")
-    document = sla.from_dict(candidate.document)
+    candidate = _version(session, scope.agreement_id, version)
     leads, touches = load_frames(session, scope)
-    result = compliance.report(
-        document, leads, touches, scope.period, scope.as_of, by=by,
-        agreement={"id": scope.agreement_id, "version": version, "title": document.title})
+    result = what_if_evaluation(scope, leads, touches, sla.from_dict(candidate.document),
+                                version).report(by)
     return {**result, "what_if": {"version": version, "state": candidate.state}}
+
+
+def what_if_evaluation(scope: ReportScope, leads: pd.DataFrame, touches: pd.DataFrame,
+                       document: sla.Document, number: int) -> compliance.Evaluation:
+    """The scope's leads measured against one version's document (numbered `number`)."""
+    return compliance.evaluate(
+        document, leads, touches, scope.period, scope.as_of,
+        agreement={"id": scope.agreement_id, "version": number, "title": document.title})
+
+
+def version_document(*, session: Session, actor: Actor, agreement_id: int,
+                     number: int) -> sla.Document:
+    """The document of any version of an agreement (a draft for what-if, say)."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    return sla.from_dict(_version(session, agreement_id, number).document)
+
+
+def _version(session: Session, agreement_id: int, number: int) -> AgreementVersion:
+    version = session.exec(select(AgreementVersion).where(
+        AgreementVersion.agreement_id == agreement_id, AgreementVersion.number == number)).first()
+    if version is None:
+        raise InvalidInput("version", f"agreement {agreement_id} has no version {number}")
+    return version
 
 
 def load_frames(session: Session, scope: ReportScope, owner: str | None = None

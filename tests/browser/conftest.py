@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, READY, served_demo
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, READY, served_demo, submit_login
 
 DEMO_LEADS = 400
 
@@ -64,9 +64,5 @@ def wait_ready(page) -> None:
 
 def log_in(page, url: str, username: str, password: str) -> None:
     """Fill in the login form at url and wait for the app to settle."""
-    page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="Log out").wait_for()
+    submit_login(page, url, username, password)
     wait_ready(page)

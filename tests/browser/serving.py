@@ -67,3 +67,12 @@ def served_demo(database_url: str, leads: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def submit_login(page, url: str, username: str, password: str) -> None:
+    """Open url, log in through the form, and wait until the app shows the logged-in sidebar."""
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log out").wait_for()
