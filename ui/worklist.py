@@ -49,6 +49,8 @@ def _render_row(row, actor: Actor, reasons: list[str]) -> None:
             st.markdown(f"**{row.external_id}** · {row.name or '?'} · "
                         f"{row.company or 'no company'}")
             st.badge(label, color=colour)
+            if row.owner != actor.username:  # the head of sales sees every rep's leads
+                st.caption(f"Owner: {row.owner or 'nobody'}")
         timing.markdown(timing_text(row.commitment, row.business_seconds_left,
                                     row.calendar_seconds_left))
         with actions:

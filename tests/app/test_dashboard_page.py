@@ -176,3 +176,10 @@ def test_on_the_demo_data_the_dashboard_shows_the_report_figures(small_demo):
     assert report["funnel"]["mql"] > 100  # the demo's March is well populated
     assert shown_figures(at) == expected_figures(report)
     assert len(at.get("vega_lite_chart")) == 8
+
+
+def test_the_head_of_sales_sees_whose_urgent_lead_it_is(world):
+    at = opened_page(world["sofia"], "leads", as_of=None)
+    assert at.title[0].value == "Leads"
+    owners = [c.value for c in at.caption if c.value.startswith("Owner: ")]
+    assert set(owners) == {"Owner: ana", "Owner: ben"}  # due-soon, late (ana); bens (ben)
