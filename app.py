@@ -11,15 +11,19 @@ actor = auth.session_actor()
 # Navigation before the authenticator and the login form: a deep link keeps its URL
 # through the login, and a stranger never runs a page.
 page = navigation(actor.role if actor else None)
-authenticator = auth.authenticator()
-auth.sync_cookie(authenticator)
+if actor is not None and st.session_state.pop("auth_just_logged_in", False):
+    # Before the re-login cookie is written: switching pages ends this run, and a component
+    # rendered in an ended run may never reach the browser. The landing page's run writes it.
+    land_after_login(page, actor.role)
+# One slot for the cookie components, so the page below keeps its place as they come and go.
+with st.container():
+    authenticator = auth.authenticator()
+    auth.sync_cookie(authenticator)
 if actor is None:
     if auth.restore_from_cookie(authenticator):
         st.rerun()
     auth.login_form()
     st.stop()
-if st.session_state.pop("auth_just_logged_in", False):
-    land_after_login(page, actor.role)
 st.sidebar.caption(f"Signed in as **{actor.display_name}** · {actor.role.replace('_', ' ')}")
 auth.logout_button()
 page.run()

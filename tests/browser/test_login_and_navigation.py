@@ -3,7 +3,8 @@
 import pytest
 
 from core.demo import DEMO_PASSWORD, DEMO_USERS
-from tests.browser.conftest import log_in, wait_ready
+from tests.browser.conftest import log_in
+from tests.browser.serving import settle
 from ui.navigation import PAGES, pages_for
 
 ONE_USER_PER_ROLE = {user.role: user for user in reversed(DEMO_USERS)}
@@ -30,7 +31,8 @@ def test_each_demo_role_sees_exactly_its_pages(page, app_url, role):
     for spec in PAGES:
         if spec not in pages_for(role):
             page.goto(f"{app_url}/{spec.url_path}")
-            wait_ready(page)
+            page.get_by_role("button", name="Log out").wait_for()  # back in, from the cookie
+            settle(page)
             assert page.get_by_role("heading", name=spec.title, exact=True).count() == 0
 
 
@@ -38,7 +40,7 @@ def test_each_demo_role_sees_exactly_its_pages(page, app_url, role):
 def test_a_deep_link_shows_a_stranger_only_the_login_form(page, app_url, spec):
     page.goto(f"{app_url}/{spec.url_path}")
     page.get_by_role("textbox", name="Username").wait_for()
-    wait_ready(page)
+    settle(page)
     assert page.get_by_role("textbox", name="Password").is_visible()
     assert page.get_by_role("heading", name=spec.title, exact=True).count() == 0
     assert page.get_by_role("heading", name="Welcome", exact=False).count() == 0
@@ -57,6 +59,18 @@ def test_a_deep_link_survives_the_login(page, app_url):
     assert page.url.endswith("/users")
 
 
+@pytest.mark.parametrize("role", ["sales_rep", "sales_head"])
+def test_a_reload_after_login_keeps_the_user_logged_in(page, app_url, role):
+    """The re-login cookie is written even when the login lands on another page (a rep's
+    worklist), so a reload or a new tab does not ask for the password again."""
+    user = ONE_USER_PER_ROLE[role]
+    log_in(page, app_url, user.username, DEMO_PASSWORD)
+    page.reload()
+    page.get_by_role("button", name="Log out").wait_for()
+    settle(page)
+    assert page.get_by_role("textbox", name="Password").count() == 0
+
+
 def test_logout_returns_to_the_login_form_and_forgets_the_session(page, app_url):
     rep = ONE_USER_PER_ROLE["sales_rep"]
     log_in(page, app_url, rep.username, DEMO_PASSWORD)
@@ -64,7 +78,7 @@ def test_logout_returns_to_the_login_form_and_forgets_the_session(page, app_url)
     page.get_by_role("textbox", name="Password").wait_for()
     page.goto(app_url)
     page.get_by_role("textbox", name="Password").wait_for()
-    wait_ready(page)
+    settle(page)
     assert page.get_by_role("button", name="Log out").count() == 0
 
 
