@@ -16,13 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.serving import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    READY,
-    served_demo,
-    submit_login,
-)
+from tests.browser import serving  # noqa: E402
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, served_demo, submit_login  # noqa: E402
 
 PASSWORD = "handoff-demo"
 HEAD, REP = "sofia", "ana"
@@ -33,11 +28,9 @@ TALL = {"width": 1400, "height": 3200}
 
 
 def settle(page) -> None:
-    """Wait until Streamlit has finished running the script and the page has stopped moving."""
-    page.wait_for_selector(READY)
+    """Wait until the page has loaded everything and Streamlit has stopped rerunning."""
     page.wait_for_load_state("networkidle")
-    page.wait_for_selector(READY)
-    page.wait_for_timeout(500)
+    serving.settle(page)
 
 
 def full_height(page) -> None:
@@ -72,8 +65,7 @@ def shoot(browser, url: str, out: Path) -> list[Path]:
     page.screenshot(path=str(home), full_page=True)
 
     page.set_viewport_size(TALL)
-    page.goto(f"{url}/dashboard")
-    page.get_by_role("heading", name="Compliance", exact=True).wait_for()
+    serving.open_page(page, f"{url}/dashboard", "Compliance")
     page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
     settle(page)
     full_height(page)
@@ -91,8 +83,7 @@ def shoot(browser, url: str, out: Path) -> list[Path]:
     for username, path, heading in (("erin", "review", "Quarterly review"),
                                     (HEAD, "planner", "Goal planner")):
         page = log_in(browser, url, username, WIDE)
-        page.goto(f"{url}/{path}")
-        page.get_by_role("heading", name=heading).first.wait_for()
+        serving.open_page(page, f"{url}/{path}", heading)
         settle(page)
         full_height(page)
         shots.append(out / f"{path}.png")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, READY, served_demo, submit_login
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, served_demo, settle, submit_login
 
 DEMO_LEADS = 400
 
@@ -52,17 +52,12 @@ def page(browser):
     """A page in a fresh browser context: no cookies, like a new visitor."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(30_000)
     yield page
     context.close()
-
-
-def wait_ready(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    page.wait_for_selector(READY)
 
 
 def log_in(page, url: str, username: str, password: str) -> None:
     """Fill in the login form at url and wait for the app to settle."""
     submit_login(page, url, username, password)
-    wait_ready(page)
+    settle(page)

@@ -17,13 +17,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ui.auth import COOKIE_NAME
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+QUIET_MS = 750
+# True once Streamlit has been idle for quietMs: the script not running and no element left
+# stale by an earlier run. A login reruns the page more than once (the cookie component's write
+# triggers another run), so a single "not running" moment can fall between two runs.
+SETTLED = """quietMs => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const busy = !app || app.getAttribute('data-test-script-state') !== 'notRunning'
+        || document.querySelector('[data-stale="true"]') !== null;
+    const now = performance.now();
+    if (busy) { window.handoffQuietSince = undefined; return false; }
+    if (window.handoffQuietSince === undefined) window.handoffQuietSince = now;
+    return now - window.handoffQuietSince >= quietMs;
+}"""
 
 
 def free_port() -> int:
@@ -69,10 +83,30 @@ def served_demo(database_url: str, leads: int) -> Iterator[str]:
         process.wait(timeout=20)
 
 
+def settle(page, quiet_ms: int = QUIET_MS) -> None:
+    """Wait until Streamlit has finished every pending run and stayed idle for quiet_ms."""
+    page.evaluate("() => { window.handoffQuietSince = undefined; }")
+    page.wait_for_function(SETTLED, arg=quiet_ms, polling=100)
+
+
 def submit_login(page, url: str, username: str, password: str) -> None:
-    """Open url, log in through the form, and wait until the app shows the logged-in sidebar."""
+    """Open url, log in through the form, and wait until the app shows the logged-in sidebar
+    and the browser holds the re-login cookie (written asynchronously by a component), so that
+    opening another URL afterwards finds the user logged in."""
     page.goto(url)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="Log out").wait_for()
+    page.wait_for_function(
+        "name => document.cookie.split('; ').some(cookie => cookie.startsWith(name + '='))",
+        arg=COOKIE_NAME, polling=100)
+
+
+def open_page(page, url: str, heading: str) -> None:
+    """Open url in a logged-in browser (the cookie logs the new session in) and wait until the
+    page showing heading has settled."""
+    page.goto(url)
+    # .first: while a rerun replaces the page, the old heading may linger next to the new one.
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for()
+    settle(page)

@@ -22,8 +22,8 @@ from core.demo import DEMO_PASSWORD
 from core.services import agreements, dashboards, get_actor, reports
 from db.engine import session_scope
 from db.models import Lead
-from tests.browser.conftest import DEMO_LEADS, log_in, wait_ready
-from tests.browser.serving import served_demo
+from tests.browser.conftest import DEMO_LEADS, log_in
+from tests.browser.serving import open_page, served_demo, settle
 from ui.worklist import percent
 
 REP = "ana"
@@ -158,7 +158,7 @@ def test_a_rep_lands_on_the_worklist(page, served):
     # The rep's landing page opens right after the login's rerun: wait for it, not just any page.
     page.get_by_role("heading", name="Breaching next", exact=True).wait_for()
     page.locator('[data-testid="stMetric"]').filter(has_text=FIRST_TOUCH_LABEL).wait_for()
-    wait_ready(page)
+    settle(page)
     assert page.get_by_role("heading", name="My worklist", exact=True).is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
 
@@ -172,7 +172,7 @@ def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served)
     page.get_by_role("heading", name="My worklist", exact=True).wait_for()
     at_risk, overdue = work_row(page, planted.at_risk), work_row(page, planted.overdue)
     at_risk.wait_for()  # the at-risk lead is in the Breaching next list
-    wait_ready(page)
+    settle(page)
 
     assert at_risk.locator("strong", has_text=planted.at_risk.external_id).count() == 1
     assert at_risk.get_by_text("At risk", exact=True).is_visible()
@@ -182,7 +182,7 @@ def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served)
 
     page.locator(f".st-key-work_call_{planted.at_risk.id} button").click()
     page.get_by_text("Logged a call.", exact=True).wait_for()
-    wait_ready(page)
+    settle(page)
 
     assert work_row(page, planted.at_risk).count() == 0
     assert work_row(page, planted.overdue).count() == 1  # the list itself is still there
@@ -196,9 +196,7 @@ def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served)
 
 def test_every_dashboard_chart_draws_its_marks(page, served):
     log_in(page, served.url, HEAD, DEMO_PASSWORD)
-    page.goto(f"{served.url}/dashboard")
-    page.get_by_role("heading", name="Compliance", exact=True).wait_for()
-    wait_ready(page)
+    open_page(page, f"{served.url}/dashboard", "Compliance")
     charts = page.locator(".vega-embed")
     page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
     # Vega draws asynchronously: wait until every chart has drawn its marks (or time out).
@@ -217,15 +215,14 @@ def test_every_dashboard_chart_draws_its_marks(page, served):
 
 def test_clicking_a_bar_lists_the_leads_behind_it(page, served):
     log_in(page, served.url, HEAD, DEMO_PASSWORD)
-    page.goto(f"{served.url}/dashboard")
-    page.get_by_role("heading", name="Compliance", exact=True).wait_for()
+    open_page(page, f"{served.url}/dashboard", "Compliance")
     page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
-    wait_ready(page)
+    settle(page)
     funnel = page.locator(".st-key-dash_chart_funnel .vega-embed")
     funnel.locator("svg g.role-mark path").first.click()  # the MQL bar
     heading = page.get_by_role("heading", name="Leads behind the selection", exact=False)
     heading.wait_for()
-    wait_ready(page)
+    settle(page)
     assert "Funnel of the period" in heading.inner_text()
     listed = page.get_by_text(re.compile(r"^[\d,]+ leads?(;|$)")).first.inner_text()
     assert int(listed.split()[0].replace(",", "")) > 0  # the period's MQLs

@@ -1,7 +1,8 @@
 """In a real browser: upload a CRM export, check the mapping preview, import it, see the counts."""
 
 from core.demo import DEMO_PASSWORD
-from tests.browser.conftest import log_in, wait_ready
+from tests.browser.conftest import log_in
+from tests.browser.serving import settle
 
 EXPORT = (
     "mql_id,first_contact_date,landing_page_id,origin\r\n"
@@ -15,18 +16,16 @@ def test_a_marketer_imports_a_file_and_sees_the_counts(page, app_url, tmp_path):
     export = tmp_path / "olist_mqls.csv"
     export.write_text(EXPORT, encoding="utf-8-sig")
     log_in(page, f"{app_url}/import", "mia", DEMO_PASSWORD)
+    # log_in settles the page (the login's cookie write reruns it once more): an upload during
+    # that rerun could be dropped.
     page.get_by_role("heading", name="Import", exact=True).wait_for()
-    # The login's cookie write can rerun the page once more: upload only once all is quiet, or
-    # that rerun may drop the file.
-    page.wait_for_load_state("networkidle")
-    wait_ready(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(export))
     page.get_by_text("first_contact_date: read as day-first").wait_for()
     page.get_by_text("3 rows read; 1 would be rejected").wait_for()
     page.get_by_role("button", name="Import 2 rows").click()
     page.get_by_role("heading", name="Last import").wait_for()
     page.locator('[data-testid="stMetric"]').nth(4).wait_for()
-    wait_ready(page)
+    settle(page)
     page.screenshot(path=str(tmp_path / "import.png"), full_page=True)
     metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
     assert [m.split("\n")[0] for m in metrics] == ["Read", "Inserted", "Updated", "Unchanged",
