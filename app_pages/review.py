@@ -123,8 +123,9 @@ else:
 
 st.subheader("Causes of the misses")
 st.caption("The reps and channels with the most breached clocks of each response commitment "
-           "(top five), and why leads were rejected" + (" — from the live data." if signed
-                                                         else "."))
+           "(top five), and why leads were rejected" + (
+               " — as signed off." if review["causes_signed"]
+               else " — from the live data." if signed else "."))
 causes = review["causes"]
 by_rep, by_channel, by_reason = st.tabs(["By rep", "By channel", "Rejection reasons"])
 for tab, rows, empty in ((by_rep, causes["reps"], "No breached clock."),

@@ -155,6 +155,21 @@ def scorecard(report: dict, previous: dict | None = None) -> pd.DataFrame:
                                        "trend_basis"])
 
 
+def cause_lines(causes: dict) -> list[str]:
+    """The causes of the misses (the `causes` of `reviews.show`) as one short line each, e.g.
+    "first-touch: rep ben, 2 of 2 clocks breached (100% of its breaches)"."""
+    def share(row: dict) -> str:
+        return f"{round(row['share_pct'], 1):g}%"
+
+    lines = [f"{row['commitment']}: {by} {row[by]}, {row['breached']:,} of {row['clocks']:,} "
+             f"clocks breached ({share(row)} of its breaches)"
+             for key, by in (("reps", "rep"), ("channels", "channel")) for row in causes[key]]
+    lines += [f"rejected as {row['reason']}: {row['rejected']:,} "
+              f"lead{'' if row['rejected'] == 1 else 's'} ({share(row)} of the rejections)"
+              for row in causes["rejection_reasons"]]
+    return lines
+
+
 def reading(report: dict) -> str:
     """The situation in one line, e.g. "Marketing is at 92% of the MQL pace; sales met
     first-touch on 87% of leads against 90%"."""

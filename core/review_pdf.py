@@ -52,6 +52,13 @@ def build_pdf(review: dict) -> bytes:
     document.scorecard(dashboard.scorecard(report))
     document.image(chart_png(figure_chart(report)))
 
+    document.heading("Causes of the misses")
+    causes = dashboard.cause_lines(review["causes"])
+    if not causes:
+        document.paragraph("No breached clock and no rejected lead.")
+    for line in causes:
+        document.small(line)
+
     document.heading("Discussion")
     if not review["comments"]:
         document.paragraph("No comments.")

@@ -263,6 +263,8 @@ class QuarterlyReview(SQLModel, table=True):
     quarter: str = Field(max_length=7)  # "2026-Q3"
     state: str = Field(default="open", max_length=16)  # open | signed | sent_back
     snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # The causes of the misses as signed off ({reps, channels, rejection_reasons}).
+    causes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     signed_by: str | None = Field(default=None, max_length=64)
     signed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -29,6 +29,7 @@ STATES = ("open", "signed", "sent_back")
 STATE_WORDS = {"open": "Open", "signed": "Signed off", "sent_back": "Sent back"}
 TREND_QUARTERS = 3
 TOP_CAUSES = 5
+CAUSES_WORDS = {True: "as signed off", False: "live"}
 CLOCK_KINDS = ("response", "attempts")
 # Fields that describe a commitment rather than measure it: never listed as "moved".
 DESCRIPTIVE = {"id", "owner", "kind", "stage", "per", "metric", "within", "within_seconds",
@@ -50,9 +51,11 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
     `live` (the live report when signed, else None), `comments` (oldest first: author,
     author_name, role, at, body, kind), `signed_by`, `signed_by_name`, `signed_at`,
     `changed_since_signoff` ([{figure, signed, now}]), `trend` (the three quarters before:
-    [{quarter, id, kind, value_pct, status, signed}]) and `causes` (from the live data: the
-    reps and channels with the most breached clocks per response/attempts commitment, and the
-    rejection reasons). Timestamps are ISO 8601 UTC strings.
+    [{quarter, id, kind, value_pct, status, signed}]), `causes` (the reps and channels with the
+    most breached clocks per response/attempts commitment, and the rejection reasons: frozen
+    with the snapshot once signed, else live) and `causes_signed` (whether they are the frozen
+    ones; reviews signed before causes were frozen show live causes). Timestamps are ISO 8601
+    UTC strings.
     """
     require(actor.role, Action.VIEW_DASHBOARDS)
     quarter = _quarter(quarter)
@@ -63,6 +66,7 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
     review = _find(session, scope.agreement_id, quarter)
     signed = review is not None and review.state == "signed" and review.snapshot is not None
     scorecard = review.snapshot if signed else live
+    causes_signed = signed and review.causes is not None
     comments = _comments(session, review)
     names = _names(session, {c.author for c in comments} |
                    ({review.signed_by} if review and review.signed_by else set()))
@@ -78,7 +82,8 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
         "signed_at": _iso(review.signed_at) if signed else None,
         "changed_since_signoff": changed_figures(scorecard, live) if signed else [],
         "trend": _trend(session, actor, scope, quarter),
-        "causes": _causes(evaluation, live),
+        "causes": review.causes if causes_signed else _causes(evaluation, live),
+        "causes_signed": causes_signed,
     }
 
 
@@ -132,6 +137,9 @@ def text_summary(review: dict) -> str:
     if changes := review["changed_since_signoff"]:
         lines.append(f"Changed since sign-off ({len(changes)}):")
         lines += [f"  {c['figure']}: {c['signed']} -> {c['now']}" for c in changes]
+    causes = dashboard.cause_lines(review["causes"])
+    lines.append(f"Causes of the misses ({CAUSES_WORDS[review['causes_signed']]}):")
+    lines += [f"  {line}" for line in causes] or ["  none"]
     lines.append(f"Comments ({len(review['comments'])}):")
     kinds = {"comment": "", "sign": " [sign-off]", "send_back": " [sent back]"}
     lines += [f"  {c['at']} {c['author']} ({c['role']}){kinds.get(c['kind'], '')}: {c['body']}"
@@ -236,7 +244,9 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
                             "a quarter can be signed off once it has ended")
     review = _unsigned_review(session, scope, quarter, "it is signed once")
     before = {"state": review.state}
-    review.snapshot = _jsonable(_evaluate(session, scope).report())
+    evaluation = _evaluate(session, scope)
+    review.snapshot = _jsonable(evaluation.report())
+    review.causes = _causes(evaluation, review.snapshot)
     review.state = "signed"
     review.signed_by = actor.username
     review.signed_at = utcnow()

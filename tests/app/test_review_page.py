@@ -118,6 +118,7 @@ def test_leads_imported_after_the_sign_off_raise_the_drift_banner(world):
     banner = "\n".join(w.value for w in at.warning)
     assert "changed since sign-off" in banner
     assert "`commitments.mql-volume.actual`: 4 → 7" in banner
+    assert "why leads were rejected — as signed off." in texts(at)
 
 
 def test_the_exec_sends_a_review_back_with_a_reason(world):

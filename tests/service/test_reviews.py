@@ -61,6 +61,10 @@ def item(report: dict, identifier: str) -> dict:
                 if i["id"] == identifier)
 
 
+def first_touch_reps(causes: dict) -> list[str]:
+    return [row["rep"] for row in causes["reps"] if row["commitment"] == "first-touch"]
+
+
 def live_report(session, quarter: str = Q3) -> dict:
     scope = reports.report_scope(session=session, actor=OPERATOR, period=quarter)
     return reports.report(session=session, actor=OPERATOR, scope=scope)
@@ -71,7 +75,7 @@ def test_a_quarter_without_review_is_open_with_the_live_report(session, people, 
 
     assert set(review) >= {"quarter", "agreement", "state", "scorecard", "live", "comments",
                            "signed_by", "signed_at", "changed_since_signoff", "trend",
-                           "causes"}
+                           "causes", "causes_signed"}
     assert review["quarter"] == Q3 and review["state"] == "open"
     assert review["agreement"] == {"id": world, "version": 1, "title": "Always-on SLA"}
     assert review["comments"] == [] and review["live"] is None
@@ -165,6 +169,12 @@ def test_exec_signs_and_later_leads_do_not_change_the_signed_review(session, peo
     assert after["scorecard"] == before["scorecard"] == stored.snapshot
     assert item(after["scorecard"], "mql-volume")["actual"] == 4
     assert item(after["live"], "mql-volume")["actual"] == 7
+    # The causes are part of the record: ana's untouched late leads do not enter them.
+    assert after["causes_signed"] and after["causes"] == before["causes"] == stored.causes
+    assert first_touch_reps(after["causes"]) == ["ben"]
+    stored.causes = None  # a review signed before causes were frozen shows the live ones
+    live = reviews.show(session=session, actor=people["sofia"], quarter=Q3)
+    assert not live["causes_signed"] and first_touch_reps(live["causes"]) == ["ana", "ben"]
     moved = {c["figure"]: (c["signed"], c["now"]) for c in after["changed_since_signoff"]}
     assert moved["commitments.mql-volume.actual"] == (4, 7)
     assert moved["funnel.mql"] == (4, 7)
@@ -308,6 +318,10 @@ def test_the_text_summary_reads_like_the_review(session, people, world):
     assert dashboard.headline(item(review["scorecard"], "first-touch")) in text
     assert "commitments.mql-volume.actual: 4 -> 6" in text
     assert "marco (marketing_head): Short on volume." in text
+    assert "Causes of the misses (as signed off):" in text
+    assert ("  first-touch: rep ben, 2 of 2 clocks breached (100% of its breaches)"
+            in text.splitlines())
+    assert "  rejected as not_a_fit: 1 lead (100% of the rejections)" in text.splitlines()
 
 
 def test_an_import_after_sign_off_leaves_the_review_and_shows_the_drift(session, people, world):

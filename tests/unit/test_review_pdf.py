@@ -71,6 +71,26 @@ def test_the_pdf_holds_title_scorecard_chart_comments_and_signoff():
     assert len(images) == 1  # the figure-vs-target chart
 
 
+def test_the_pdf_lists_the_causes_of_the_misses():
+    causes = {
+        "reps": [{"rep": "ben", "commitment": "first-touch", "breached": 12, "clocks": 40,
+                  "compliance_pct": 70.0, "share_pct": 60.0}],
+        "channels": [{"channel": "social", "commitment": "first-touch", "breached": 15,
+                      "clocks": 50, "compliance_pct": 70.0, "share_pct": 75.0}],
+        "rejection_reasons": [{"reason": "not_a_fit", "rejected": 9, "share_pct": 90.0},
+                              {"reason": "duplicate", "rejected": 1, "share_pct": 10.0}],
+    }
+
+    text = read_back(review_pdf.build_pdf({**REVIEW, "causes": causes}))
+
+    assert "Causes of the misses" in text
+    assert "first-touch: rep ben, 12 of 40 clocks breached (60% of its breaches)" in text
+    assert "first-touch: channel social, 15 of 50 clocks breached (75% of its breaches)" in text
+    assert "rejected as not_a_fit: 9 leads (90% of the rejections)" in text
+    assert "rejected as duplicate: 1 lead (10% of the rejections)" in text
+    assert "No breached clock and no rejected lead." in read_back(review_pdf.build_pdf(REVIEW))
+
+
 def test_without_dejavu_the_core_font_spells_dashes_in_ascii(monkeypatch, tmp_path):
     monkeypatch.setattr(review_pdf, "FONT_DIR", tmp_path)  # no fonts there
 
