@@ -22,19 +22,19 @@ STAGE_NAMES = {"mql_sal": "MQLs", "sal_sql": "SALs", "sql_won": "SQLs"}
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading past quarters…")
-def measured(version: str, quarter: str, quarters: int, *,
-             _actor) -> planning.PlanContext:
-    """The history behind a plan (cached per data version, quarter and history length)."""
-    del version  # part of the cache key only
+def measured(version: str, running: str, quarter: str, quarters: int, *,
+             _actor, _as_of: str) -> planning.PlanContext:
+    """The history behind a plan, cached per data version, running quarter (it decides which
+    quarters are history), quarter and history length."""
+    del version, running  # part of the cache key only
     with get_session() as session:
         return planning.context(session=session, actor=_actor, quarter=quarter,
-                                history=quarters)
+                                history=quarters, as_of=_as_of)
 
 
-def default_quarter() -> str:
-    """The quarter after the one holding now (or the page's ?as_of=) in the agreement's zone."""
-    month = data.current_period(data.as_of(), actor=actor)
-    return planner.next_quarter(planner.quarter_of(month))
+def running_quarter() -> str:
+    """The quarter holding now (or the page's ?as_of=) in the agreement's zone."""
+    return planner.quarter_of(data.current_period(data.as_of(), actor=actor))
 
 
 def amount(value: float | None) -> str:
@@ -96,13 +96,15 @@ st.caption("From a revenue goal back to the won deals, SQLs, SALs and MQLs it ta
 show_flash()
 
 quarter_column, revenue_column, history_column = st.columns([1, 1.4, 1])
-quarter = quarter_column.text_input("Quarter to plan", value=default_quarter(),
+running = running_quarter()
+quarter = quarter_column.text_input("Quarter to plan", value=planner.next_quarter(running),
                                     key="plan_quarter", help="A quarter such as 2026-Q3.")
 quarters = int(history_column.number_input("Quarters of history", min_value=1,
                                            max_value=planning.MAX_HISTORY, value=4, step=1,
                                            key="plan_history"))
 try:
-    ctx = measured(data.data_version(), quarter, quarters, _actor=actor)
+    ctx = measured(data.data_version(), running, quarter, quarters, _actor=actor,
+                   _as_of=data.as_of())
 except (InvalidInput, AmbiguousAgreement) as error:
     st.error(str(error))
     st.stop()
@@ -125,9 +127,11 @@ if st.session_state.get("plan_basis") != basis:  # new history: prefill every as
     st.session_state["plan_lag"] = min(past.lag_months or 0, MAX_LAG)
 
 st.subheader("Assumptions")
+left_out = f"; {running} is still running, so its MQLs are left out" \
+    if planner.next_quarter(ctx.history_quarters[-1]) != ctx.quarter else ""
 st.caption(f"History: the MQLs of {ctx.history_quarters[0]} to {ctx.history_quarters[-1]} "
-           f"({past.quarters} quarters) and the deals won in them. Edit any assumption below; "
-           "a 0 means “take it from history”.")
+           f"({past.quarters} quarters) and the deals won in them{left_out}. Edit any "
+           "assumption below; a 0 means “take it from history”.")
 inputs = st.columns(5)
 rates = {}
 for column, (key, label) in zip(inputs, RATE_LABELS.items(), strict=False):

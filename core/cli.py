@@ -456,6 +456,9 @@ def plan(
                                                   "(default: from history).")] = None,
     rate: Annotated[list[str] | None, typer.Option(
         "--rate", help="STAGE_PAIR=RATE, e.g. mql_sal=0.6 (repeatable; default: history).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Plan as of this instant: history "
+                                              "is the quarters ended by then (default: now).")
+                     ] = None,
     output: FormatOption = Output.text,
 ) -> None:
     """Reverse waterfall: the won deals, SQLs, SALs and MQLs a revenue goal needs."""
@@ -470,7 +473,7 @@ def plan(
     with ambiguous_agreement_is_usage(), refusals_exit_1(), get_session() as session:
         result = planning.plan(session=session, actor=services.OPERATOR, quarter=quarter,
                                revenue=revenue, agreement_id=agreement, history=history,
-                               avg_won=avg_won, rates=rates)
+                               avg_won=avg_won, rates=rates, as_of=as_of)
     if output == Output.json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -489,8 +492,9 @@ def _plan_text(result: dict) -> str:
         f"needs {required['won']:,} won, {required['sql']:,} SQLs, {required['sal']:,} SALs, "
         f"{required['mql']:,} MQLs",
         f"MQLs by month: {months}",
-        f"rates: {rates} (history: {sample['quarters']} quarters, {sample['mql']:,} MQLs, "
-        f"{sample['won']:,} won)",
+        f"rates: {rates} (history: {sample['quarters']} quarters "
+        f"{result['history_quarters'][0]} to {result['history_quarters'][-1]}, "
+        f"{sample['mql']:,} MQLs, {sample['won']:,} won)",
     ])
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "RateEstimate",
     "assumptions",
     "history",
+    "history_quarters",
     "next_quarter",
     "parse_quarter",
     "parse_rates",
@@ -83,6 +84,14 @@ def previous_quarters(text: str, count: int) -> list[str]:
     """The `count` quarters before a quarter, oldest first."""
     index = _quarter_index(text)
     return [_quarter_text(index - back) for back in range(count, 0, -1)]
+
+
+def history_quarters(quarter: str, count: int, running: str) -> list[str]:
+    """The `count` quarters before `quarter`, oldest first, that ended before `running` (the
+    quarter holding now): a quarter still running has MQLs that had no time to convert yet, so
+    it would drag the rates down."""
+    last = min(_quarter_index(quarter), _quarter_index(running))
+    return previous_quarters(_quarter_text(last), count)
 
 
 def quarter_of(month: str) -> str:

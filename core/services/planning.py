@@ -1,6 +1,7 @@
 """The goal planner as a use case: read the history, plan a quarter, propose a volume target."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -48,10 +49,11 @@ class PlanContext:
 
 def context(
     *, session: Session, actor: Actor, quarter: str, agreement_id: int | None = None,
-    history: int = 4, goal_id: str | None = None,
+    history: int = 4, goal_id: str | None = None, as_of: str | datetime | None = None,
 ) -> PlanContext:
-    """Measure the `history` quarters before `quarter` (read in the agreement's calendar zone,
-    the agreement resolved as reports resolve it) and find the revenue goal."""
+    """Measure the `history` quarters before `quarter` that had ended by as_of (default now;
+    quarters read in the agreement's calendar zone, the agreement resolved as reports resolve
+    it) and find the revenue goal."""
     require(actor.role, Action.VIEW_DASHBOARDS)
     quarter = _quarter(quarter)
     if isinstance(history, bool) or not isinstance(history, int) or not \
@@ -59,8 +61,9 @@ def context(
         raise InvalidInput("history", f"{history!r} must be a whole number of quarters "
                                       f"from 1 to {MAX_HISTORY}")
     scope = reports.report_scope(session=session, actor=actor, period=quarter,
-                                 agreement_id=agreement_id)
-    labels = planner.previous_quarters(quarter, history)
+                                 agreement_id=agreement_id, as_of=as_of)
+    running = planner.quarter_of(f"{scope.as_of.tz_convert(scope.timezone):%Y-%m}")
+    labels = planner.history_quarters(quarter, history, running)
     periods = [compliance.parse_period(label, scope.timezone) for label in labels]
     leads = _history_leads(session, periods[0].start, periods[-1].end)
     latest = scope.versions[-1].document if scope.versions else scope.document
@@ -72,8 +75,8 @@ def plan_for(
     ctx: PlanContext, *, revenue: float | None = None, avg_won: float | None = None,
     rates: dict | None = None, lag_months: int | None = None,
 ) -> dict:
-    """The plan of a measured context; the caller's values override the history's, and the
-    revenue defaults to the shared goal."""
+    """The plan of a measured context, with `history_quarters` (the quarters it learned from);
+    the caller's values override the history's, and the revenue defaults to the shared goal."""
     if revenue is None:
         if ctx.goal is None:
             raise InvalidInput("revenue", "the agreement has no won_amount shared goal: "
@@ -82,20 +85,22 @@ def plan_for(
     try:
         used, average, lag = planner.assumptions(ctx.history, rates=rates, avg_won=avg_won,
                                                  lag_months=lag_months)
-        return planner.plan(revenue, ctx.quarter, used, average, lag, ctx.history.rep_share,
-                            ctx.history.sample, ranges=ctx.history.ranges)
+        result = planner.plan(revenue, ctx.quarter, used, average, lag, ctx.history.rep_share,
+                              ctx.history.sample, ranges=ctx.history.ranges)
     except planner.PlanInputError as error:
         raise InvalidInput(error.field, error.message) from None
+    return {**result, "history_quarters": list(ctx.history_quarters)}
 
 
 def plan(
     *, session: Session, actor: Actor, quarter: str, revenue: float | None = None,
     agreement_id: int | None = None, history: int = 4, avg_won: float | None = None,
     rates: dict | None = None, goal_id: str | None = None, lag_months: int | None = None,
+    as_of: str | datetime | None = None,
 ) -> dict:
     """The `plan --format json` object for a quarter (DESIGN §5, §6)."""
     ctx = context(session=session, actor=actor, quarter=quarter, agreement_id=agreement_id,
-                  history=history, goal_id=goal_id)
+                  history=history, goal_id=goal_id, as_of=as_of)
     return plan_for(ctx, revenue=revenue, avg_won=avg_won, rates=rates, lag_months=lag_months)
 
 

@@ -15,8 +15,9 @@ from tests.sla_helpers import activate
 
 USERS = {"ana": Role.SALES_REP, "sofia": Role.SALES_HEAD, "marco": Role.MARKETING_HEAD,
          "erin": Role.EXEC, "mia": Role.MARKETER}
-AS_OF = "2026-03-20T12:00:00+00:00"  # in 2026-Q1: the page plans 2026-Q2 by default
-HISTORY = [(2025, 4), (2025, 7), (2025, 10), (2026, 1)]  # the four quarters before 2026-Q2
+AS_OF = "2026-04-20T12:00:00+00:00"  # in 2026-Q2: the page plans 2026-Q3 by default
+# The four quarters before 2026-Q2, which is still running and so left out of the history.
+HISTORY = [(2025, 4), (2025, 7), (2025, 10), (2026, 1)]
 SCRIPT = "app_pages/planner.py"
 
 
@@ -58,18 +59,21 @@ def figures(at) -> dict[str, str]:
 def test_a_head_sees_the_plan_and_its_sample(world):
     at = opened_planner(world["marco"])
     assert at.title[0].value == "Goal planner"
-    assert at.text_input(key="plan_quarter").value == "2026-Q2"
+    assert at.text_input(key="plan_quarter").value == "2026-Q3"
     assert at.number_input(key="plan_revenue").value == 300000
     # 300,000 / 3,000 = 100 won; rates 0.5 (SQL→won), 0.4 (SAL→SQL), 0.5 (MQL→SAL).
     assert figures(at) == {"Won deals": "100", "SQLs": "200", "SALs": "500", "MQLs": "1,000"}
     assert any("Sample: 40 MQLs and 4 won deals over 4 quarters" in caption.value
+               for caption in at.caption)
+    assert any("History: the MQLs of 2025-Q2 to 2026-Q1 (4 quarters) and the deals won in them; "
+               "2026-Q2 is still running, so its MQLs are left out." in caption.value
                for caption in at.caption)
     assumptions = next(frame.value for frame in at.dataframe
                        if "Assumption" in frame.value.columns).set_index("Assumption")
     assert assumptions.loc["MQL → SAL", "Sample"] == "20 of 40 MQLs"
     assert assumptions.loc["SQL → won", "Sample"] == "4 of 8 SQLs"
     by_month = next(frame.value for frame in at.dataframe if "Month" in frame.value.columns)
-    assert by_month["Month"].tolist() == ["2026-03", "2026-04", "2026-05"]  # a 1-month lag
+    assert by_month["Month"].tolist() == ["2026-06", "2026-07", "2026-08"]  # a 1-month lag
     assert by_month["MQLs"].tolist() == [334, 333, 333]
     assert len(at.get("vega_lite_chart")) == 1
     assert at.button(key="plan_propose").label == "Propose as a draft volume target"
@@ -120,10 +124,11 @@ def test_a_malformed_quarter_is_refused(world):
 
 def test_on_the_demo_data_the_plan_is_plausible_and_states_its_sample(small_demo):
     small_demo(date(2026, 11, 22))
+    as_of = "2026-11-22T12:00:00+00:00"
     with Session(get_engine()) as session:
         sofia = get_actor(session=session, username="sofia")
-        plan = planning.plan(session=session, actor=sofia, quarter="2027-Q1")
-    at = opened(sofia, SCRIPT, "2026-11-22T12:00:00+00:00")
+        plan = planning.plan(session=session, actor=sofia, quarter="2027-Q1", as_of=as_of)
+    at = opened(sofia, SCRIPT, as_of)
     assert at.text_input(key="plan_quarter").value == "2027-Q1"
     shown = {metric.label: int(metric.value.replace(",", "")) for metric in at.metric}
     assert shown == {"Won deals": plan["required"]["won"], "SQLs": plan["required"]["sql"],
@@ -131,6 +136,8 @@ def test_on_the_demo_data_the_plan_is_plausible_and_states_its_sample(small_demo
     # Plausible: every stage needs more leads than the next, at the history's own rates.
     assert 0 < shown["Won deals"] < shown["SQLs"] < shown["SALs"] < shown["MQLs"]
     history_mqls = plan["sample"]["mql"]
-    assert history_mqls == 3000  # every demo MQL lies in the four quarters before 2027-Q1
+    # The history is the four quarters before 2026-Q4, which is running: its MQLs are left out.
+    assert plan["history_quarters"] == ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert 0 < history_mqls < 3000
     assert any(f"Sample: {history_mqls:,} MQLs and {plan['sample']['won']:,} won deals"
                in caption.value for caption in at.caption)

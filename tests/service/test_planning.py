@@ -86,6 +86,16 @@ def test_the_plan_states_the_planted_history(session, people, world):
     assert json.loads(json.dumps(result)) == result  # plain JSON values, ready for the CLI
 
 
+def test_the_quarter_still_running_is_left_out_of_the_history(session, people, world):
+    # Planning 2026-Q3 from inside 2026-Q2: 2026-Q2's MQLs are too young to have converted.
+    result = planning.plan(session=session, actor=people["sofia"], quarter="2026-Q3",
+                           as_of="2026-05-15T12:00:00Z")
+    assert result["history_quarters"] == ["2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"]
+    assert result["sample"] == {"quarters": 4, "mql": 31, "won": 3}  # 3 planted + "before"
+    assert planning.plan(session=session, actor=people["sofia"], quarter="2026-Q3")[
+        "history_quarters"] == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+
+
 def test_every_role_may_plan(session, people, world):
     for name in people:
         result = planning.plan(session=session, actor=people[name], quarter="2026-q3")

@@ -114,6 +114,11 @@ def test_quarters():
     assert planner.previous_quarters("2018-Q2", 4) == ["2017-Q2", "2017-Q3", "2017-Q4",
                                                        "2018-Q1"]
     assert planner.next_quarter("2018-Q4") == "2019-Q1"
+    # History stops before the quarter running now: its MQLs have not had time to convert.
+    assert planner.history_quarters("2018-Q2", 2, running="2018-Q3") == ["2017-Q4", "2018-Q1"]
+    assert planner.history_quarters("2018-Q2", 2, running="2018-Q2") == ["2017-Q4", "2018-Q1"]
+    assert planner.history_quarters("2018-Q2", 2, running="2018-Q1") == ["2017-Q3", "2017-Q4"]
+    assert planner.history_quarters("2018-Q4", 2, running="2018-Q2") == ["2017-Q4", "2018-Q1"]
     assert planner.quarter_of("2018-08") == "2018-Q3"
     assert planner.quarter_of("2018-12-31") == "2018-Q4"
     assert planner.quarter_months("2018-Q1", shift=-1) == ["2017-12", "2018-01", "2018-02"]
