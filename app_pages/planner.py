@@ -113,10 +113,14 @@ if "plan_revenue" not in st.session_state:
     st.session_state["plan_revenue"] = ctx.goal.revenue if ctx.goal else 0.0
 revenue = revenue_column.number_input("Revenue goal for the quarter", min_value=0.0,
                                       step=10_000.0, format="%.0f", key="plan_revenue")
-revenue_column.caption(
-    f"Shared goal `{ctx.goal.id}`: {amount(ctx.goal.target)} per {ctx.goal.per}, "
-    f"{amount(ctx.goal.revenue)} per quarter." if ctx.goal
-    else "The agreement has no won-revenue shared goal: enter the revenue to plan for.")
+if ctx.goal is None:
+    revenue_column.caption("The agreement has no won-revenue shared goal: enter the revenue to "
+                           "plan for.")
+else:
+    per_quarter = "" if ctx.goal.per == "quarter" else \
+        f", {amount(ctx.goal.revenue)} per quarter"
+    revenue_column.caption(f"Shared goal `{ctx.goal.id}`: {amount(ctx.goal.target)} per "
+                           f"{ctx.goal.per}{per_quarter}.")
 
 past = ctx.history
 basis = (ctx.quarter, past.quarters)
