@@ -28,9 +28,10 @@ TALL = {"width": 1400, "height": 3200}
 
 
 def settle(page) -> None:
-    """Wait until the page has loaded everything and Streamlit has stopped rerunning."""
-    page.wait_for_load_state("networkidle")
+    """Wait until Streamlit has stopped rerunning and the page's fonts have loaded. (Not
+    "networkidle": Streamlit's connections sometimes keep the network busy for minutes.)"""
     serving.settle(page)
+    page.evaluate("() => document.fonts.ready.then(() => true)")
 
 
 def full_height(page) -> None:
