@@ -1,0 +1,39 @@
+"""Every bound on the work one input can cause, in one place (docs/limits.md lists them).
+
+A limit that is reached refuses the input with an error that names the limit; nothing stored
+changes. Limits are checked before the expensive step they protect (a zip member's size before
+it is inflated, an alias graph before it is expanded).
+"""
+
+# --- SLA documents (YAML upload, "Apply YAML", `agreement import`) ---------------------------
+YAML_MAX_BYTES = 256 * 1024  # an SLA is a few kilobytes
+YAML_MAX_ALIASES = 100  # `*anchor` references in one document
+YAML_MAX_DEPTH = 20  # nesting of mappings and lists
+YAML_MAX_NODES = 20_000  # nodes of the document with every alias expanded
+YAML_MAX_INTEGER_DIGITS = 15  # any integer in the document
+WITHIN_MAX_SECONDS = 365 * 24 * 3600  # `within` of a commitment: a year of business time
+WITHIN_MAX_DAYS = 365  # `within: Nd`
+TEXT_MAX_CHARS = 10_000  # descriptions, consequences, comments, dispute notes
+TITLE_MAX_CHARS = 200  # agreement titles (the column's width)
+COUNT_TARGET_MAX = 1_000_000_000  # volume targets, won-count and SQL-count goals
+MONEY_MAX = 1_000_000_000_000  # money targets and lead amounts: a trillion
+
+# --- lead and touch files (Import page, `import leads|touches`) ------------------------------
+FILE_MAX_BYTES = 512 * 1024 * 1024
+MAX_COLUMNS = 500
+CSV_MAX_ROWS = 2_000_000
+XLSX_MAX_ROWS = 200_000  # openpyxl reads about 20k rows a second; larger sheets: save as CSV
+CELL_MAX_CHARS = 10_000
+HEADER_MAX_CHARS = 200  # one column name
+XLSX_MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024  # all members of the workbook, inflated
+XLSX_MAX_SHARED_STRINGS = 2_000_000
+SCORE_MAX_ABS = 1_000_000_000
+
+# Widths of the stored text fields: checked as row errors before the database sees a value
+# (PostgreSQL would abort the whole import; SQLite would store it silently). db.models uses
+# these same numbers for its columns.
+LEAD_FIELD_MAX_CHARS = {
+    "source": 64, "external_id": 128, "rejection_reason": 64, "owner": 64, "channel": 64,
+    "segment": 64, "region": 64, "country": 64, "company": 200, "name": 200, "email": 254,
+}
+TOUCH_FIELD_MAX_CHARS = {"lead_external_id": 128, "rep": 64}
