@@ -1,0 +1,1 @@
+"""Hostile inputs made by the tests themselves (no committed blobs)."""
