@@ -5,12 +5,12 @@ the key holds the data version, which changes on every import, touch, lead decis
 change, so nobody sees numbers older than the data.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
-from core import compliance, dashboard
+from core import clock, compliance, dashboard
 from core.errors import InvalidInput
 from core.services import Actor, dashboards, reports
 from db.engine import get_engine, get_session
@@ -29,7 +29,7 @@ def as_of() -> str:
     reruns (so the cache serves them), and late enough to count a touch logged just now."""
     if pinned := st.query_params.get("as_of"):
         return pinned
-    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    minute = clock.now().replace(second=0, microsecond=0)
     return (minute + timedelta(minutes=1)).isoformat()
 
 

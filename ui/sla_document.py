@@ -1,12 +1,12 @@
 """Render an SLA version so it reads like a document: definitions, both sides' commitments side
 by side with their consequences, shared goals, and the business calendar."""
 
-from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
 from core import agreement as sla
+from core import clock
 from core.calendar import WEEKDAYS
 
 STAGE_LABELS = {"mql": "MQL", "sal": "SAL", "sql": "SQL"}
@@ -163,5 +163,5 @@ def _render_calendar(document: sla.Document) -> None:
             st.markdown("**Extra closures:** "
                         + ", ".join(f"{d:%d %b %Y}" for d in holidays.dates))
     with st.expander("Working windows of the next 14 days"):
-        preview = sla.business_calendar(document).preview(datetime.now(UTC), days=14)
+        preview = sla.business_calendar(document).preview(clock.now(), days=14)
         st.markdown("\n".join(f"- {day.label()}" for day in preview))

@@ -8,7 +8,7 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from core import agreement as sla
-from core import compliance
+from core import clock, compliance
 from core.errors import InvalidInput
 from core.permissions import Action, require
 from core.services.accounts import Actor
@@ -194,7 +194,7 @@ def _in_force(versions: list[AgreementVersion], instant: pd.Timestamp,
 def _as_of(value: str | datetime | None, zone: str) -> pd.Timestamp:
     """as_of in UTC; a naive or date-only value is read in the calendar zone."""
     if value is None:
-        return pd.Timestamp.now(tz="UTC")
+        return pd.Timestamp(clock.now())
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, datetime.min.time())
     try:

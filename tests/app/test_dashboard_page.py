@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 
 from core import agreement as sla
-from core import dashboard
+from core import clock, dashboard
 from core.permissions import Role
 from core.services import OPERATOR, agreements, dashboards, get_actor, reports
 from db.engine import get_engine
@@ -29,7 +29,7 @@ MARCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def world(app_db):
     """Users, the always-on SLA, March leads for the dashboard and fresh leads for ana's list."""
     people = {name: app_db(name, role) for name, role in USERS.items()}
-    now = datetime.now(UTC)
+    now = clock.now()
     with Session(get_engine()) as session:
         activate(session, people, around_the_clock())
         march = [

@@ -7,14 +7,16 @@ needs: the demo has an at-risk lead only at some times of the day and week.
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
-from core import dashboard
+from core import clock, dashboard
 from core.agreement import business_calendar
 from core.calendar import NS_PER_SECOND, BusinessCalendar
 from core.compliance import parse_period
@@ -28,6 +30,7 @@ from ui.worklist import percent
 
 REP = "ana"
 HEAD = "sofia"
+DEMO_ZONE = "America/New_York"  # the demo agreement's calendar
 FIRST_TOUCH = "first-touch"
 FIRST_TOUCH_LABEL = "My first-touch this month"
 # The first-touch budget is 4 business hours; a clock is at risk with under 1 hour left.
@@ -90,7 +93,7 @@ def minute_end(instant: datetime) -> str:
 def plant_leads(engine: Engine) -> Planted:
     """Two fresh leads of the rep, never touched: the first-touch clock of one has 30 business
     minutes left (at risk), the other's ran out two hours ago (overdue, so a breach)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     stamp = now.strftime("%H%M%S%f")
     with session_scope(engine) as session:
         document = agreements.signed_document(session)
@@ -143,9 +146,9 @@ def shown_first_touch(page) -> str:
 def read_first_touch(page, engine: Engine) -> tuple[str, set[str]]:
     """The figure shown, and what the services say around the moment it was read (the app
     measures at the end of the current minute, which may tick over while reading)."""
-    before = datetime.now(UTC)
+    before = clock.now()
     shown = shown_first_touch(page)
-    after = datetime.now(UTC)
+    after = clock.now()
     return shown, {first_touch_figure(engine, minute_end(at)) for at in (before, after)}
 
 
@@ -165,7 +168,7 @@ def test_a_rep_lands_on_the_worklist(page, served):
 
 def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served):
     planted = plant_leads(served.engine)
-    listed = urgent_states(served.engine, minute_end(datetime.now(UTC)))
+    listed = urgent_states(served.engine, minute_end(clock.now()))
     assert listed.get(planted.at_risk.id) == "at_risk", listed
     assert listed.get(planted.overdue.id) == "overdue", listed
     log_in(page, served.url, REP, DEMO_PASSWORD)
@@ -194,9 +197,17 @@ def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def late_last_month() -> str:
+    """An instant late in the demo's last whole month, as a URL's as_of: the current month
+    may be a day old and have nothing to chart yet."""
+    first_of_month = clock.today(DEMO_ZONE).replace(day=1)
+    evening = datetime.combine(first_of_month, time(0), ZoneInfo(DEMO_ZONE)) - timedelta(hours=6)
+    return quote(evening.astimezone(UTC).isoformat())
+
+
 def test_every_dashboard_chart_draws_its_marks(page, served):
     log_in(page, served.url, HEAD, DEMO_PASSWORD)
-    open_page(page, f"{served.url}/dashboard", "Compliance")
+    open_page(page, f"{served.url}/dashboard?as_of={late_last_month()}", "Compliance")
     charts = page.locator(".vega-embed")
     page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
     # Vega draws asynchronously: wait until every chart has drawn its marks (or time out).
@@ -215,7 +226,7 @@ def test_every_dashboard_chart_draws_its_marks(page, served):
 
 def test_clicking_a_bar_lists_the_leads_behind_it(page, served):
     log_in(page, served.url, HEAD, DEMO_PASSWORD)
-    open_page(page, f"{served.url}/dashboard", "Compliance")
+    open_page(page, f"{served.url}/dashboard?as_of={late_last_month()}", "Compliance")
     page.locator(".vega-embed svg").nth(CHART_COUNT - 1).wait_for()
     settle(page)
     funnel = page.locator(".st-key-dash_chart_funnel .vega-embed")
