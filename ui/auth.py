@@ -1,19 +1,26 @@
 """Login wiring: passwords are checked by core.services against the database; the
-streamlit-authenticator keeps the session keys and the signed re-login cookie."""
+streamlit-authenticator keeps the session keys and writes the re-login cookie, whose token
+core.session_token issues and reads.
+
+Every session remembers the instant it began (`auth_issued_at`: the login, or the issue of the
+cookie it was restored from); core.services.resume_session refuses a session that began before
+the user's sessions were last revoked, on every run."""
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from core import services
+from core import clock, services, session_token
 from core.permissions import Role
 from db.engine import get_session
 from ui.navigation import PageSpec, spec
 
 COOKIE_NAME = "handoff_session"
 COOKIE_EXPIRY_DAYS = 7
+COOKIE_LIFETIME = timedelta(days=COOKIE_EXPIRY_DAYS)
+ISSUED_AT = "auth_issued_at"
 MIN_COOKIE_KEY_BYTES = 32
 
 
@@ -45,35 +52,40 @@ def authenticator() -> stauth.Authenticate:
 
 
 def session_actor() -> services.Actor | None:
-    """The user logged in to this session, if they are still active."""
+    """The user logged in to this session, if they are still active and their sessions were
+    not revoked since this one began."""
     if not st.session_state.get("authentication_status"):
         return None
-    return _load(st.session_state.get("username"))
+    return _load(st.session_state.get("username"), st.session_state.get(ISSUED_AT))
 
 
 def restore_from_cookie(auth: stauth.Authenticate) -> bool:
-    """Log this session in from a valid signed cookie; True when that happened."""
-    token = auth.cookie_controller.get_cookie()
-    if not token:
+    """Log this session in from a valid signed cookie; True when that happened. Any cookie
+    that is not a current token of ours (forged, `alg: none`, expired, revoked, malformed) is
+    ignored and the login form shows."""
+    if st.session_state.get("logout"):
+        return False  # logged out in this session: the cookie is being deleted
+    claim = session_token.read(st.context.cookies.get(COOKIE_NAME), cookie_key(), clock.now())
+    if claim is None:
         return False
-    # The authenticator's token carries only its expiry; it was issued COOKIE_EXPIRY_DAYS before.
-    issued_at = datetime.fromtimestamp(token["exp_date"], UTC) - timedelta(
-        days=COOKIE_EXPIRY_DAYS
-    )
     with get_session() as session:
         actor = services.resume_session(
-            session=session, username=token["username"], issued_at=issued_at
+            session=session, username=claim.username, issued_at=claim.issued_at
         )
     if actor is None:
         return False
-    _remember(actor)
+    _remember(actor, claim.issued_at)
     return True
 
 
 def sync_cookie(auth: stauth.Authenticate) -> None:
     """Write or delete the re-login cookie after a login or logout in this session."""
     if st.session_state.pop("auth_set_cookie", False):
-        auth.cookie_controller.set_cookie()
+        token = session_token.issue(st.session_state["username"], cookie_key(),
+                                    st.session_state[ISSUED_AT], COOKIE_LIFETIME)
+        # The browser keeps the cookie by its own clock, so its expiry is real time.
+        auth.cookie_controller.cookie_model.cookie_manager.set(
+            COOKIE_NAME, token, expires_at=datetime.now() + COOKIE_LIFETIME)
     if st.session_state.pop("auth_delete_cookie", False):
         auth.cookie_controller.delete_cookie()
 
@@ -131,26 +143,28 @@ def _attempt_login() -> None:
     st.session_state["logout"] = None
     st.session_state["auth_set_cookie"] = True
     st.session_state["auth_just_logged_in"] = True
-    _remember(result.actor)
+    _remember(result.actor, clock.now())
 
 
-def _load(username: str | None) -> services.Actor | None:
-    """Re-read the user from the database: a deactivated user is signed out at once."""
-    if not username:
+def _load(username: str | None, issued_at: datetime | None) -> services.Actor | None:
+    """Re-read the user from the database: a deactivated user, or one whose sessions were
+    revoked since this one began, is signed out at once."""
+    if not username or issued_at is None:
+        _sign_out()
         return None
     with get_session() as session:
-        actor = services.get_actor(session=session, username=username)
+        actor = services.resume_session(session=session, username=username, issued_at=issued_at)
     if actor is None:
         _sign_out()
     else:
-        _remember(actor)
+        _remember(actor, issued_at)
     return actor
 
 
-def _remember(actor: services.Actor) -> None:
+def _remember(actor: services.Actor, issued_at: datetime) -> None:
     st.session_state.update(
         authentication_status=True, username=actor.username, name=actor.display_name,
-        email=actor.email, roles=[actor.role], actor=actor,
+        email=actor.email, roles=[actor.role], actor=actor, **{ISSUED_AT: issued_at},
     )
 
 
@@ -164,5 +178,5 @@ def _log_out() -> None:
 def _sign_out() -> None:
     st.session_state.update(
         authentication_status=None, username=None, name=None, email=None, roles=None,
-        actor=None, logout=True, auth_delete_cookie=True,
+        actor=None, logout=True, auth_delete_cookie=True, **{ISSUED_AT: None},
     )

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core import services
+from core import clock, services
 from core.demo import seed_demo
 from core.permissions import Role
 from db import migrate
@@ -80,4 +80,5 @@ def logged_in(actor: services.Actor, script: str = "app.py") -> AppTest:
     at.session_state["name"] = actor.display_name
     at.session_state["roles"] = [actor.role]
     at.session_state["actor"] = actor
+    at.session_state["auth_issued_at"] = clock.now()
     return at

@@ -6,6 +6,7 @@ Skipped with a printed reason when Chromium is missing, unless HANDOFF_REQUIRE_B
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -26,12 +27,25 @@ def chromium() -> Path:
     pytest.skip(reason)
 
 
+class ServedApp(NamedTuple):
+    """The served app's address, and the database it serves (tests may change it)."""
+
+    url: str
+    database_url: str
+
+
 @pytest.fixture(scope="session")
-def app_url(chromium, tmp_path_factory) -> Iterator[str]:
+def served_app(chromium, tmp_path_factory) -> Iterator[ServedApp]:
     """The app served on a free port over a freshly migrated and seeded SQLite database."""
-    database = tmp_path_factory.mktemp("browser") / "handoff.db"
-    with served_demo(f"sqlite:///{database}", DEMO_LEADS) as url:
-        yield url
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'handoff.db'}"
+    with served_demo(database_url, DEMO_LEADS) as url:
+        yield ServedApp(url, database_url)
+
+
+@pytest.fixture(scope="session")
+def app_url(served_app) -> str:
+    """The served app's address."""
+    return served_app.url
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +66,7 @@ def page(browser):
     """A page in a fresh browser context: no cookies, like a new visitor."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)  # generous: the suite must pass on a busy machine
     yield page
     context.close()
 
