@@ -4,6 +4,8 @@ Pure domain code: no streamlit, no database. A `Document` is one agreement versi
 through validation (`parse_yaml`, `from_dict`, `template`), so every `Document` obeys the schema.
 """
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -998,3 +1000,11 @@ def _template_commitments(mql_target: int) -> list[dict]:
         {"id": "mql-acceptance", "owner": "marketing", "kind": "acceptance_rate",
          "target_pct": 80},
     ]
+
+
+def canonical_sha256(data: Mapping[str, Any]) -> str:
+    """The SHA-256 of a document's plain form (`to_dict`) in canonical JSON: what an approval
+    names, so a changed document can never pass for the one an approver read."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

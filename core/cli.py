@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from core import services
-from core.errors import InvalidInput, NotFound
+from core.errors import Busy, InvalidInput, NotFound
 from core.permissions import PermissionDenied, Role
 
 app = typer.Typer(
@@ -57,7 +57,7 @@ def refusals_exit_1() -> Iterator[None]:
     except InvalidAgreement as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
-    except (InvalidInput, NotFound, PermissionDenied, WorkflowError) as error:
+    except (Busy, InvalidInput, NotFound, PermissionDenied, WorkflowError) as error:
         fail(str(error))
 
 
@@ -180,20 +180,36 @@ def agreement_export(
     typer.echo(text, nl=False)
 
 
+RevisionOpt = Annotated[int | None, typer.Option(
+    "--revision", help="The revision you read (approve, sign): refused if the version has "
+                       "changed since. Default: the version as it is now.")]
+ShaOpt = Annotated[str | None, typer.Option(
+    "--sha256", help="The SHA-256 of the document you read, as `agreement list --format json` "
+                     "prints it in latest_sha256 (approve, sign): refused if it differs.")]
+
+
 def _workflow_step(step_name: str):
     """A CLI command for one workflow step (submit, approve, sign)."""
 
     def command(
         agreement_id: Annotated[int, typer.Argument(metavar="ID")], as_user: AsUser,
-        comment: Comment = None, version: VersionOpt = None,
+        comment: Comment = None, version: VersionOpt = None, revision: RevisionOpt = None,
+        sha256: ShaOpt = None,
     ) -> None:
         from core.services import agreements
         from db.engine import get_session
 
         step = getattr(agreements, step_name)
         with refusals_exit_1(), get_session() as session:
-            result = step(session=session, actor=acting_user(session, as_user),
-                          agreement_id=agreement_id, number=version, comment=comment)
+            actor = acting_user(session, as_user)
+            read = {}
+            if step_name != "submit":
+                current = agreements.get_version(session=session, actor=actor,
+                                                 agreement_id=agreement_id, number=version)
+                read = {"revision": current.revision if revision is None else revision,
+                        "document_sha256": sha256}
+            result = step(session=session, actor=actor, agreement_id=agreement_id,
+                          number=version, comment=comment, **read)
         typer.echo(f"agreement {result.agreement_id} version {result.number}: {result.state}")
 
     command.__doc__ = {
@@ -235,6 +251,7 @@ def _summary_json(row) -> dict:
     return {
         "id": row.id, "title": row.title, "latest_version": row.latest_number,
         "latest_state": row.latest_state, "active_version": row.active_number,
+        "latest_revision": row.latest_revision, "latest_sha256": row.latest_sha256,
         "effective": {"start": row.effective_start.isoformat(),
                       "end": row.effective_end.isoformat()},
     }
@@ -320,6 +337,28 @@ def _run_import(service, file: Path, map_: list[str] | None, tz: str | None,
         typer.echo(f"note: {note}")
     for error in summary.errors:
         typer.echo(f"line {error.line}, {error.column or '-'}: {error.reason}")
+
+
+@import_app.command("undo")
+def import_undo(
+    batch_id: Annotated[int, typer.Argument(metavar="BATCH_ID", help="The batch id an import "
+                                            "printed (`batch` in its JSON).")],
+    as_user: OptionalAs = None, output: FormatOption = Output.text,
+) -> None:
+    """Revert an import batch: delete the leads or touches it inserted and put back the fields
+    it changed; refused, naming the leads, when later changes touched them."""
+    from core.services import import_undo
+    from db.engine import get_session
+
+    with refusals_exit_1(), get_session() as session:
+        actor = acting_user(session, as_user) if as_user else services.OPERATOR
+        summary = import_undo.undo_batch(session=session, actor=actor, batch_id=batch_id)
+    if output == Output.json:
+        typer.echo(json.dumps(summary.as_json(), indent=2))
+        return
+    what = "leads" if summary.kind == "leads" else "touches"
+    typer.echo(f"batch {summary.batch_id} undone: {summary.deleted} {what} deleted, "
+               f"{summary.restored} leads restored")
 
 
 def _mapping_options(pairs: list[str]) -> dict[str, str]:
@@ -546,8 +585,11 @@ for _step in ("comment", "sign", "send-back"):
 
 
 def main() -> None:
-    """Entry point for `python -m core.cli`."""
-    app()
+    """Entry point for `python -m core.cli`; its audit events say they came from the cli."""
+    from core.services.audit import acting_through
+
+    with acting_through("cli"):
+        app()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from core import agreement as sla
+from core import clock
 from core.errors import InvalidInput
 from core.permissions import Role
 from core.services import OPERATOR, add_user, agreements, get_actor, reviews
@@ -197,7 +198,7 @@ def seed_demo(
     users_added = _add_demo_users(session)
     leads_added = touches_added = 0
     if not _demo_leads_exist(session):
-        today = today or datetime.now(UTC).date()
+        today = today or clock.today()
         lead_frame, touch_frame = _generate(
             np.random.default_rng(seed), leads, today, _demo_now(today)
         )
@@ -206,10 +207,10 @@ def seed_demo(
             "email": lead_frame["email"], "company": lead_frame["company"],
             "mql_at": pd.to_datetime(lead_frame["mql"], unit="s", utc=True)}))
         touches_added = _insert_touches(session, lead_frame, touch_frame)
-    agreements_added = _seed_agreement(session, today or datetime.now(UTC).date())
+    agreements_added = _seed_agreement(session, today or clock.today())
     if leads_added:
         _seed_disputes(session)
-    reviews_added = _seed_review(session, today or datetime.now(UTC).date())
+    reviews_added = _seed_review(session, today or clock.today())
     nothing_added = (users_added == leads_added == touches_added == agreements_added ==
                      reviews_added == 0)
     return DemoSummary(users_added, leads_added, touches_added, already_seeded=nothing_added,
@@ -229,10 +230,10 @@ def _seed_agreement(session: Session, today: date) -> int:
     first = agreements.create_agreement(session=session, actor=marco, document=signed)
     workflow = {"session": session, "agreement_id": first.agreement_id}
     agreements.submit(actor=marco, **workflow)
-    agreements.approve(actor=marco, comment="Marketing can deliver this volume.", **workflow)
-    agreements.approve(actor=sofia, comment="Sales will staff to these response times.",
-                       **workflow)
-    agreements.sign(actor=erin, comment="Signed for the year.", **workflow)
+    read = {**workflow, "revision": first.revision}  # what the heads and the exec read
+    agreements.approve(actor=marco, comment="Marketing can deliver this volume.", **read)
+    agreements.approve(actor=sofia, comment="Sales will staff to these response times.", **read)
+    agreements.sign(actor=erin, comment="Signed for the year.", **read)
     amendment = agreements.new_version(actor=marco, document=_demo_amendment(signed, today),
                                        **workflow)
     for author, clause, body in DEMO_NEGOTIATION:
@@ -328,7 +329,7 @@ def _demo_leads_exist(session: Session) -> bool:
 def _demo_now(today: date) -> datetime:
     """The demo's present: the end of `today` (UTC), but never later than the real now."""
     end_of_today = datetime.combine(today + timedelta(days=1), time(0), UTC)
-    return min(end_of_today, datetime.now(UTC))
+    return min(end_of_today, clock.now())
 
 
 def _period_start(today: date) -> datetime:

@@ -2,7 +2,7 @@
 
 from core.permissions import PermissionDenied
 
-__all__ = ["InvalidInput", "NotFound", "PermissionDenied"]
+__all__ = ["Busy", "InvalidInput", "NotFound", "PermissionDenied"]
 
 
 class InvalidInput(ValueError):
@@ -16,3 +16,7 @@ class InvalidInput(ValueError):
 
 class NotFound(LookupError):
     """The object asked for does not exist."""
+
+
+class Busy(RuntimeError):
+    """Another write holds what this one needs for longer than we wait; nothing was written."""

@@ -21,11 +21,12 @@ def database_url() -> str:
 
 def get_engine() -> Engine:
     """The engine for the current DATABASE_URL; one engine per distinct URL."""
-    return _engine_for(database_url())
+    return engine_for(database_url())
 
 
 @cache
-def _engine_for(url: str) -> Engine:
+def engine_for(url: str) -> Engine:
+    """The one engine of a database URL (SQLite files in WAL mode with a busy timeout)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)

@@ -1,15 +1,18 @@
 """SQLModel tables for the domain of DESIGN §2. Every timestamp is stored as aware UTC."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, inspect
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from core import clock
+from db import guards
 
 
 def utcnow() -> datetime:
     """The current instant, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class User(SQLModel, table=True):
@@ -26,8 +29,9 @@ class User(SQLModel, table=True):
     active: bool = True
     password_hash: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
-    # Logging out revokes every re-login cookie issued before this instant, on every device.
-    signed_out_at: datetime | None = None
+    # Every session and re-login cookie issued before this instant is void, on every device:
+    # set by logging out, a password reset, a role change, deactivation and reactivation.
+    sessions_revoked_at: datetime | None = None
 
 
 class LoginAttempt(SQLModel, table=True):
@@ -56,6 +60,11 @@ class AuditEvent(SQLModel, table=True):
     object_id: str = Field(max_length=128)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Where the action came from: app | cli | worker | api (core.services.audit.channel).
+    channel: str = Field(default="app", max_length=16,
+                         sa_column_kwargs={"server_default": "app"})
+    # The import batch that made this change, so `import undo` can find and revert it.
+    batch_id: int | None = Field(default=None, index=True)
 
 
 class Lead(SQLModel, table=True):
@@ -94,6 +103,7 @@ class Lead(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # An MQL whose email (or company + name) already came in as an MQL in the 90 days before.
     recycled: bool = False
+    import_batch_id: int | None = Field(default=None, index=True)  # the batch that inserted it
 
 
 class Touch(SQLModel, table=True):
@@ -110,6 +120,7 @@ class Touch(SQLModel, table=True):
     kind: str = Field(max_length=16)  # call | email | meeting | other
     rep: str = Field(default="", max_length=64)
     automated: bool = False
+    import_batch_id: int | None = Field(default=None, index=True)  # the batch that inserted it
 
 
 class Agreement(SQLModel, table=True):
@@ -133,7 +144,8 @@ class AgreementVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     agreement_id: int = Field(foreign_key="agreements.id", index=True)
     number: int
-    # draft | in_review | agreed | active | superseded | expired
+    # draft | in_review | agreed | scheduled | active | superseded | expired (db.guards: the
+    # allowed transitions, and what may never change once signed)
     state: str = Field(default="draft", max_length=16)
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     title: str = Field(max_length=200)
@@ -148,22 +160,7 @@ class AgreementVersion(SQLModel, table=True):
     signed_at: datetime | None = None
 
 
-IMMUTABLE_STATES = frozenset({"active", "superseded", "expired"})
-
-
-@event.listens_for(AgreementVersion, "before_update")
-def _refuse_changes_to_signed_versions(_mapper, _connection, version: AgreementVersion) -> None:
-    """Last line of defence: whatever the code path, a signed version's content never changes."""
-    attributes = inspect(version).attrs
-    previous_state = (attributes.state.history.deleted or [version.state])[0]
-    if previous_state not in IMMUTABLE_STATES:
-        return
-    for name in ("document", "title", "effective_start", "effective_end", "revision"):
-        if attributes[name].history.has_changes():
-            raise ValueError(
-                f"version {version.number} of agreement {version.agreement_id} is "
-                f"{previous_state}: its {name} cannot change"
-            )
+IMMUTABLE_STATES = frozenset({"scheduled", "active", "superseded", "expired"})
 
 
 class Approval(SQLModel, table=True):
@@ -176,6 +173,11 @@ class Approval(SQLModel, table=True):
     version_id: int = Field(foreign_key="agreement_versions.id", index=True)
     side: str = Field(max_length=16)  # sales | marketing | exec
     username: str = Field(max_length=64)
+    # What the approver read: the version's revision and the SHA-256 of its canonical document
+    # (core.agreement.canonical_sha256). Approvals older than these columns have the revision
+    # the version had when the columns came, and no hash.
+    revision: int
+    document_sha256: str | None = Field(default=None, max_length=64)
     at: datetime = Field(default_factory=utcnow)
     comment: str | None = None
 
@@ -215,6 +217,8 @@ class ImportBatch(SQLModel, table=True):
     notes: list[str] = Field(sa_column=Column(JSON, nullable=False))
     actor: str = Field(max_length=64)
     at: datetime = Field(default_factory=utcnow, index=True)
+    undone_by: str | None = Field(default=None, max_length=64)  # `import undo`
+    undone_at: datetime | None = None
 
 
 class SavedMapping(SQLModel, table=True):
@@ -282,3 +286,6 @@ class ReviewComment(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     body: str
     kind: str = Field(default="comment", max_length=16)  # comment | sign | send_back
+
+
+guards.attach(SQLModel.metadata)

@@ -10,9 +10,12 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 import db.models  # noqa: F401  (registers the tables)
+from core import clock
+from db.engine import engine_for
 
 # Cheap hashes keep the suite fast; test_passwords checks the production work factor.
 os.environ.setdefault("HANDOFF_BCRYPT_ROUNDS", "4")
+clock.now()  # anchors a moved clock (HANDOFF_NOW) for every process the tests start
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -29,6 +32,31 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
+def empty_tables(engine: Engine) -> None:
+    """Empty every table of the PostgreSQL test database."""
+    tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        # The guards (db.guards) refuse to empty the append-only tables; a superuser's replica
+        # role skips triggers, for this cleanup only.
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def concurrent_engine(request, tmp_path) -> Iterator[Engine]:
+    """An engine with empty tables that many connections can use at once, as the app's
+    processes do: a SQLite file in WAL mode, or the PostgreSQL test database."""
+    if request.param == "sqlite":
+        engine = engine_for(f"sqlite:///{tmp_path / 'concurrent.db'}")
+        SQLModel.metadata.create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("postgres_engine")
+    empty_tables(engine)
+    yield engine
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request) -> Iterator[Engine]:
     """An engine with empty tables: in-memory SQLite, or the PostgreSQL test database."""
@@ -41,9 +69,7 @@ def engine(request) -> Iterator[Engine]:
         engine.dispose()
         return
     engine = request.getfixturevalue("postgres_engine")
-    tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_tables(engine)
     yield engine
 
 

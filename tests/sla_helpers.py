@@ -20,8 +20,9 @@ def activate(session, people, document: sla.Document,
         version = agreements.new_version(session=session, actor=people["marco"],
                                          agreement_id=agreement_id, document=document)
     for step, who in SIGN_OFF_STEPS:
+        read = {} if step == "submit" else {"revision": version.revision}
         version = getattr(agreements, step)(session=session, actor=people[who],
-                                            agreement_id=version.agreement_id)
+                                            agreement_id=version.agreement_id, **read)
     return version
 
 

@@ -6,12 +6,13 @@ from typing import Any
 import streamlit as st
 
 from core.agreement import InvalidAgreement
-from core.errors import InvalidInput, NotFound
+from core.errors import Busy, InvalidInput, NotFound
 from core.permissions import PermissionDenied
 from core.services.agreements import WorkflowError
 from db.engine import get_session
 
-REFUSALS = (InvalidInput, InvalidAgreement, NotFound, PermissionDenied, WorkflowError)
+REFUSALS = (Busy, InvalidInput, InvalidAgreement, NotFound, PermissionDenied,
+            WorkflowError)
 FLASH_KEY = "flash"
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import agreement as sla
+from core import clock
 from core.permissions import Action, can
 from core.services import Actor, agreements
 from core.services.agreements import (
@@ -48,6 +49,9 @@ def workflow_bar(actor: Actor, version: VersionView) -> None:
             kwargs = {"agreement_id": version.agreement_id}
             if service is not agreements.amend:
                 kwargs |= {"number": version.number, "comment": comment or None}
+            if service in (agreements.approve, agreements.sign):  # exactly what is on screen
+                kwargs |= {"revision": version.revision,
+                           "document_sha256": version.document_sha256}
             result = run_service(service, success, actor=actor, **kwargs)
             if result is not None:
                 st.session_state["sla_open"] = (result.agreement_id, result.number)
@@ -165,9 +169,9 @@ def _template_form(actor: Actor) -> None:
     with st.form("sla_new_template"):
         title = st.text_input("Title", value="Sales–Marketing SLA", key="sla_new_title")
         left, right = st.columns(2)
-        start = left.date_input("Effective from", value=date.today().replace(day=1),
+        start = left.date_input("Effective from", value=clock.today().replace(day=1),
                                 key="sla_new_start")
-        end = right.date_input("Until (exclusive)", value=_quarter_after(date.today()),
+        end = right.date_input("Until (exclusive)", value=_quarter_after(clock.today()),
                                key="sla_new_end")
         zone = left.selectbox("Time zone", TIMEZONES, index=TIMEZONES.index("America/New_York"),
                               key="sla_new_zone")

@@ -10,6 +10,7 @@ from core import passwords
 from core.errors import InvalidInput, NotFound
 from core.permissions import Action, Role, require
 from core.services.audit import record
+from db import locks
 from db.models import LoginAttempt, User, utcnow
 
 MAX_FAILURES = 5
@@ -17,6 +18,13 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Names the audit trail uses for actions nobody logged in for; a person named so would pass
+# for the machine.
+RESERVED_USERNAMES = frozenset({"cli", "system", "worker", "api", "operator", "anonymous",
+                                "handoff"})
+# Widths of the users table's text columns (checked before the database sees a value).
+NAME_MAX_CHARS, EMAIL_MAX_CHARS, TEAM_MAX_CHARS = 120, 254, 64
+ADMINS_LOCK = "users:admins"
 
 
 @dataclass(frozen=True)
@@ -92,20 +100,22 @@ def get_actor(*, session: Session, username: str) -> Actor | None:
 
 
 def resume_session(*, session: Session, username: str, issued_at: datetime) -> Actor | None:
-    """The actor for a re-login cookie issued at `issued_at`, unless revoked or deactivated."""
+    """The actor for a session or re-login cookie that began at `issued_at`, unless it was
+    revoked since (log out, password reset, role change, deactivation, reactivation) or the
+    user is deactivated."""
     user = _find(session, username)
     if user is None or not user.active:
         return None
-    if user.signed_out_at is not None and issued_at <= user.signed_out_at:
+    if user.sessions_revoked_at is not None and issued_at <= user.sessions_revoked_at:
         return None
     return _actor(user)
 
 
 def sign_out(*, session: Session, username: str, now: datetime | None = None) -> None:
-    """Log a user out everywhere: their existing re-login cookies stop working."""
+    """Log a user out everywhere: their existing sessions and re-login cookies stop working."""
     user = _find(session, username)
     if user is not None:
-        user.signed_out_at = now or utcnow()
+        _revoke_sessions(user, now)
         session.add(user)
 
 
@@ -135,14 +145,18 @@ def add_user(
         raise InvalidInput(
             "username", "use 2–64 lowercase letters, digits, dots, dashes or underscores"
         )
+    if username in RESERVED_USERNAMES:
+        raise InvalidInput("username", f"'{username}' is reserved for actions the audit trail "
+                           "records without a person (reserved: "
+                           f"{', '.join(sorted(RESERVED_USERNAMES))})")
     if _find(session, username) is not None:
         raise InvalidInput("username", f"'{username}' is already taken")
     user = User(
         username=username,
-        display_name=_required_text("name", display_name),
+        display_name=_bounded("name", _required_text("name", display_name), NAME_MAX_CHARS),
         email=_valid_email(email),
         role=_valid_role(role),
-        team=(team or "").strip() or None,
+        team=_bounded("team", (team or "").strip(), TEAM_MAX_CHARS) or None,
         password_hash=passwords.hash_password(password),
     )
     session.add(user)
@@ -155,30 +169,38 @@ def add_user(
 
 
 def change_role(*, session: Session, actor: Actor, username: str, role: str) -> UserView:
-    """Give a user another role; the last active admin keeps theirs."""
+    """Give a user another role; the last active admin keeps theirs, even when two admins
+    demote each other at once. The user's sessions end (they were granted under the old role)."""
     require(actor.role, Action.MANAGE_USERS)
+    locks.hold(session, ADMINS_LOCK)
     user = _get(session, username)
     role = _valid_role(role)
     if user.role == Role.ADMIN and role != Role.ADMIN:
         _keep_an_admin(session, user, "role")
+    _revoke_sessions(user)
     return _update(session, actor, user, "user.change_role", role=role)
 
 
 def set_active(*, session: Session, actor: Actor, username: str, active: bool) -> UserView:
-    """Deactivate (or reactivate) a user; a deactivated user cannot log in."""
+    """Deactivate (or reactivate) a user; a deactivated user cannot log in, and sessions from
+    before either change never come back."""
     require(actor.role, Action.MANAGE_USERS)
+    locks.hold(session, ADMINS_LOCK)
     user = _get(session, username)
     if not active and user.role == Role.ADMIN:
         _keep_an_admin(session, user, "active")
+    _revoke_sessions(user)
     action = "user.activate" if active else "user.deactivate"
     return _update(session, actor, user, action, active=active)
 
 
 def reset_password(*, session: Session, actor: Actor, username: str, new_password: str) -> None:
-    """Set a new password for a user (the hash changes; the audit trail never sees it)."""
+    """Set a new password for a user (the hash changes; the audit trail never sees it). Every
+    session and re-login cookie from before the reset stops working."""
     require(actor.role, Action.MANAGE_USERS)
     user = _get(session, username)
     user.password_hash = passwords.hash_password(new_password)
+    _revoke_sessions(user)
     session.add(user)
     record(
         session, actor=actor.username, action="user.reset_password", object_type="user",
@@ -197,6 +219,10 @@ def _update(session: Session, actor: Actor, user: User, action: str, **changes) 
         object_id=user.username, before=before, after=_public(user),
     )
     return _view(user)
+
+
+def _revoke_sessions(user: User, now: datetime | None = None) -> None:
+    user.sessions_revoked_at = now or utcnow()
 
 
 def _locked_until(session: Session, username: str, now: datetime) -> datetime | None:
@@ -258,10 +284,16 @@ def _valid_role(role: str) -> str:
 
 
 def _valid_email(email: str) -> str:
-    email = email.strip()
+    email = _bounded("email", email.strip(), EMAIL_MAX_CHARS)
     if not EMAIL_PATTERN.match(email):
         raise InvalidInput("email", f"'{email}' is not an email address")
     return email
+
+
+def _bounded(field: str, value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise InvalidInput(field, f"{len(value):,} characters; at most {limit} are allowed")
+    return value
 
 
 def _required_text(field: str, value: str) -> str:

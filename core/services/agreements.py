@@ -5,13 +5,16 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from core import agreement as sla
+from core import clock
 from core.errors import NotFound
 from core.permissions import Action, Role, require
 from core.services.accounts import Actor
 from core.services.audit import record
+from db import locks
 from db.models import (
     IMMUTABLE_STATES,
     Agreement,
@@ -33,7 +36,8 @@ class WorkflowError(Exception):
 
 
 class StaleVersion(WorkflowError):
-    """A save based on an old revision: someone else changed the version first."""
+    """A save or an approval based on an old revision: someone else changed the version
+    first. `changes` says what changed since the revision the user worked on."""
 
     def __init__(self, message: str, changes: list[sla.ClauseChange]):
         super().__init__(message)
@@ -42,12 +46,14 @@ class StaleVersion(WorkflowError):
 
 @dataclass(frozen=True)
 class ApprovalView:
-    """Who approved (or signed) a version, for which side, when, with what comment."""
+    """Who approved (or signed) a version, for which side, when, with what comment, and the
+    revision they read."""
 
     side: str
     username: str
     at: datetime
     comment: str | None
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ class VersionView:
     updated_at: datetime
     signed_at: datetime | None
     approvals: tuple[ApprovalView, ...]
+
+    @property
+    def document_sha256(self) -> str:
+        """The hash of the canonical document: what an approval of this view names."""
+        return sla.canonical_sha256(sla.to_dict(self.document))
 
     @property
     def title(self) -> str:
@@ -91,6 +102,8 @@ class AgreementSummary:
     title: str
     latest_number: int
     latest_state: str
+    latest_revision: int
+    latest_sha256: str  # of the latest version's canonical document (what an approval names)
     active_number: int | None
     effective_start: date
     effective_end: date
@@ -142,6 +155,7 @@ def new_version(
 ) -> VersionView:
     """Add a new draft version (an amendment) to an existing agreement."""
     require(actor.role, Action.EDIT_AGREEMENT)
+    _hold(session, agreement_id)
     latest = _latest(session, agreement_id)
     version = _add_version(session, actor, agreement_id, document,
                            based_on=latest.number if based_on is None else based_on)
@@ -151,6 +165,7 @@ def new_version(
 def amend(*, session: Session, actor: Actor, agreement_id: int) -> VersionView:
     """A new draft copied from the latest signed version (or the latest version if none is)."""
     require(actor.role, Action.EDIT_AGREEMENT)
+    _hold(session, agreement_id)
     source = _latest_signed(session, agreement_id) or _latest(session, agreement_id)
     return new_version(session=session, actor=actor, agreement_id=agreement_id,
                        document=_document(source), based_on=source.number)
@@ -176,9 +191,12 @@ def save_draft(
     """Save an edit made on `expected_revision` of a version.
 
     A stale revision is refused with who changed what. Editing a version that any side has
-    approved makes a new draft version (its approvals stay with the old one).
+    approved makes a new draft version (its approvals stay with the old one). The write is a
+    compare-and-swap on the revision, under the agreement's lock: of two saves on the same
+    revision, exactly one lands.
     """
     require(actor.role, Action.EDIT_AGREEMENT)
+    _hold(session, agreement_id)
     version = _get(session, agreement_id, number)
     _refuse_if_signed(version, "edited")
     _refuse_if_stale(session, version, expected_revision)
@@ -186,11 +204,20 @@ def save_draft(
         return new_version(session=session, actor=actor, agreement_id=agreement_id,
                            document=document, based_on=version.number)
     before = {"revision": version.revision, "document": version.document}
-    _write_document(version, document)
-    version.revision += 1
-    version.updated_by, version.updated_at = actor.username, utcnow()
-    session.add(version)
-    session.flush()
+    content = sla.to_dict(document)
+    swapped = session.execute(
+        update(AgreementVersion)
+        .where(col(AgreementVersion.id) == version.id,
+               col(AgreementVersion.revision) == expected_revision)
+        .values(document=content, title=document.title,
+                effective_start=document.effective.start, effective_end=document.effective.end,
+                revision=expected_revision + 1, updated_by=actor.username, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(version)
+    if swapped != 1:  # the lock makes this unreachable; the swap is the last word regardless
+        _refuse_if_stale(session, version, expected_revision)
+        raise WorkflowError(f"version {version.number} could not be saved; reload it")
     record(session, actor=actor.username, action="version.edit", object_type="agreement_version",
            object_id=_object_id(version), before=before,
            after={"revision": version.revision, "document": version.document})
@@ -206,6 +233,7 @@ def submit(
 ) -> VersionView:
     """Send a draft for review by both heads."""
     require(actor.role, Action.EDIT_AGREEMENT)
+    _hold(session, agreement_id)
     version = _target_in_state(session, agreement_id, number, "draft",
                                "a draft can be submitted")
     _change_state(session, actor, version, "in_review", "version.submit", comment)
@@ -213,15 +241,18 @@ def submit(
 
 
 def approve(
-    *, session: Session, actor: Actor, agreement_id: int, number: int | None = None,
-    comment: str | None = None,
+    *, session: Session, actor: Actor, agreement_id: int, revision: int,
+    document_sha256: str | None = None, number: int | None = None, comment: str | None = None,
 ) -> VersionView:
-    """Approve a version in review for the actor's side; both sides make it `agreed`."""
+    """Approve, for the actor's side, the revision of a version in review that the actor read
+    (and, given its hash, exactly that document); both sides make it `agreed`."""
     side = SIDE_OF_ROLE.get(actor.role)
     require(actor.role, Action.APPROVE_FOR_SALES if side != "marketing"
             else Action.APPROVE_FOR_MARKETING)
+    _hold(session, agreement_id)
     version = _target_in_state(session, agreement_id, number, "in_review",
                                "a version in review can be approved")
+    _refuse_unread(session, version, revision, document_sha256, "approval")
     if any(a.side == side for a in _approvals(session, version)):
         raise WorkflowError(f"{side} already approved version {version.number}")
     _add_approval(session, actor, version, side, comment)
@@ -232,13 +263,16 @@ def approve(
 
 
 def sign(
-    *, session: Session, actor: Actor, agreement_id: int, number: int | None = None,
-    comment: str | None = None,
+    *, session: Session, actor: Actor, agreement_id: int, revision: int,
+    document_sha256: str | None = None, number: int | None = None, comment: str | None = None,
 ) -> VersionView:
-    """An exec signs off an agreed version: it becomes active and supersedes the one before."""
+    """An exec signs off the revision of an agreed version that the exec read: it becomes
+    active and supersedes the one before."""
     require(actor.role, Action.SIGN_OFF)
+    _hold(session, agreement_id)
     version = _target_in_state(session, agreement_id, number, "agreed",
                                "a version both heads approved can be signed off")
+    _refuse_unread(session, version, revision, document_sha256, "sign-off")
     for replaced in _versions_in_state(session, agreement_id, "active"):
         _change_state(session, actor, replaced, "superseded", "version.supersede", None)
     _add_approval(session, actor, version, "exec", comment)
@@ -264,7 +298,7 @@ def expire_ended_versions(session: Session) -> int:
         select(AgreementVersion).where(AgreementVersion.state == "active")
     ).all():
         zone = ZoneInfo(version.document["calendar"]["timezone"])
-        if datetime.now(zone).date() >= version.effective_end:
+        if clock.today(zone) >= version.effective_end:
             _change_state(session, None, version, "expired", "version.expire", None)
             expired += 1
     return expired
@@ -448,12 +482,41 @@ def _change_state(
 def _add_approval(
     session: Session, actor: Actor, version: AgreementVersion, side: str, comment: str | None
 ) -> None:
+    sha = sla.canonical_sha256(version.document)
     session.add(Approval(version_id=version.id, side=side, username=actor.username,
-                         comment=comment or None))
+                         comment=comment or None, revision=version.revision,
+                         document_sha256=sha))
     session.flush()
     record(session, actor=actor.username, action=f"version.approve.{side}",
            object_type="agreement_version", object_id=_object_id(version),
-           after={"side": side, "comment": comment})
+           after={"side": side, "comment": comment, "revision": version.revision,
+                  "document_sha256": sha})
+
+
+def _refuse_unread(session: Session, version: AgreementVersion, revision: int,
+                   document_sha256: str | None, step: str) -> None:
+    """Refuse an approval or sign-off of anything but the revision (and document) it names."""
+    sha = sla.canonical_sha256(version.document)
+    if version.revision == revision and document_sha256 in (None, sha):
+        return
+    if version.revision == revision:
+        raise WorkflowError(
+            f"the document of version {version.number} is not the one your {step} names "
+            f"(its SHA-256 is {sha[:12]}…, yours {str(document_sha256)[:12]}…); nothing was "
+            "recorded; reload the version and read it again")
+    changes = sla.diff(_document_at(session, version, revision), _document(version))
+    raise StaleVersion(
+        f"version {version.number} changed since you read revision {revision}: "
+        f"{version.updated_by} saved revision {version.revision} at "
+        f"{version.updated_at:%Y-%m-%d %H:%M} UTC{_summarise(changes)}. Your {step} was not "
+        f"recorded; read revision {version.revision}, then decide again.",
+        changes,
+    )
+
+
+def _hold(session: Session, agreement_id: int) -> None:
+    """Serialise every change to one agreement's versions (see db.locks)."""
+    locks.hold(session, f"agreement:{agreement_id}")
 
 
 def _refuse_if_signed(version: AgreementVersion, verb: str) -> None:
@@ -595,7 +658,7 @@ def _view(session: Session, version: AgreementVersion) -> VersionView:
         is_latest=latest.id == version.id, created_by=version.created_by,
         created_at=version.created_at, updated_by=version.updated_by,
         updated_at=version.updated_at, signed_at=version.signed_at,
-        approvals=tuple(ApprovalView(a.side, a.username, a.at, a.comment)
+        approvals=tuple(ApprovalView(a.side, a.username, a.at, a.comment, a.revision)
                         for a in _approvals(session, version)),
     )
 
@@ -606,7 +669,9 @@ def _summary(agreement_id: int, versions: list[AgreementVersion]) -> AgreementSu
     shown = active or latest
     return AgreementSummary(
         id=agreement_id, title=shown.title, latest_number=latest.number,
-        latest_state=latest.state, active_number=active.number if active else None,
+        latest_state=latest.state, latest_revision=latest.revision,
+        latest_sha256=sla.canonical_sha256(latest.document),
+        active_number=active.number if active else None,
         effective_start=shown.effective_start, effective_end=shown.effective_end,
         updated_at=max(v.updated_at for v in versions),
     )

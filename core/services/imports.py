@@ -13,10 +13,12 @@ from sqlmodel import Session, col
 
 from core import ingest
 from core.errors import InvalidInput
+from core.limits import LEAD_FIELD_MAX_CHARS
 from core.permissions import Action, require
 from core.services.accounts import Actor
 from core.services.agreements import signed_document
-from core.services.audit import record
+from core.services.audit import channel, record
+from db import locks
 from db.bulk import fetch_frame, insert_frame, update_frame
 from db.models import AuditEvent, ImportBatch, Lead, SavedMapping, Touch, utcnow
 
@@ -47,6 +49,7 @@ class ImportSummary:
             "errors": [{"line": e.line, "column": e.column, "reason": e.reason}
                        for e in self.errors],
             "notes": self.notes,
+            "batch": self.batch_id,
         }
 
 
@@ -76,9 +79,13 @@ def import_leads(
     overrides: Mapping[str, str] | None = None, tz: str | None = None,
     date_format: str | None = None, source: str | None = None, progress: Progress | None = None,
 ) -> ImportSummary:
-    """Upsert the good rows of a lead file by (source, external_id); report every bad row."""
+    """Upsert the good rows of a lead file by (source, external_id); report every bad row.
+
+    Imports into one source run one at a time (db.locks): a second import of the same rows
+    waits, then finds them stored and reports them unchanged."""
     require(actor.role, Action.IMPORT_DATA)
     report = progress or (lambda _fraction, _message: None)
+    source = _valid_source(source or preset or "import")
     document = signed_document(session)
     table = ingest.read_table(data, filename)
     mapping = ingest.resolve_mapping(table.columns, kind="leads", preset=preset,
@@ -89,18 +96,18 @@ def import_leads(
         rejection_reasons=document.rejection_reasons if document else None,
     )
     report(0.3, f"Checked {parsed.read:,} rows")
-    source = source or preset or "import"
-    plan = _LeadPlan(session, parsed, source, mapping)
+    batch = _open_batch(session, actor, "leads", data, filename, source, preset, mapping,
+                        {"tz": tz, "date_format": date_format})
+    plan = _LeadPlan(session, parsed, source, mapping, batch.id)
     report(0.5, "Compared with stored leads")
     inserted = plan.insert_new()
     updated = plan.update_changed(actor)
     report(0.8, "Saved leads")
     flag_recycled(session, plan.touched_keys())
     summary = _summary(parsed, plan.errors, inserted=inserted, updated=updated)
-    batch_id = _record_batch(session, actor, "leads", data, filename, source, preset, mapping,
-                             {"tz": tz, "date_format": date_format}, summary)
+    _close_batch(session, actor, batch, summary)
     report(1.0, "Done")
-    return _with_batch(summary, batch_id)
+    return _with_batch(summary, batch.id)
 
 
 def import_touches(
@@ -108,31 +115,65 @@ def import_touches(
     overrides: Mapping[str, str] | None = None, tz: str | None = None,
     date_format: str | None = None, source: str = "import", progress: Progress | None = None,
 ) -> ImportSummary:
-    """Add the file's touches not stored yet; a touch of an unknown lead is a bad row."""
+    """Add the file's touches not stored yet; a touch of an unknown lead, or from before its
+    lead was created, is a bad row."""
     require(actor.role, Action.IMPORT_DATA)
     report = progress or (lambda _fraction, _message: None)
+    source = _valid_source(source)
     table = ingest.read_table(data, filename)
     mapping = ingest.resolve_mapping(table.columns, kind="touches", overrides=overrides or {})
     parsed = ingest.parse_touches(table, mapping, tz=tz or _default_zone(signed_document(session)),
                                   date_format=date_format)
     report(0.3, f"Checked {parsed.read:,} rows")
+    batch = _open_batch(session, actor, "touches", data, filename, source, None, mapping,
+                        {"tz": tz, "date_format": date_format})
     frame = parsed.frame.assign(line=parsed.lines)
-    ids = _lead_ids(session, source, frame["lead_external_id"].unique().tolist())
-    frame["lead_id"] = frame["lead_external_id"].map(ids)
+    leads = _lead_keys(session, source, frame["lead_external_id"].unique().tolist())
+    frame = frame.merge(leads, on="lead_external_id", how="left")
+    errors = _touch_errors(frame, mapping, source)
+    frame = frame[frame["lead_id"].notna() & ~_before_lead(frame)].astype({"lead_id": "int64"})
+    frame["rep"] = frame["rep"].fillna("") if "rep" in frame else ""
+    fresh = _new_touches(session, frame).assign(import_batch_id=batch.id)
+    insert_frame(session, Touch.__table__,
+                 fresh[["lead_id", "at", "kind", "rep", "automated", "import_batch_id"]])
+    report(0.9, "Saved touches")
+    summary = _summary(parsed, errors, inserted=len(fresh), updated=0)
+    _close_batch(session, actor, batch, summary)
+    report(1.0, "Done")
+    return _with_batch(summary, batch.id)
+
+
+def _touch_errors(frame: pd.DataFrame, mapping: dict[str, list[str]],
+                  source: str) -> list[ingest.RowError]:
+    """Rows whose lead is unknown, or that happened before their lead was created."""
     unknown = frame[frame["lead_id"].isna()]
     errors = [ingest.RowError(int(line), _column(mapping, "lead_external_id"),
                               f"no lead '{lead}' from source '{source}'")
               for line, lead in zip(unknown["line"], unknown["lead_external_id"], strict=True)]
-    frame = frame[frame["lead_id"].notna()].astype({"lead_id": "int64"})
-    frame["rep"] = frame["rep"].fillna("") if "rep" in frame else ""
-    fresh = _new_touches(session, frame)
-    insert_frame(session, Touch.__table__, fresh[["lead_id", "at", "kind", "rep", "automated"]])
-    report(0.9, "Saved touches")
-    summary = _summary(parsed, errors, inserted=len(fresh), updated=0)
-    batch_id = _record_batch(session, actor, "touches", data, filename, source, None, mapping,
-                             {"tz": tz, "date_format": date_format}, summary)
-    report(1.0, "Done")
-    return _with_batch(summary, batch_id)
+    early = frame[_before_lead(frame)]
+    errors += [ingest.RowError(int(line), _column(mapping, "at"),
+                               f"the touch at {at:%Y-%m-%d %H:%M} UTC is before its lead "
+                               f"'{lead}' was created ({created:%Y-%m-%d %H:%M} UTC)")
+               for line, at, lead, created in zip(early["line"], early["at"],
+                                                  early["lead_external_id"],
+                                                  early["lead_created_at"], strict=True)]
+    return errors
+
+
+def _before_lead(frame: pd.DataFrame) -> pd.Series:
+    """Touches that happened before their (known) lead was created."""
+    return (frame["at"] < frame["lead_created_at"]).fillna(False).astype(bool)
+
+
+def _valid_source(source: str) -> str:
+    """The name of the system the ids belong to, within its column's width."""
+    source = (source or "").strip()
+    limit = LEAD_FIELD_MAX_CHARS["source"]
+    if not source:
+        raise InvalidInput("source", "name the system the ids belong to")
+    if len(source) > limit:
+        raise InvalidInput("source", f"{len(source)} characters; at most {limit} are allowed")
+    return source
 
 
 @dataclass(frozen=True)
@@ -221,8 +262,9 @@ class _LeadPlan:
     """Split a parsed lead file into new, changed and unchanged leads, column by column."""
 
     def __init__(self, session: Session, parsed: ingest.ParsedFile, source: str,
-                 mapping: dict[str, list[str]]):
+                 mapping: dict[str, list[str]], batch_id: int):
         self.session, self.source, self.mapping = session, source, mapping
+        self.batch_id = batch_id
         self.fields = [f for f in ingest.LEAD_FIELDS
                        if f in parsed.supplied and f != "external_id"]
         self.frame = parsed.frame.assign(line=parsed.lines).set_index("external_id", drop=False)
@@ -247,7 +289,7 @@ class _LeadPlan:
             return 0
         columns = ["external_id", "created_at", *[f for f in self.fields if f != "created_at"]]
         rows = new[columns].assign(
-            source=self.source, recycled=False,
+            source=self.source, recycled=False, import_batch_id=self.batch_id,
             attributes=[extra or {} for extra in new.get("attributes", [{}] * len(new))])
         self.changed = new
         return insert_frame(self.session, Lead.__table__, rows)
@@ -282,6 +324,7 @@ class _LeadPlan:
             audits.append({
                 "actor": actor.username, "action": "lead.import_update", "object_type": "lead",
                 "object_id": f"{self.source}/{file.index[row]}", "at": utcnow(),
+                "channel": channel(), "batch_id": self.batch_id,
                 "before": _jsonable({n: _plain(old_values[n][row]) for n in changed}),
                 "after": _jsonable(after)})
         for group in _by_keys(changes):
@@ -377,13 +420,17 @@ def _stored_leads(session: Session, source: str, external_ids: list[str],
     return frame.set_index("external_id", drop=False)
 
 
-def _lead_ids(session: Session, source: str, external_ids: list[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for start in range(0, len(external_ids), CHUNK):
-        chunk = external_ids[start:start + CHUNK]
-        ids |= dict(session.execute(select(Lead.external_id, Lead.id).where(
-            Lead.source == source, col(Lead.external_id).in_(chunk))).all())
-    return ids
+def _lead_keys(session: Session, source: str, external_ids: list[str]) -> pd.DataFrame:
+    """lead_external_id, lead_id and lead_created_at of the stored leads among the ids."""
+    frames = [fetch_frame(session, Lead.__table__, ["external_id", "id", "created_at"],
+                          Lead.source == source,
+                          col(Lead.external_id).in_(external_ids[start:start + CHUNK]))
+              for start in range(0, len(external_ids), CHUNK)]
+    frame = (pd.concat(frames) if frames else
+             fetch_frame(session, Lead.__table__, ["external_id", "id", "created_at"],
+                         Lead.id.is_(None)))
+    return frame.rename(columns={"external_id": "lead_external_id", "id": "lead_id",
+                                 "created_at": "lead_created_at"})
 
 
 def _new_touches(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
@@ -467,24 +514,40 @@ def _with_batch(summary: ImportSummary, batch_id: int) -> ImportSummary:
                          summary.unchanged, summary.rejected, summary.errors, summary.notes)
 
 
-def _record_batch(
+def _open_batch(
     session: Session, actor: Actor, kind: str, data: bytes, filename: str, source: str,
     preset: str | None, mapping: dict[str, list[str]], options: dict[str, Any],
-    summary: ImportSummary,
-) -> int:
+) -> ImportBatch:
+    """Take the source's import lock, then record the batch (its id marks every row it
+    writes); the counts come at the end."""
+    locks.hold(session, import_lock(source))
     batch = ImportBatch(
-        kind=kind, file_name=filename, file_hash=hashlib.sha256(data).hexdigest(), source=source,
-        preset=preset, mapping=mapping, options=options, read=summary.read,
-        inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged,
-        rejected=summary.rejected, notes=summary.notes, actor=actor.username,
-        errors=[{"line": e.line, "column": e.column, "reason": e.reason}
-                for e in summary.errors[:MAX_STORED_ERRORS]],
+        kind=kind, file_name=filename[:255], file_hash=hashlib.sha256(data).hexdigest(),
+        source=source, preset=preset, mapping=mapping, options=options, notes=[], errors=[],
+        actor=actor.username,
     )
     session.add(batch)
     session.flush()
-    record(session, actor=actor.username, action=f"import.{kind}", object_type="import_batch",
-           object_id=batch.id, after={"file": filename, "read": summary.read,
-                                      "inserted": summary.inserted, "updated": summary.updated,
-                                      "unchanged": summary.unchanged,
-                                      "rejected": summary.rejected})
-    return batch.id
+    return batch
+
+
+def _close_batch(session: Session, actor: Actor, batch: ImportBatch,
+                 summary: ImportSummary) -> None:
+    """Store what the batch did, and audit it."""
+    batch.read, batch.inserted, batch.updated = summary.read, summary.inserted, summary.updated
+    batch.unchanged, batch.rejected, batch.notes = (summary.unchanged, summary.rejected,
+                                                    summary.notes)
+    batch.errors = [{"line": e.line, "column": e.column, "reason": e.reason}
+                    for e in summary.errors[:MAX_STORED_ERRORS]]
+    session.add(batch)
+    session.flush()
+    record(session, actor=actor.username, action=f"import.{batch.kind}",
+           object_type="import_batch", object_id=batch.id, batch_id=batch.id,
+           after={"file": batch.file_name, "read": summary.read, "inserted": summary.inserted,
+                  "updated": summary.updated, "unchanged": summary.unchanged,
+                  "rejected": summary.rejected})
+
+
+def import_lock(source: str) -> str:
+    """The lock every import and undo into one source holds."""
+    return f"import:{source}"

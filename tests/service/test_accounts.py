@@ -6,9 +6,11 @@ import bcrypt
 import pytest
 from sqlmodel import select
 
-from core import services
+from core import clock, services
 from core.errors import InvalidInput, NotFound
 from core.permissions import PermissionDenied, Role
+from core.services.accounts import RESERVED_USERNAMES
+from core.services.audit import acting_through
 from db.models import AuditEvent, LoginAttempt, User
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -238,3 +240,59 @@ def test_a_deactivated_user_cannot_resume_a_session(session):
                         active=False)
     assert services.resume_session(session=session, username="ana", issued_at=T0) is None
     assert services.resume_session(session=session, username="nobody", issued_at=T0) is None
+
+
+REVOKING_CHANGES = {
+    "password reset": lambda s, admin: services.reset_password(
+        session=s, actor=admin, username="ana", new_password="a brand new password"),
+    "role change": lambda s, admin: services.change_role(session=s, actor=admin, username="ana",
+                                                         role=Role.MARKETER),
+    "deactivation and reactivation": lambda s, admin: [
+        services.set_active(session=s, actor=admin, username="ana", active=active)
+        for active in (False, True)],
+    "reactivation": lambda s, admin: services.set_active(session=s, actor=admin,
+                                                         username="ana", active=True),
+}
+
+
+@pytest.mark.parametrize("change", REVOKING_CHANGES.values(), ids=REVOKING_CHANGES.keys())
+def test_a_reset_role_change_or_reactivation_revokes_every_earlier_session(session, change):
+    add(session, "root", role=Role.ADMIN)
+    add(session, "ana")
+    before = clock.now() - timedelta(seconds=1)  # a cookie issued before the change
+    assert services.resume_session(session=session, username="ana", issued_at=before)
+    change(session, actor(session, "root"))
+    assert services.resume_session(session=session, username="ana", issued_at=before) is None
+    after = clock.now() + timedelta(seconds=1)  # a login after the change works again
+    assert services.resume_session(session=session, username="ana", issued_at=after)
+
+
+@pytest.mark.parametrize("username", sorted(RESERVED_USERNAMES))
+def test_reserved_usernames_are_refused(session, username):
+    with pytest.raises(InvalidInput, match="reserved"):
+        add(session, username)
+    assert session.exec(select(User)).all() == []
+
+
+@pytest.mark.parametrize(("field", "kwargs"), [
+    ("name", {"display_name": "x" * 121}),
+    ("email", {"email": "a" * 250 + "@example.com"}),
+    ("team", {"team": "t" * 65}),
+])
+def test_over_long_user_fields_are_refused_before_the_database(session, field, kwargs):
+    arguments = {"session": session, "actor": services.OPERATOR, "username": "ana",
+                 "display_name": "Ana", "email": "ana@example.com", "role": Role.SALES_REP,
+                 "password": PASSWORD, **kwargs}
+    with pytest.raises(InvalidInput, match=f"{field}: .*at most"):
+        services.add_user(**arguments)
+    assert session.exec(select(User)).all() == []
+
+
+def test_every_audit_event_records_its_channel(session):
+    add(session, "ana")
+    with acting_through("cli"):
+        add(session, "ben")
+    session.flush()
+    channels = {event.object_id: event.channel for event in session.exec(
+        select(AuditEvent).where(AuditEvent.action == "user.add")).all()}
+    assert channels == {"ana": "app", "ben": "cli"}

@@ -49,9 +49,12 @@ def test_from_a_yaml_file_to_active_through_the_cli(database_url, sla_file):
     assert ok(cli(database_url, "agreement", "sign", "1", "--as", "erin")) \
         == "agreement 1 version 1: active"
     listed = json.loads(ok(cli(database_url, "agreement", "list", "--format", "json")))
-    assert listed == [{"id": 1, "title": "CLI SLA", "latest_version": 1,
-                       "latest_state": "active", "active_version": 1,
-                       "effective": {"start": "2026-01-01", "end": "2099-01-01"}}]
+    contract = {"id": 1, "title": "CLI SLA", "latest_version": 1, "latest_state": "active",
+                "active_version": 1, "effective": {"start": "2026-01-01", "end": "2099-01-01"}}
+    assert [{key: row[key] for key in contract} for row in listed] == [contract]
+    # Added keys: what an approval of the latest version would name.
+    assert listed[0]["latest_revision"] == 1
+    assert len(listed[0]["latest_sha256"]) == 64
     assert ok(cli(database_url, "agreement", "export", "1")) + "\n" == sla_file.read_text()
 
 

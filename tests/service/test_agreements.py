@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from core import agreement as sla
@@ -35,13 +36,14 @@ def agree(session, people, version) -> agreements.VersionView:
     """Submit, then approve for both sides."""
     args = dict(session=session, agreement_id=version.agreement_id)
     agreements.submit(actor=people["marco"], **args)
-    agreements.approve(actor=people["marco"], **args)
-    return agreements.approve(actor=people["sofia"], **args)
+    read = agreements.get_version(actor=people["ana"], **args).revision
+    agreements.approve(revision=read, actor=people["marco"], **args)
+    return agreements.approve(revision=read, actor=people["sofia"], **args)
 
 
 def activate(session, people, version) -> agreements.VersionView:
-    agree(session, people, version)
-    return agreements.sign(session=session, actor=people["erin"],
+    agreed = agree(session, people, version)
+    return agreements.sign(revision=agreed.revision, session=session, actor=people["erin"],
                            agreement_id=version.agreement_id, comment="Signed for Q1.")
 
 
@@ -51,8 +53,8 @@ def test_the_whole_negotiation_from_draft_to_active(session, people):
     aid = v1.agreement_id
     assert agreements.submit(session=session, actor=people["marco"], agreement_id=aid).state \
         == "in_review"
-    approved = agreements.approve(session=session, actor=people["marco"], agreement_id=aid,
-                                  comment="Marketing can deliver this.")
+    approved = agreements.approve(revision=1, session=session, actor=people["marco"],
+                                  agreement_id=aid, comment="Marketing can deliver this.")
     assert approved.approval("marketing").username == "marco"
     assert approved.state == "in_review"
 
@@ -66,10 +68,11 @@ def test_the_whole_negotiation_from_draft_to_active(session, people):
                                   number=1).approval("marketing") is not None
 
     agreements.submit(session=session, actor=people["sofia"], agreement_id=aid)
-    agreements.approve(session=session, actor=people["sofia"], agreement_id=aid)
-    agreed = agreements.approve(session=session, actor=people["marco"], agreement_id=aid)
+    agreements.approve(revision=1, session=session, actor=people["sofia"], agreement_id=aid)
+    agreed = agreements.approve(
+        revision=1, session=session, actor=people["marco"], agreement_id=aid)
     assert agreed.state == "agreed"
-    active = agreements.sign(session=session, actor=people["erin"], agreement_id=aid,
+    active = agreements.sign(revision=1, session=session, actor=people["erin"], agreement_id=aid,
                              comment="Go.")
     assert active.state == "active" and active.signed_at is not None
     assert {a.side for a in active.approvals} == {"sales", "marketing", "exec"}
@@ -119,7 +122,7 @@ def test_an_edit_of_an_older_version_is_refused_as_stale(session, people):
     v1 = draft(session, people)
     aid = v1.agreement_id
     agreements.submit(session=session, actor=people["marco"], agreement_id=aid)
-    agreements.approve(session=session, actor=people["marco"], agreement_id=aid)
+    agreements.approve(revision=1, session=session, actor=people["marco"], agreement_id=aid)
     agreements.save_draft(session=session, actor=people["sofia"], agreement_id=aid, number=1,
                           document=with_within(v1.document, "first-touch", "2h"),
                           expected_revision=1)
@@ -137,13 +140,14 @@ def test_a_signed_version_cannot_change_by_any_path(session, people):
         agreements.save_draft(session=session, actor=people["sofia"], agreement_id=aid,
                               number=active.number, document=edited,
                               expected_revision=active.revision)
-    for step, actor in ((agreements.submit, "sofia"), (agreements.approve, "marco"),
-                        (agreements.sign, "erin")):
+    for step, actor, read in ((agreements.submit, "sofia", {}),
+                              (agreements.approve, "marco", {"revision": active.revision}),
+                              (agreements.sign, "erin", {"revision": active.revision})):
         with pytest.raises(WorkflowError):
-            step(session=session, actor=people[actor], agreement_id=aid)
+            step(session=session, actor=people[actor], agreement_id=aid, **read)
     row = session.exec(select(AgreementVersion)).one()
-    with pytest.raises(ValueError, match="is active: its document cannot change"), \
-            session.begin_nested():
+    with pytest.raises(IntegrityError, match="handoff guard: an agreed or signed agreement "
+                       "version never changes"), session.begin_nested():
         row.document = sla.to_dict(edited)
         session.add(row)
         session.flush()
@@ -191,16 +195,19 @@ def test_steps_out_of_order_are_refused(session, people, step, state, message):
         agreements.submit(session=session, actor=people["marco"], agreement_id=v1.agreement_id)
     actor = {"approve": "sofia", "sign": "erin", "submit": "marco"}[step]
     with pytest.raises(WorkflowError, match=message):
+        read = {} if step == "submit" else {"revision": 1}
         getattr(agreements, step)(session=session, actor=people[actor],
-                                  agreement_id=v1.agreement_id)
+                                  agreement_id=v1.agreement_id, **read)
 
 
 def test_a_side_cannot_approve_twice(session, people):
     v1 = draft(session, people)
     agreements.submit(session=session, actor=people["marco"], agreement_id=v1.agreement_id)
-    agreements.approve(session=session, actor=people["sofia"], agreement_id=v1.agreement_id)
+    agreements.approve(
+        revision=1, session=session, actor=people["sofia"], agreement_id=v1.agreement_id)
     with pytest.raises(WorkflowError, match="sales already approved version 1"):
-        agreements.approve(session=session, actor=people["sofia"], agreement_id=v1.agreement_id)
+        agreements.approve(
+            revision=1, session=session, actor=people["sofia"], agreement_id=v1.agreement_id)
 
 
 def test_every_edit_and_state_change_is_audited_with_before_and_after(session, people):
@@ -284,8 +291,9 @@ def _calls(session, aid: int, doc: sla.Document) -> dict:
         "edit": lambda a: agreements.save_draft(session=session, actor=a, agreement_id=aid,
                                                 number=1, document=doc, expected_revision=1),
         "submit": lambda a: agreements.submit(session=session, actor=a, agreement_id=aid),
-        "approve": lambda a: agreements.approve(session=session, actor=a, agreement_id=aid),
-        "sign": lambda a: agreements.sign(session=session, actor=a, agreement_id=aid),
+        "approve": lambda a: agreements.approve(
+            revision=1, session=session, actor=a, agreement_id=aid),
+        "sign": lambda a: agreements.sign(revision=1, session=session, actor=a, agreement_id=aid),
         "comment": lambda a: agreements.add_comment(session=session, actor=a, agreement_id=aid,
                                                     number=1, body="No."),
     }
@@ -307,8 +315,8 @@ def test_every_no_of_the_permission_table_is_enforced(session, people, call, rol
         agreements.submit(session=session, actor=people["marco"], agreement_id=v1.agreement_id)
     if call == "sign":
         agree_rest = dict(session=session, agreement_id=v1.agreement_id)
-        agreements.approve(actor=people["marco"], **agree_rest)
-        agreements.approve(actor=people["sofia"], **agree_rest)
+        agreements.approve(revision=1, actor=people["marco"], **agree_rest)
+        agreements.approve(revision=1, actor=people["sofia"], **agree_rest)
     events_before = len(session.exec(select(AuditEvent)).all())
     with pytest.raises(PermissionDenied):
         _calls(session, v1.agreement_id, v1.document)[call](people[BY_ROLE[role]])
@@ -318,7 +326,7 @@ def test_every_no_of_the_permission_table_is_enforced(session, people, call, rol
 def test_each_head_approves_only_for_their_own_side(session, people):
     v1 = draft(session, people)
     agreements.submit(session=session, actor=people["marco"], agreement_id=v1.agreement_id)
-    after = agreements.approve(session=session, actor=people["sofia"],
+    after = agreements.approve(revision=1, session=session, actor=people["sofia"],
                                agreement_id=v1.agreement_id)
     assert [a.side for a in after.approvals] == ["sales"]
 
