@@ -122,7 +122,8 @@ def db_restore(file: BackupFile) -> None:
 
 
 def _table_rows(rows: dict[str, int]) -> str:
-    return f"{len(rows)} tables, {sum(rows.values()):,} rows"
+    total = sum(rows.values())
+    return f"{len(rows)} tables, {total:,} {'row' if total == 1 else 'rows'}"
 
 
 @users_app.command("add")

@@ -391,7 +391,10 @@ def _tool(name: str, purpose: str) -> str:
 
 def _libpq_uri(url: URL) -> str:
     """DATABASE_URL for libpq: no `+psycopg` driver part, no password (see _run)."""
-    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    # Built afresh: URL.set(password=None) would keep the password.
+    bare = URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                      database=url.database, query=url.query)
+    return bare.render_as_string(hide_password=False)
 
 
 def _run(url: URL, args: list[str], failure: Callable[[str], str] | None = None) -> str:

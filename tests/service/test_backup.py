@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel
 from core import services
 from core.services.leads import log_touch
 from db import migrate
+from db.backup import _libpq_uri
 from db.engine import session_scope
 from db.models import AuditEvent, Lead
 from tests.browser.serving import served_demo
@@ -387,6 +388,12 @@ def test_missing_postgresql_tools_are_named_with_how_to_install_them(tmp_path):
     archive.write_bytes(b"PGDMP" + bytes(100))
     refused(cli(NO_SERVER, "db", "restore", str(archive), PATH="/nonexistent"),
             "pg_restore was not found on PATH", "apt-get install postgresql-client")
+
+
+def test_pg_tools_get_neither_the_password_nor_the_driver_on_their_command_line():
+    url = make_url("postgresql+psycopg://handoff:s3cret@db.example.com:6543/handoff"
+                   "?sslmode=require")
+    assert _libpq_uri(url) == "postgresql://handoff@db.example.com:6543/handoff?sslmode=require"
 
 
 def test_backup_without_a_file_is_a_usage_error(seeded):
