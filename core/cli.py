@@ -22,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="Handoff command line.",
 )
-db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema, backup and restore.")
 users_app = typer.Typer(no_args_is_help=True, help="User accounts (operator).")
 demo_app = typer.Typer(no_args_is_help=True, help="The demo workspace.")
 secrets_app = typer.Typer(no_args_is_help=True, help="Secrets the app needs.")
@@ -82,6 +82,48 @@ def db_upgrade() -> None:
 
     migrate.upgrade()
     typer.echo("database is up to date")
+
+
+BackupFile = Annotated[Path, typer.Argument(help="The backup file.")]
+
+
+@db_app.command("backup")
+def db_backup(
+    file: BackupFile,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Back up DATABASE_URL to FILE (SQLite online backup; PostgreSQL via pg_dump)."""
+    from db import backup
+
+    try:
+        written = backup.backup(file, force=force)
+    except backup.BackupError as error:
+        fail(str(error))
+    typer.echo(f"wrote {written.path}: {written.size:,} bytes, {_table_rows(written.rows)}")
+    typer.echo(f"sha256 {written.sha256}")
+
+
+@db_app.command("restore")
+def db_restore(file: BackupFile) -> None:
+    """Restore FILE into the empty DATABASE_URL, then migrate it to head."""
+    from db import backup
+
+    try:
+        restored = backup.restore(file)
+    except backup.BackupError as error:
+        fail(str(error))
+    typer.echo(f"restored {restored.path} (sha256 {restored.sha256}) into {restored.target}: "
+               f"{_table_rows(restored.rows)}")
+    if restored.revision_from == restored.revision_to:
+        typer.echo(f"schema at head ({restored.revision_to})")
+    else:
+        typer.echo(f"schema upgraded from {restored.revision_from} to {restored.revision_to}"
+                   " (head)")
+
+
+def _table_rows(rows: dict[str, int]) -> str:
+    total = sum(rows.values())
+    return f"{len(rows)} tables, {total:,} {'row' if total == 1 else 'rows'}"
 
 
 @users_app.command("add")
