@@ -20,16 +20,17 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import MetaData, Table, create_engine, func, inspect, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the Handoff tables on SQLModel.metadata)
+from core import clock
 from core.services import audit
 from db import migrate
-from db.engine import database_url, get_engine, session_scope
+from db.engine import database_url, get_engine
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -190,10 +191,16 @@ def _refuse_rows(connection: Connection, url: URL) -> None:
 
 
 def _audit(action: str, file: Path, after: dict) -> None:
-    """One audit event on DATABASE_URL, in its own transaction."""
-    with session_scope(get_engine()) as session:
-        audit.record(session, actor=ACTOR, action=action, object_type="database",
-                     object_id=file.name[:128], after=after)
+    """One audit event on DATABASE_URL, in its own transaction. It is written with the columns
+    the database has, so a database whose schema is behind this code's (a backup before
+    `db upgrade`) is audited too."""
+    engine = get_engine()
+    events = Table("audit_events", MetaData(), autoload_with=engine)
+    row = {"at": clock.now(), "actor": ACTOR, "action": action, "object_type": "database",
+           "object_id": file.name[:128], "after": after, "channel": audit.channel()}
+    with engine.begin() as connection:
+        connection.execute(events.insert().values(
+            {name: value for name, value in row.items() if name in events.c}))
 
 
 def _check_destination(file: Path, force: bool) -> None:
