@@ -65,6 +65,7 @@ def undo_batch(*, session: Session, actor: Actor, batch_id: int) -> UndoSummary:
         summary = _undo_leads(session, actor, batch)
     batch.undone_by, batch.undone_at = actor.username, utcnow()
     session.add(batch)
+    session.flush()
     record(session, actor=actor.username, action="import.undo", object_type="import_batch",
            object_id=batch_id, batch_id=batch_id, after=summary.as_json())
     return summary

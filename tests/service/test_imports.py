@@ -191,3 +191,15 @@ def test_a_stage_before_the_stored_creation_is_a_bad_row(session, people):
     assert (error.line, error.column) == (3, "won_date")
     assert "before the lead's creation" in error.reason
     assert stored(session, "m0002").won_at is None
+
+
+def test_a_touch_before_its_lead_was_created_is_a_row_error(session, people):
+    run_import(session, people["marco"], mql_file(3))  # m0000 is an MQL of 2018-01-01
+    summary = imports.import_touches(
+        session=session, actor=people["marco"], filename="calls.csv", source="olist",
+        tz="UTC", overrides={"lead_external_id": "lead", "at": "at", "kind": "kind"},
+        data=b"lead,at,kind\nm0000,2017-12-31 23:00,call\nm0000,2018-01-02 10:00,call\n")
+    assert (summary.read, summary.inserted, summary.rejected) == (2, 1, 1)
+    assert [(e.line, e.column) for e in summary.errors] == [(2, "at")]
+    assert "before its lead 'm0000' was created (2018-01-01 02:00 UTC)" in \
+        summary.errors[0].reason
