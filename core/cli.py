@@ -4,6 +4,7 @@ Exit 0 on success, 1 on invalid input (message on stderr), 2 on usage errors.
 """
 
 import json
+import math
 import secrets as token_source
 import sys
 from collections.abc import Iterator
@@ -44,6 +45,22 @@ def fail(message: str) -> None:
     """Print an error on stderr and exit 1 (invalid input)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def echo_json(value) -> None:
+    """Print strict JSON: a number that is not finite (which no figure should be) is null,
+    never the NaN or Infinity that JSON parsers refuse."""
+    typer.echo(json.dumps(_finite(value), indent=2, allow_nan=False))
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 @contextmanager
@@ -279,7 +296,7 @@ def agreement_list(
     with get_session() as session:
         rows = agreements.list_agreements(session=session, actor=services.OPERATOR)
     if output == "json":
-        typer.echo(json.dumps([_summary_json(row) for row in rows], indent=2))
+        echo_json([_summary_json(row) for row in rows])
         return
     if not rows:
         typer.echo("no agreements yet")
@@ -371,7 +388,7 @@ def _run_import(service, file: Path, map_: list[str] | None, tz: str | None,
     except FileRefused as error:
         fail(str(error))
     if output == Output.json:
-        typer.echo(json.dumps(summary.as_json(), indent=2))
+        echo_json(summary.as_json())
         return
     typer.echo(f"{file.name}: read {summary.read}, inserted {summary.inserted}, updated "
                f"{summary.updated}, unchanged {summary.unchanged}, rejected {summary.rejected}")
@@ -396,7 +413,7 @@ def import_undo(
         actor = acting_user(session, as_user) if as_user else services.OPERATOR
         summary = import_undo.undo_batch(session=session, actor=actor, batch_id=batch_id)
     if output == Output.json:
-        typer.echo(json.dumps(summary.as_json(), indent=2))
+        echo_json(summary.as_json())
         return
     what = "leads" if summary.kind == "leads" else "touches"
     typer.echo(f"batch {summary.batch_id} undone: {summary.deleted} {what} deleted, "
@@ -495,11 +512,10 @@ def report(
                     "period": {"start": compliance.iso(scope.period.start),
                                "end": compliance.iso(scope.period.end)},
                     "as_of": compliance.iso(scope.as_of)}
-            typer.echo(json.dumps({**head, "detail": json.loads(rows.to_json(
-                orient="records"))}, indent=2))
+            echo_json({**head, "detail": json.loads(rows.to_json(orient="records"))})
         return
     if output == ReportFormat.json:
-        typer.echo(json.dumps(result, indent=2))
+        echo_json(result)
         return
     writer = csv.DictWriter(sys.stdout, fieldnames=SUMMARY_CSV_FIELDS, extrasaction="ignore",
                             lineterminator="\n")
@@ -556,7 +572,7 @@ def plan(
                                revenue=revenue, agreement_id=agreement, history=history,
                                avg_won=avg_won, rates=rates, as_of=as_of)
     if output == Output.json:
-        typer.echo(json.dumps(result, indent=2))
+        echo_json(result)
         return
     typer.echo(_plan_text(result))
 
@@ -593,7 +609,7 @@ def review_show(quarter: ReviewQuarter, agreement: AgreementOpt = None,
         review = reviews.show(session=session, actor=services.OPERATOR, quarter=quarter,
                               agreement_id=agreement)
     if output == Output.json:
-        typer.echo(json.dumps(review, indent=2))
+        echo_json(review)
         return
     typer.echo(reviews.text_summary(review))
 

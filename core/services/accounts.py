@@ -10,6 +10,7 @@ from core import passwords
 from core.errors import InvalidInput, NotFound
 from core.permissions import Action, Role, require
 from core.services.audit import record
+from core.services.validation import bounded_text
 from db import locks
 from db.models import LoginAttempt, User, utcnow
 
@@ -153,10 +154,10 @@ def add_user(
         raise InvalidInput("username", f"'{username}' is already taken")
     user = User(
         username=username,
-        display_name=_bounded("name", _required_text("name", display_name), NAME_MAX_CHARS),
+        display_name=bounded_text("name", display_name, limit=NAME_MAX_CHARS),
         email=_valid_email(email),
         role=_valid_role(role),
-        team=_bounded("team", (team or "").strip(), TEAM_MAX_CHARS) or None,
+        team=bounded_text("team", team, required=None, limit=TEAM_MAX_CHARS) or None,
         password_hash=passwords.hash_password(password),
     )
     session.add(user)
@@ -284,23 +285,10 @@ def _valid_role(role: str) -> str:
 
 
 def _valid_email(email: str) -> str:
-    email = _bounded("email", email.strip(), EMAIL_MAX_CHARS)
+    email = bounded_text("email", email, limit=EMAIL_MAX_CHARS)
     if not EMAIL_PATTERN.match(email):
         raise InvalidInput("email", f"'{email}' is not an email address")
     return email
-
-
-def _bounded(field: str, value: str, limit: int) -> str:
-    if len(value) > limit:
-        raise InvalidInput(field, f"{len(value):,} characters; at most {limit} are allowed")
-    return value
-
-
-def _required_text(field: str, value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidInput(field, "is required")
-    return value
 
 
 def _actor(user: User) -> Actor:

@@ -14,6 +14,7 @@ from core.errors import NotFound
 from core.permissions import Action, Role, require
 from core.services.accounts import Actor
 from core.services.audit import record
+from core.services.validation import bounded_text
 from db import locks
 from db.models import (
     IMMUTABLE_STATES,
@@ -313,10 +314,8 @@ def add_comment(
 ) -> CommentView:
     """Comment on a version, or on one clause of it (a commitment id or a stage)."""
     require(actor.role, Action.COMMENT)
+    body = bounded_text("comment", body, "a comment needs some text")
     version = _get(session, agreement_id, number)
-    body = body.strip()
-    if not body:
-        raise WorkflowError("a comment needs some text")
     comment = Comment(version_id=version.id, clause=clause or None, author=actor.username,
                       body=body)
     session.add(comment)

@@ -12,6 +12,8 @@ from core.permissions import Action, PermissionDenied, Role, require
 from core.services.accounts import Actor
 from core.services.agreements import WorkflowError, signed_document
 from core.services.audit import record
+from core.services.validation import bounded_text
+from db import locks
 from db.models import Dispute, Lead, Touch, utcnow
 
 HUMAN_KINDS = ("call", "email", "meeting")
@@ -130,16 +132,16 @@ def rejected_leads(*, session: Session, actor: Actor, limit: int = 500) -> pd.Da
 def dispute_rejection(*, session: Session, actor: Actor, lead_id: int, comment: str) -> int:
     """Marketing disputes a rejection, saying why the lead was good."""
     require(actor.role, Action.DISPUTE_REJECTION)
+    comment = bounded_text("comment", comment, "say why the rejection is wrong")
+    locks.hold(session, _lock(lead_id))
     lead = _lead(session, lead_id)
     if lead.rejected_at is None:
         raise WorkflowError(f"{_lead_ref(lead)} is not rejected")
-    if not comment.strip():
-        raise InvalidInput("comment", "say why the rejection is wrong")
     if session.execute(select(Dispute.id).where(Dispute.lead_id == lead.id,
                                                 Dispute.state == "open")).first():
         raise WorkflowError(f"{_lead_ref(lead)} already has an open dispute")
     dispute = Dispute(lead_id=lead.id, rejection_reason=lead.rejection_reason,
-                      opened_by=actor.username, comment=comment.strip())
+                      opened_by=actor.username, comment=comment)
     session.add(dispute)
     session.flush()
     record(session, actor=actor.username, action="dispute.open", object_type="lead",
@@ -152,14 +154,16 @@ def resolve_dispute(*, session: Session, actor: Actor, dispute_id: int, overturn
     """A head upholds the rejection, or overturns it (the lead goes back to sales)."""
     if actor.role not in RESOLVERS:
         raise PermissionDenied(actor.role, Action.EDIT_AGREEMENT)
-    dispute = session.get(Dispute, dispute_id)
+    comment = bounded_text("comment", comment or "", required=None)
+    locks.hold(session, f"dispute:{dispute_id}")
+    dispute = session.get(Dispute, dispute_id, populate_existing=True)
     if dispute is None:
         raise NotFound(f"no dispute {dispute_id}")
     if dispute.state != "open":
         raise WorkflowError(f"dispute {dispute_id} is already {dispute.state}")
     dispute.state = "overturned" if overturn else "upheld"
     dispute.resolved_by, dispute.resolved_at = actor.username, utcnow()
-    dispute.resolution = comment.strip() or None
+    dispute.resolution = comment or None
     session.add(dispute)
     lead = _lead(session, dispute.lead_id)
     if overturn:
@@ -188,6 +192,7 @@ def list_disputes(*, session: Session, actor: Actor, state: str | None = "open"
 def _workable(session: Session, actor: Actor, lead_id: int) -> Lead:
     """The lead, if this actor may log touches on it and accept or reject it."""
     require(actor.role, Action.WORK_LEADS)
+    locks.hold(session, _lock(lead_id))
     lead = _lead(session, lead_id)
     if actor.role == Role.SALES_REP and lead.owner != actor.username:
         raise NotYourLead(actor, lead)
@@ -205,8 +210,13 @@ def _decide(session: Session, actor: Actor, lead: Lead, action: str, **changes) 
            after={name: _iso(value) for name, value in changes.items()})
 
 
+def _lock(lead_id: int) -> str:
+    """The lock every decision on one lead holds (two people deciding at once queue up)."""
+    return f"lead:{lead_id}"
+
+
 def _lead(session: Session, lead_id: int) -> Lead:
-    lead = session.get(Lead, lead_id)
+    lead = session.get(Lead, lead_id, populate_existing=True)
     if lead is None:
         raise NotFound(f"no lead {lead_id}")
     return lead

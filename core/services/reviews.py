@@ -22,6 +22,8 @@ from core.services.accounts import Actor
 from core.services.agreements import WorkflowError
 from core.services.audit import record
 from core.services.reports import ReportScope, load_frames, report_scope
+from core.services.validation import bounded_text
+from db import locks
 from db.models import QuarterlyReview, ReviewComment, User, utcnow
 
 QUARTER = re.compile(r"(\d{4})-Q([1-4])")
@@ -220,9 +222,7 @@ def comment(*, session: Session, actor: Actor, quarter: str, body: str,
     """Add a comment to a quarter's review (created, open, on the first write)."""
     require(actor.role, Action.COMMENT)
     quarter = _quarter(quarter)
-    text = (body or "").strip()
-    if not text:
-        raise InvalidInput("comment", "a comment needs some text")
+    text = bounded_text("comment", body, "a comment needs some text")
     scope = _write_scope(session, actor, quarter, agreement_id)
     review = _get_or_create(session, scope.agreement_id, quarter)
     entry = _add_entry(session, review, actor, text, "comment")
@@ -242,6 +242,7 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
         last_day = (scope.period.end.tz_convert(scope.timezone) - pd.Timedelta(days=1)).date()
         raise WorkflowError(f"{quarter} is not over yet (its last day is {last_day:%d %b %Y}): "
                             "a quarter can be signed off once it has ended")
+    text = bounded_text("comment", comment, required=None)
     review = _unsigned_review(session, scope, quarter, "it is signed once")
     before = {"state": review.state}
     evaluation = _evaluate(session, scope)
@@ -251,7 +252,6 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
     review.signed_by = actor.username
     review.signed_at = utcnow()
     session.add(review)
-    text = (comment or "").strip()
     if text:
         _add_entry(session, review, actor, text, "sign")
     session.flush()
@@ -278,9 +278,7 @@ def send_back(*, session: Session, actor: Actor, quarter: str, comment: str,
     """An exec sends a quarter's review back to the heads, saying why; it can be signed later."""
     require(actor.role, Action.SIGN_OFF)
     quarter = _quarter(quarter)
-    text = (comment or "").strip()
-    if not text:
-        raise InvalidInput("comment", "say what the heads should look at before sign-off")
+    text = bounded_text("comment", comment, "say what the heads should look at before sign-off")
     scope = _write_scope(session, actor, quarter, agreement_id)
     review = _unsigned_review(session, scope, quarter, "a signed review cannot be sent back")
     before = {"state": review.state}
@@ -328,6 +326,7 @@ def _find(session: Session, agreement_id: int, quarter: str,
 
 def _get_or_create(session: Session, agreement_id: int, quarter: str) -> QuarterlyReview:
     """The quarter's review, locked for the write; a new open one on the first write."""
+    locks.hold(session, f"review:{agreement_id}:{quarter}")
     review = _find(session, agreement_id, quarter, for_update=True)
     if review is None:
         review = QuarterlyReview(agreement_id=agreement_id, quarter=quarter, state="open")

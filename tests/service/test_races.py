@@ -9,7 +9,7 @@ import's rows and audit events count once.
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -17,15 +17,27 @@ from sqlmodel import func, select
 
 from core import agreement as sla
 from core.permissions import Role
-from core.services import accounts, agreements, get_actor, imports
+from core.services import accounts, agreements, get_actor, imports, reviews
+from core.services import leads as lead_work
 from core.services.agreements import StaleVersion
 from db.engine import session_scope
-from db.models import AgreementVersion, Approval, AuditEvent, ImportBatch, Lead, User
+from db.models import (
+    AgreementVersion,
+    Approval,
+    AuditEvent,
+    Dispute,
+    ImportBatch,
+    Lead,
+    User,
+)
 from tests.service.conftest import add_people
+from tests.sla_helpers import activate, around_the_clock
 
 SAVE_PAIRS = 50
 APPROVE_WHILE_EDITING = 50
 DEMOTIONS = 20
+DISPUTE_RACES = 10
+JULY = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
 
 
 def at_once(engine: Engine, *sides: Callable) -> list:
@@ -216,3 +228,82 @@ def test_the_same_file_imported_twice_at_once_lands_once(concurrent_engine, peop
             AuditEvent.action == "lead.import_update")).one()
         assert updates == LEADS  # one audit event per real change
         assert session.exec(select(func.count()).select_from(ImportBatch)).one() == 4
+
+
+def rejected_lead(engine: Engine, people: dict, external_id: str) -> int:
+    """A lead of ana's that she rejected as not a fit."""
+    with session_scope(engine) as session:
+        lead = Lead(source="crm", external_id=external_id, created_at=JULY, mql_at=JULY,
+                    owner="ana")
+        session.add(lead)
+        session.flush()
+        lead_work.reject_lead(session=session, actor=people["ana"], lead_id=lead.id,
+                              reason="not_a_fit")
+        return lead.id
+
+
+def test_two_marketers_disputing_one_rejection_at_once_open_one_dispute(concurrent_engine,
+                                                                        people):
+    with session_scope(concurrent_engine) as session:
+        activate(session, people, around_the_clock())
+    for trial in range(DISPUTE_RACES):
+        lead_id = rejected_lead(concurrent_engine, people, f"disputed-{trial}")
+
+        def dispute(who: str, lead_id: int = lead_id) -> Callable:
+            return lambda session: lead_work.dispute_rejection(
+                session=session, actor=people[who], lead_id=lead_id, comment=f"{who} says no")
+
+        outcomes = at_once(concurrent_engine, dispute("mia"), dispute("marco"))
+        assert sum(isinstance(o, int) for o in outcomes) == 1, outcomes
+        assert "already has an open dispute" in str(next(
+            o for o in outcomes if isinstance(o, Exception)))
+        with session_scope(concurrent_engine) as session:
+            assert len(session.exec(select(Dispute).where(Dispute.lead_id == lead_id)).all()) \
+                == 1
+
+
+def test_two_heads_resolving_one_dispute_at_once_resolve_it_once(concurrent_engine, people):
+    with session_scope(concurrent_engine) as session:
+        activate(session, people, around_the_clock())
+    for trial in range(DISPUTE_RACES):
+        lead_id = rejected_lead(concurrent_engine, people, f"resolved-{trial}")
+        with session_scope(concurrent_engine) as session:
+            dispute_id = lead_work.dispute_rejection(session=session, actor=people["mia"],
+                                                     lead_id=lead_id, comment="A real buyer.")
+
+        def resolve(who: str, overturn: bool, dispute_id: int = dispute_id) -> Callable:
+            return lambda session: lead_work.resolve_dispute(
+                session=session, actor=people[who], dispute_id=dispute_id, overturn=overturn,
+                comment=f"{who} decided")
+
+        outcomes = at_once(concurrent_engine, resolve("sofia", False), resolve("marco", True))
+        refusals = [o for o in outcomes if isinstance(o, Exception)]
+        assert len(refusals) == 1 and "is already" in str(refusals[0]), outcomes
+        with session_scope(concurrent_engine) as session:
+            dispute = session.get(Dispute, dispute_id)
+            lead = session.get(Lead, lead_id)
+            decided = session.exec(select(AuditEvent).where(
+                AuditEvent.action.in_(["dispute.upheld", "dispute.overturned"]),
+                AuditEvent.object_id == f"crm/resolved-{trial}")).all()
+        assert [event.action for event in decided] == [f"dispute.{dispute.state}"]
+        assert (lead.rejected_at is None) == (dispute.state == "overturned")
+
+
+def test_two_execs_signing_one_quarter_at_once_sign_it_once(concurrent_engine, people):
+    with session_scope(concurrent_engine) as session:
+        activate(session, people, around_the_clock())
+        accounts.add_user(session=session, actor=accounts.OPERATOR, username="eve",
+                          display_name="Eve", email="eve@example.com", role=Role.EXEC,
+                          password="long enough password")
+        execs = [people["erin"], get_actor(session=session, username="eve")]
+
+    def sign(actor) -> Callable:
+        return lambda session: reviews.sign(session=session, actor=actor, quarter="2026-Q3",
+                                            comment=f"{actor.username} signs")
+
+    outcomes = at_once(concurrent_engine, *(sign(actor) for actor in execs))
+    refusals = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(refusals) == 1 and "already signed off" in str(refusals[0]), outcomes
+    with session_scope(concurrent_engine) as session:
+        assert len(session.exec(select(AuditEvent).where(
+            AuditEvent.action == "review.sign")).all()) == 1
