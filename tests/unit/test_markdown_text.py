@@ -35,14 +35,31 @@ def test_markup_is_escaped_and_reads_as_written(text):
 
 
 def test_no_image_link_or_html_syntax_survives():
-    shown = literal("![x](http://h/p.png) [c](http://h/l) <img src=x> <http://h/a>")
-    assert not re.search(r"(?<!\\)[\[<]", shown)
+    shown = literal("![x](http://h/p.png) [c](http://h/l) [r][ref] [ref]: http://h/d "
+                    "<img src=x> <http://h/a>")
+    assert not re.search(r"(?<!\\)(\][(\[:]|<)", shown)
+
+
+def test_brackets_that_cannot_make_a_link_are_left_alone():
+    assert literal("commitments[1].within: must be a number") == \
+        "commitments[1].within: must be a number"
 
 
 def test_urls_emails_and_shortcodes_are_broken_by_an_invisible_joiner():
     shown = literal("http://h/x www.example.com x@example.com :smile: :material/home:")
     assert "://" not in shown and "www." not in shown and "@e" not in shown
     assert ":s" not in shown and ":material/" not in shown
+
+
+@pytest.mark.parametrize("text", [":red[x]", "status:red", ":37[x]", ":x{a=1}", "::leaf[x]"])
+def test_a_colon_that_would_start_a_directive_is_escaped(text):
+    assert "\\:" in literal(text)
+
+
+@pytest.mark.parametrize("text", ["YAML:37: bad", "at 10:30", "a:[x]", ":100:"])
+def test_other_colons_are_only_joined_and_keep_their_text(text):
+    shown = literal(text)
+    assert "\\:" not in shown and shown.replace(JOINER, "") == text
 
 
 def test_line_breaks_stay_line_breaks_in_one_paragraph():
