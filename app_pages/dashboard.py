@@ -10,6 +10,7 @@ from ui import charts, data
 from ui.auth import require_page
 from ui.exports import chart_downloads, table_download
 from ui.scorecard import render_scorecard
+from ui.text import literal
 
 actor = require_page("dashboard")
 st.title("Compliance")
@@ -31,13 +32,14 @@ filters = dashboards.Filters.of(**chosen).values
 try:
     evaluation = data.evaluation(version, period, as_of, filters, _actor=actor)
 except InvalidInput as error:
-    st.error(str(error))
+    st.error(literal(error))
     st.stop()
 report = data.report(version, period, as_of, filters, _actor=actor)
-st.caption(f"{report['agreement']['title']} · version {report['agreement']['version']} in force "
-           f"at the period's start · {report['period']['start'][:10]} to "
+st.caption(f"{literal(report['agreement']['title'])} · version {report['agreement']['version']} "
+           f"in force at the period's start · {report['period']['start'][:10]} to "
            f"{report['period']['end'][:10]} · as of {report['as_of'][:16].replace('T', ' ')} UTC"
-           + (f" · filtered by {', '.join(f'{k} = {v}' for k, v in filters)}" if filters else ""))
+           + (f" · filtered by {', '.join(f'{k} = {literal(v)}' for k, v in filters)}"
+              if filters else ""))
 
 previous = data.previous_report(version, period, as_of, filters, actor=actor)
 card = dashboard.scorecard(report, previous)

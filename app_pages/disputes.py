@@ -7,6 +7,7 @@ from core.services import leads
 from db.engine import get_session
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
+from ui.text import code, literal
 
 actor = require_page("disputes")
 st.title("Disputed rejections")
@@ -20,10 +21,10 @@ if not open_disputes:
     st.caption("No open disputes.")
 for dispute in open_disputes:
     with st.container(border=True):
-        st.markdown(f"**{dispute.lead}** (owner {dispute.owner or '—'}) rejected as "
-                    f"`{dispute.rejection_reason or 'no reason'}` · disputed by "
-                    f"{dispute.opened_by} on {dispute.opened_at:%d %b %Y}")
-        st.write(dispute.comment)
+        st.markdown(f"**{literal(dispute.lead)}** (owner {literal(dispute.owner or '—')}) "
+                    f"rejected as {code(dispute.rejection_reason or 'no reason')} · disputed by "
+                    f"{literal(dispute.opened_by)} on {dispute.opened_at:%d %b %Y}")
+        st.markdown(literal(dispute.comment))
         if actor.role in leads.RESOLVERS:
             note = st.text_input("Resolution note", key=f"disputes_note_{dispute.id}")
             uphold, overturn = st.columns(2)

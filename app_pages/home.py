@@ -9,22 +9,24 @@ from db.engine import get_session
 from ui import data
 from ui.auth import require_page
 from ui.scorecard import render_scorecard
+from ui.text import literal
 
 actor = require_page("home")
 
-st.title(f"Welcome, {actor.display_name.split()[0]}")
+st.title(f"Welcome, {literal(actor.display_name.split()[0])}")
 as_of = data.as_of()
 period = data.current_period(as_of, actor=actor)
 version = data.data_version()
 try:
     report = data.report(version, period, as_of, _actor=actor)
 except InvalidInput as error:
-    st.info(f"Nothing to measure yet: {error.message}. Once both heads agree an SLA and the "
-            "exec signs it, this page shows both sides' commitments.")
+    st.info(f"Nothing to measure yet: {literal(error.message)}. Once both heads agree an SLA "
+            "and the exec signs it, this page shows both sides' commitments.")
 else:
     previous = data.previous_report(version, period, as_of, actor=actor)
-    st.caption(f"{report['agreement']['title']} (version {report['agreement']['version']}) · "
-               f"period {period} · as of {report['as_of'][:16].replace('T', ' ')} UTC")
+    st.caption(f"{literal(report['agreement']['title'])} "
+               f"(version {report['agreement']['version']}) · period {period} · "
+               f"as of {report['as_of'][:16].replace('T', ' ')} UTC")
     render_scorecard(dashboard.scorecard(report, previous), dashboard.reading(report),
                      compliance.previous_period(period))
 

@@ -9,6 +9,7 @@ from core.services import imports
 from db.engine import get_session
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
+from ui.text import literal
 
 actor = require_page("import")
 NONE = "—"
@@ -83,11 +84,11 @@ if upload is not None:
                 session=session, actor=actor, data=data, filename=upload.name, kind=kind,
                 preset=preset, overrides=overrides, tz=tz, date_format=date_format)
     except (ingest.FileRefused, ingest.UsageError) as refusal:
-        st.error(f"This file cannot be imported: {refusal}")
+        st.error(f"This file cannot be imported: {literal(refusal)}")  # names its columns
         st.stop()
 
     for note in preview.notes:
-        st.info(note)
+        st.info(literal(note))
     st.subheader("Preview")
     st.caption(f"{preview.read:,} rows read; {preview.rejected:,} would be rejected. "
                "First rows after mapping:")

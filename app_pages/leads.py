@@ -12,6 +12,7 @@ from ui import data
 from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import run_service, show_flash
+from ui.text import literal
 from ui.worklist import open_table, percent, render_urgent
 
 actor = require_page("leads")
@@ -27,7 +28,7 @@ reasons = document.rejection_reasons if document else []
 try:
     work = data.worklist(version, as_of, actor.username, _actor=actor)
 except InvalidInput as error:
-    st.info(f"No clocks run yet: {error.message}.")
+    st.info(f"No clocks run yet: {literal(error.message)}.")
 else:
     if own:  # the rep next to the team, this month
         month = data.evaluation(version, data.current_period(as_of, actor=actor), as_of,

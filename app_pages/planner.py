@@ -14,6 +14,7 @@ from ui import data
 from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import FLASH_KEY, run_service, show_flash
+from ui.text import literal
 
 actor = require_page("planner")
 RATE_LABELS = {"mql_sal": "MQL → SAL", "sal_sql": "SAL → SQL", "sql_won": "SQL → won"}
@@ -106,7 +107,7 @@ try:
     ctx = measured(data.data_version(), running, quarter, quarters, _actor=actor,
                    _as_of=data.as_of())
 except (InvalidInput, AmbiguousAgreement) as error:
-    st.error(str(error))
+    st.error(literal(error))
     st.stop()
 
 if "plan_revenue" not in st.session_state:
@@ -156,7 +157,7 @@ except InvalidInput as error:
 st.dataframe(assumptions_table(ctx, result), hide_index=True, width="stretch",
              key="plan_assumptions")
 if result is None:
-    st.warning(problem)
+    st.warning(literal(problem))
     st.stop()
 
 st.subheader(f"What {result['quarter']} needs")

@@ -4,7 +4,7 @@ the discussion, the exec's sign-off or send-back, and the CSV and signed PDF."""
 import altair as alt
 import streamlit as st
 
-from core import compliance, dashboard
+from core import compliance, csv_safe, dashboard
 from core.errors import InvalidInput
 from core.permissions import Action, can
 from core.services import Actor, reviews
@@ -14,6 +14,7 @@ from ui import data
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
 from ui.scorecard import label, render_scorecard
+from ui.text import literal
 
 STATE_COLOURS = {"open": "blue", "sent_back": "orange", "signed": "green"}
 ENTRY_AVATARS = {"comment": ":material/chat:", "sign": ":material/verified:",
@@ -55,11 +56,11 @@ try:
     with get_session() as session:
         options = reviews.quarters(session=session, actor=actor, as_of=as_of)
 except InvalidInput as error:
-    st.info(f"Nothing to review yet: {error.message}. Once an SLA is signed, each quarter's "
-            "scorecard is reviewed and signed off here.")
+    st.info(f"Nothing to review yet: {literal(error.message)}. Once an SLA is signed, each "
+            "quarter's scorecard is reviewed and signed off here.")
     st.stop()
 except AmbiguousAgreement as error:
-    st.error(str(error))
+    st.error(literal(error))
     st.stop()
 
 finished = compliance.previous_period(options[0])
@@ -71,21 +72,21 @@ quarter = st.selectbox(
 try:
     review = load_review(version, quarter, as_of, _actor=actor)
 except InvalidInput as error:
-    st.error(str(error))
+    st.error(literal(error))
     st.stop()
 report = review["scorecard"]
 signed = review["state"] == "signed"
 
 st.badge(reviews.STATE_WORDS[review["state"]], color=STATE_COLOURS[review["state"]])
 period = f"{report['period']['start'][:10]} to {report['period']['end'][:10]}"
+agreed = f"{literal(report['agreement']['title'])} (version {report['agreement']['version']})"
 if signed:
-    who = review["signed_by_name"] or review["signed_by"]
-    st.caption(f"{report['agreement']['title']} (version {report['agreement']['version']}) · "
-               f"{period} · signed off by {who} on {review['signed_at'][:10]}; the scorecard "
-               f"is frozen as of {report['as_of'][:16].replace('T', ' ')} UTC")
+    who = literal(review["signed_by_name"] or review["signed_by"])
+    st.caption(f"{agreed} · {period} · signed off by {who} on {review['signed_at'][:10]}; "
+               f"the scorecard is frozen as of {report['as_of'][:16].replace('T', ' ')} UTC")
 else:
-    st.caption(f"{report['agreement']['title']} (version {report['agreement']['version']}) · "
-               f"{period} · live figures as of {report['as_of'][:16].replace('T', ' ')} UTC")
+    st.caption(f"{agreed} · {period} · live figures as of "
+               f"{report['as_of'][:16].replace('T', ' ')} UTC")
 if not reviews.quarter_over(review):
     st.info("This quarter is still running: the figures are live, and the exec can sign it off "
             "once it has ended.")
@@ -140,9 +141,9 @@ for tab, rows, empty in ((by_rep, causes["reps"], "No breached clock."),
 st.subheader("Discussion")
 for entry in review["comments"]:
     with st.chat_message("user", avatar=ENTRY_AVATARS.get(entry["kind"])):
-        st.markdown(f"**{entry['author_name']}** · {entry['at'][:16].replace('T', ' ')} UTC"
-                    f"{ENTRY_WORDS.get(entry['kind'], '')}")
-        st.write(entry["body"])
+        st.markdown(f"**{literal(entry['author_name'])}** · "
+                    f"{entry['at'][:16].replace('T', ' ')} UTC{ENTRY_WORDS.get(entry['kind'], '')}")
+        st.markdown(literal(entry["body"]))
 if not review["comments"]:
     st.caption("No comments on this quarter yet.")
 if can(actor.role, Action.COMMENT):
@@ -177,7 +178,9 @@ if can(actor.role, Action.SIGN_OFF) and not signed:
 
 st.subheader("Downloads")
 csv_column, pdf_column, _ = st.columns([1, 1, 3])
-csv_column.download_button("Scorecard CSV", reviews.scorecard_csv(review).encode(),
+# scorecard_csv writes pandas' CSV as it is: inert_csv makes its text cells inert
+csv_column.download_button("Scorecard CSV",
+                           csv_safe.inert_csv(reviews.scorecard_csv(review)).encode(),
                            file_name=f"review-{quarter}.csv", mime="text/csv",
                            key="review_csv", icon=":material/download:", on_click="ignore")
 if signed:

@@ -483,7 +483,7 @@ def report(
     """Measure compliance for a period (reproducible with --as-of)."""
     import csv
 
-    from core import compliance
+    from core import compliance, csv_safe
     from core.services import reports
     from db.engine import get_session
 
@@ -506,7 +506,7 @@ def report(
         raise typer.BadParameter(str(error), param_hint="--agreement") from None
     if detail:  # clock_detail's timestamps are already ISO 8601 UTC strings
         if output == ReportFormat.csv:
-            typer.echo(rows.to_csv(index=False), nl=False)
+            typer.echo(csv_safe.frame_csv(rows), nl=False)
         else:
             head = {"agreement": scope.agreement,
                     "period": {"start": compliance.iso(scope.period.start),
@@ -521,9 +521,9 @@ def report(
                             lineterminator="\n")
     writer.writeheader()
     for row in result["commitments"]:
-        writer.writerow({"section": "commitment", **row})
+        writer.writerow(csv_safe.inert_row({"section": "commitment", **row}))
     for row in result["shared_goals"]:
-        writer.writerow({"section": "shared_goal", **row})
+        writer.writerow(csv_safe.inert_row({"section": "shared_goal", **row}))
 
 
 AgreementOpt = Annotated[int | None, typer.Option(

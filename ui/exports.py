@@ -4,12 +4,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core import csv_safe
 from ui import charts
 
 
 def table_download(frame: pd.DataFrame, name: str, *, key: str) -> None:
-    """A CSV download of a table."""
-    st.download_button("CSV", frame.to_csv(index=False).encode(), file_name=f"{name}.csv",
+    """A CSV download of a table (its text cells inert for spreadsheets)."""
+    st.download_button("CSV", csv_safe.frame_csv(frame).encode(), file_name=f"{name}.csv",
                        mime="text/csv", key=key, icon=":material/download:")
 
 

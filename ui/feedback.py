@@ -10,6 +10,7 @@ from core.errors import Busy, InvalidInput, NotFound
 from core.permissions import PermissionDenied
 from core.services.agreements import WorkflowError
 from db.engine import get_session
+from ui.text import literal
 
 REFUSALS = (Busy, InvalidInput, InvalidAgreement, NotFound, PermissionDenied,
             WorkflowError)
@@ -35,4 +36,4 @@ def show_flash() -> None:
     """Show (once) the outcome of the last service run from this session."""
     if flash := st.session_state.pop(FLASH_KEY, None):
         kind, message = flash
-        getattr(st, kind)(message)
+        getattr(st, kind)(literal(message))  # messages quote what users typed

@@ -8,6 +8,7 @@ import streamlit as st
 from core import agreement as sla
 from core import clock
 from core.calendar import WEEKDAYS
+from ui.text import code, literal
 
 STAGE_LABELS = {"mql": "MQL", "sal": "SAL", "sql": "SQL"}
 START_LABELS = {"created": "creation", "mql": "MQL", "sal": "acceptance (SAL)", "sql": "SQL"}
@@ -46,7 +47,7 @@ def describe_filter(filters: dict | None) -> str:
     parts = []
     for field, value in filters.items():
         values = value if isinstance(value, list) else [value]
-        parts.append(f"{field}: {' or '.join(str(v) for v in values)}")
+        parts.append(f"{literal(field)}: {' or '.join(literal(v) for v in values)}")
     return f" ({'; '.join(parts)})"
 
 
@@ -71,10 +72,10 @@ def describe_criterion(criterion) -> str:
     """'score ≥ 60', 'channel in paid_search, organic_search', 'email exists'."""
     field, op, value = criterion.field, criterion.op, criterion.value
     if op == "exists":
-        return f"`{field}` {'is present' if value else 'is missing'}"
+        return f"{code(field)} {'is present' if value else 'is missing'}"
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
-    return f"`{field}` {OPERATORS.get(op, op)} {value}"
+    return f"{code(field)} {OPERATORS.get(op, op)} {literal(value)}"
 
 
 def describe_goal(goal) -> str:
@@ -85,7 +86,7 @@ def describe_goal(goal) -> str:
 
 def render_document(document: sla.Document) -> None:
     """The whole agreement, as a document."""
-    st.subheader(document.title)
+    st.subheader(literal(document.title))
     st.caption(
         f"In force from {document.effective.start:%d %b %Y} until {document.effective.end:%d %b %Y}"
         f" (exclusive). Business time is measured in {document.calendar.timezone}."
@@ -102,12 +103,12 @@ def _render_definitions(document: sla.Document) -> None:
         stage = getattr(document.stages, key, None)
         if stage is None:
             continue
-        st.markdown(f"**{label}** — {stage.description or '(no description)'}")
+        st.markdown(f"**{label}** — {literal(stage.description or '(no description)')}")
         if stage.criteria:
             st.markdown("\n".join(f"- {describe_criterion(c)}" for c in stage.criteria))
     if document.rejection_reasons:
         st.markdown("**Reasons sales may give to reject a lead:** "
-                    + ", ".join(f"`{r}`" for r in document.rejection_reasons))
+                    + ", ".join(code(r) for r in document.rejection_reasons))
 
 
 def _render_commitments(document: sla.Document) -> None:
@@ -120,13 +121,13 @@ def _render_commitments(document: sla.Document) -> None:
             for commitment in mine:
                 st.markdown(f"- `{commitment.id}` — {describe_commitment(commitment)}")
                 if commitment.description:
-                    st.caption(commitment.description)
+                    st.caption(literal(commitment.description))
             if not mine:
                 st.caption("No commitments for this side.")
             consequence = getattr(document.consequences, side, None) if document.consequences \
                 else None
             if consequence:
-                st.markdown(f"*If {side} misses:* {consequence}")
+                st.markdown(f"*If {side} misses:* {literal(consequence)}")
 
 
 def _render_goals(document: sla.Document) -> None:
@@ -158,7 +159,7 @@ def _render_calendar(document: sla.Document) -> None:
         if holidays and holidays.country:
             region = f"{holidays.country}" + (f"-{holidays.subdivision}"
                                               if holidays.subdivision else "")
-            st.markdown(f"**Public holidays:** {region}")
+            st.markdown(f"**Public holidays:** {literal(region)}")
         if holidays and holidays.dates:
             st.markdown("**Extra closures:** "
                         + ", ".join(f"{d:%d %b %Y}" for d in holidays.dates))

@@ -19,6 +19,7 @@ from core.services.agreements import StaleVersion, VersionView
 from db.engine import get_session
 from ui.sla_document import describe_commitment
 from ui.sla_workflow import TIMEZONES
+from ui.text import code, literal
 
 SECTIONS = ["General", "Definitions", "Commitments", "Shared goals", "Calendar", "YAML"]
 OPERATORS = ["==", "!=", "in", "not in", ">=", ">", "<=", "<", "contains", "exists"]
@@ -44,9 +45,9 @@ def render_editor(actor: Actor, version: VersionView) -> None:
         return
     working = _working_copy(version)
     if working["revision"] != version.revision:
-        st.warning(f"{version.updated_by} saved version {version.number} after you started "
-                   "editing. Your changes are still here; saving them will be refused until "
-                   "you reload the latest version and reapply them.")
+        st.warning(f"{literal(version.updated_by)} saved version {version.number} after you "
+                   "started editing. Your changes are still here; saving them will be refused "
+                   "until you reload the latest version and reapply them.")
     if version.approvals:
         st.caption("This version has approvals: saving an edit creates a new draft version and "
                    "the approvals stay with this one.")
@@ -104,7 +105,7 @@ def _save(actor: Actor, version: VersionView, working: dict[str, Any]) -> None:
         document = sla.from_dict(working["data"])
     except sla.InvalidAgreement as error:
         st.error("The draft is not valid yet:\n\n" + "\n".join(
-            f"- `{e.path or '(document)'}`: {e.message}" for e in error.errors))
+            f"- {code(e.path or '(document)')}: {literal(e.message)}" for e in error.errors))
         return
     try:
         with get_session() as session:
@@ -114,7 +115,7 @@ def _save(actor: Actor, version: VersionView, working: dict[str, Any]) -> None:
                 expected_revision=working["revision"],
             )
     except StaleVersion as error:
-        st.error(str(error))
+        st.error(literal(error))
         st.download_button("Download my version as YAML", sla.dump_yaml(document),
                            file_name=f"my-sla-draft-v{version.number}.yaml",
                            key=f"{_prefix(version)}_rescue")
@@ -255,8 +256,9 @@ def _commitments(data: dict[str, Any], version: VersionView) -> None:
     described = {c.id: describe_commitment(c) for c in document.commitments} if document else {}
     for index, commitment in enumerate(commitments):
         text, remove = st.columns([5, 1])
-        text.markdown(f"**{commitment['owner']}** · `{commitment['id']}` — "
-                      f"{described.get(commitment['id'], commitment['kind'])}")
+        # an added commitment is not validated yet: its id and owner may be any text
+        text.markdown(f"**{literal(commitment['owner'])}** · {code(commitment['id'])} — "
+                      f"{described.get(commitment['id'], literal(commitment['kind']))}")
         if remove.button("Remove", key=f"{prefix}_remove_{index}_{commitment['id']}"):
             _update(version, commitments=commitments[:index] + commitments[index + 1:])
             st.rerun()
@@ -405,7 +407,7 @@ def _yaml(data: dict[str, Any], version: VersionView) -> None:
             try:
                 parsed = sla.parse_yaml(text, source="YAML")
             except sla.InvalidAgreement as error:
-                st.error(str(error))
+                st.error(literal(error))
                 return
             working = _working_copy(version)
             working["data"], working["dirty"] = sla.to_dict(parsed), True

@@ -18,6 +18,7 @@ from core.services.agreements import (
     describe_change,
 )
 from ui.feedback import run_service
+from ui.text import code, literal
 
 STATE_BADGES = {
     "draft": ("Draft", "gray"), "in_review": ("In review", "orange"),
@@ -33,7 +34,7 @@ def workflow_bar(actor: Actor, version: VersionView) -> None:
     """State, approvals so far, and the next steps this user may take."""
     label, colour = STATE_BADGES[version.state]
     st.badge(label, color=colour)
-    st.caption(" · ".join(_approval_text(version, side) for side in SIDE_LABELS))
+    st.caption(" · ".join(literal(_approval_text(version, side)) for side in SIDE_LABELS))
     if not version.is_latest:
         st.info(f"Version {version.number} is history: the negotiation continues on the latest "
                 "version.")
@@ -86,10 +87,10 @@ def _steps_for(actor: Actor, version: VersionView) -> list[tuple]:
 def comments_panel(actor: Actor, version: VersionView, comments: list) -> None:
     """The version's comments, and a form to add one (for the roles that may comment)."""
     for comment in comments:
-        where = f" on `{comment.clause}`" if comment.clause else ""
+        where = f" on {code(comment.clause)}" if comment.clause else ""
         with st.chat_message("user"):
-            st.markdown(f"**{comment.author}**{where} · {comment.at:%d %b %Y %H:%M} UTC")
-            st.write(comment.body)
+            st.markdown(f"**{literal(comment.author)}**{where} · {comment.at:%d %b %Y %H:%M} UTC")
+            st.markdown(literal(comment.body))
     if not comments:
         st.caption("No comments on this version yet.")
     if not can(actor.role, Action.COMMENT):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.services import Actor, leads
 from ui.feedback import run_service
+from ui.text import literal
 
 BADGES = {"overdue": ("Overdue", "red"), "at_risk": ("At risk", "orange"),
           "pending": ("On time", "gray")}
@@ -46,11 +47,11 @@ def _render_row(row, actor: Actor, reasons: list[str]) -> None:
         lead, timing, actions = st.columns([2, 1.8, 3.2], vertical_alignment="center")
         label, colour = BADGES[row.state]
         with lead:
-            st.markdown(f"**{row.external_id}** · {row.name or '?'} · "
-                        f"{row.company or 'no company'}")
+            st.markdown(f"**{literal(row.external_id)}** · {literal(row.name or '?')} · "
+                        f"{literal(row.company or 'no company')}")
             st.badge(label, color=colour)
             if row.owner != actor.username:  # the head of sales sees every rep's leads
-                st.caption(f"Owner: {row.owner or 'nobody'}")
+                st.caption(f"Owner: {literal(row.owner or 'nobody')}")
         timing.markdown(timing_text(row.commitment, row.business_seconds_left,
                                     row.calendar_seconds_left))
         with actions:
