@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import auth
 from ui.navigation import land_after_login, navigation
+from ui.text import literal
 
 st.set_page_config(page_title="Handoff", page_icon=":handshake:", layout="wide")
 
@@ -24,6 +25,7 @@ if actor is None:
         st.rerun()
     auth.login_form()
     st.stop()
-st.sidebar.caption(f"Signed in as **{actor.display_name}** · {actor.role.replace('_', ' ')}")
+st.sidebar.caption(f"Signed in as **{literal(actor.display_name)}** · "
+                   f"{actor.role.replace('_', ' ')}")
 auth.logout_button()
 page.run()

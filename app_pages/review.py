@@ -4,7 +4,7 @@ the discussion, the exec's sign-off or send-back, and the CSV and signed PDF."""
 import altair as alt
 import streamlit as st
 
-from core import compliance, csv_safe, dashboard
+from core import compliance, dashboard
 from core.errors import InvalidInput
 from core.permissions import Action, can
 from core.services import Actor, reviews
@@ -178,9 +178,7 @@ if can(actor.role, Action.SIGN_OFF) and not signed:
 
 st.subheader("Downloads")
 csv_column, pdf_column, _ = st.columns([1, 1, 3])
-# scorecard_csv writes pandas' CSV as it is: inert_csv makes its text cells inert
-csv_column.download_button("Scorecard CSV",
-                           csv_safe.inert_csv(reviews.scorecard_csv(review)).encode(),
+csv_column.download_button("Scorecard CSV", reviews.scorecard_csv(review).encode(),
                            file_name=f"review-{quarter}.csv", mime="text/csv",
                            key="review_csv", icon=":material/download:", on_click="ignore")
 if signed:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from core import compliance, dashboard
+from core import compliance, csv_safe, dashboard
 from core.errors import InvalidInput
 from core.permissions import Action, require
 from core.services.accounts import Actor
@@ -182,7 +182,7 @@ def scorecard_csv(review: dict) -> str:
     frame = scorecard_rows(review)
     frame.insert(0, "quarter", review["quarter"])
     frame.insert(1, "state", review["state"])
-    return frame.to_csv(index=False)
+    return csv_safe.frame_csv(frame)
 
 
 def csv(*, session: Session, actor: Actor, quarter: str,

@@ -19,8 +19,9 @@ MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 09:00 local
 
 
 def seed_world(session, people) -> int:
-    """An active template SLA for 2026, and three March leads with different fates."""
-    document = sla.template(title="2026 SLA", start=date(2026, 1, 1), end=date(2027, 1, 1))
+    """An active template SLA from 2026 (open-ended, so it is active whatever day the suite
+    runs), and three March leads with different fates."""
+    document = sla.template(title="2026 SLA", start=date(2026, 1, 1), end=date(2099, 1, 1))
     version = activate(session, people, document)
     leads = [
         Lead(source="crm", external_id="fast", created_at=MQL, mql_at=MQL, owner="ana",
