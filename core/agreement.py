@@ -6,7 +6,7 @@ through validation (`parse_yaml`, `from_dict`, `template`), so every `Document` 
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, get_args
@@ -26,6 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from core import limits
 
 if TYPE_CHECKING:
     from core.calendar import BusinessCalendar
@@ -84,6 +86,13 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WITHIN = re.compile(r"([1-9][0-9]*)([mhd])")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _UNIT_SECONDS = {"m": 60, "h": 3600}
+# The longest `within` per unit, and the most digits it can have (checked before int()).
+_WITHIN_MAX = {"m": limits.WITHIN_MAX_SECONDS // 60, "h": limits.WITHIN_MAX_SECONDS // 3600,
+               "d": limits.WITHIN_MAX_DAYS}
+_WITHIN_MAX_DIGITS = len(str(max(_WITHIN_MAX.values())))
+_MONEY_METRICS = ("won_amount", "pipeline_amount")
+_REASON_MAX_CHARS = limits.LEAD_FIELD_MAX_CHARS["rejection_reason"]
+_SHOWN_MAX_CHARS = 80
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -160,9 +169,32 @@ def _number(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         hint = "; remove the quotes" if isinstance(value, str) else ""
         raise ValueError(f"must be a number, not {_kind_of(value)}{hint}")
-    if not math.isfinite(value):
+    if not _finite(value):
         raise ValueError("must be a finite number")
     return value
+
+
+def _finite(value: int | float) -> bool:
+    """Whether a number is finite; an int always is (math.isfinite overflows on huge ones)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _shown(value: Any) -> str:
+    """A value's repr for a message, cut short: an error never echoes a whole upload."""
+    shown = repr(value)
+    return shown if len(shown) <= _SHOWN_MAX_CHARS else shown[:_SHOWN_MAX_CHARS - 1] + "…"
+
+
+def _at_most(most: int, limit: str) -> Callable[[Any], Any]:
+    """A validator refusing a number above `most`, or a text longer than `most` characters."""
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > most:
+            raise ValueError(f"is {len(value):,} characters long; at most {most:,} are allowed "
+                             f"({limit})")
+        if not isinstance(value, str) and value > most:
+            raise ValueError(f"must be at most {most:,}, not {_shown(value)} ({limit})")
+        return value
+    return check
 
 
 def _positive(value: int | float) -> int | float:
@@ -182,7 +214,7 @@ def _percent(value: int | float) -> int | float:
 def _count(value: Any) -> int:
     """A whole number of at least 1."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a whole number, not {value!r}")
+        raise ValueError(f"must be a whole number, not {_shown(value)}")
     if value < 1:
         raise ValueError(f"must be at least 1, not {value}")
     return value
@@ -192,7 +224,7 @@ def _slug(value: Any) -> str:
     """A lowercase identifier such as `first-touch`."""
     if not _SLUG.fullmatch(_text(value)):
         raise ValueError(
-            f"{value!r} is not a valid id: use lowercase letters, digits, '-' and '_', "
+            f"{_shown(value)} is not a valid id: use lowercase letters, digits, '-' and '_', "
             "starting with a letter or a digit"
         )
     return value
@@ -202,14 +234,18 @@ def _day(value: Any) -> date:
     """A calendar date, from YAML (a date) or from a plain dict (a "YYYY-MM-DD" string)."""
     if isinstance(value, datetime):
         raise ValueError("must be a date without a time, written YYYY-MM-DD")
-    if isinstance(value, date):
-        return value
     if isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            value = date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"{value} is not a real date") from None
-    raise ValueError(f"must be a date written YYYY-MM-DD, not {value!r}")
+    if not isinstance(value, date):
+        raise ValueError(f"must be a date written YYYY-MM-DD, not {_shown(value)}")
+    if not limits.DATE_FIRST_YEAR <= value.year <= limits.DATE_LAST_YEAR:
+        raise ValueError(f"must be a date in the years {limits.DATE_FIRST_YEAR} to "
+                         f"{limits.DATE_LAST_YEAR}, not {value.isoformat()} "
+                         "(DATE_FIRST_YEAR, DATE_LAST_YEAR)")
+    return value
 
 
 def _time(value: Any) -> str:
@@ -222,7 +258,7 @@ def _time(value: Any) -> str:
             f"write {hint}"
         )
     if not isinstance(value, str) or not _TIME.fullmatch(value):
-        raise ValueError(f'must be a quoted "HH:MM" time such as "09:00", not {value!r}')
+        raise ValueError(f'must be a quoted "HH:MM" time such as "09:00", not {_shown(value)}')
     return value
 
 
@@ -232,9 +268,18 @@ def parse_within(within: str) -> tuple[int, str]:
     if match is None:
         raise ValueError(
             f"must be a whole number above 0 followed by m, h or d (such as 30m, 4h, 5d), "
-            f"not {within!r}"
+            f"not {_shown(within)}"
         )
+    if len(match[1]) > _WITHIN_MAX_DIGITS:
+        raise ValueError(_longest_budget(within))
     return int(match[1]), match[2]
+
+
+def _longest_budget(within: str) -> str:
+    """The message for a budget beyond the longest one allowed."""
+    return (f"{_shown(within)} is longer than the longest budget allowed: a year of business "
+            f"time ({_WITHIN_MAX['h']:,}h or {_WITHIN_MAX['m']:,}m, WITHIN_MAX_SECONDS; "
+            f"{_WITHIN_MAX['d']}d, WITHIN_MAX_DAYS)")
 
 
 def within_seconds(within: str) -> int | None:
@@ -244,15 +289,17 @@ def within_seconds(within: str) -> int | None:
 
 
 def _within(value: Any) -> str:
-    """A valid time budget string."""
-    parse_within(value)
+    """A valid time budget string, at most a year of business time."""
+    amount, unit = parse_within(value)
+    if amount > _WITHIN_MAX[unit]:
+        raise ValueError(_longest_budget(value))
     return value
 
 
 def _weekday(value: Any) -> str:
     """A weekday key of `calendar.hours`."""
     if value not in WEEKDAYS:
-        raise ValueError(f"unknown weekday {value!r}; use {', '.join(WEEKDAYS)}")
+        raise ValueError(f"unknown weekday {_shown(value)}; use {', '.join(WEEKDAYS)}")
     return value
 
 
@@ -262,7 +309,7 @@ def _timezone(value: Any) -> str:
         ZoneInfo(_text(value))
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"unknown time zone {value!r}; use an IANA name such as America/New_York"
+            f"unknown time zone {_shown(value)}; use an IANA name such as America/New_York"
         ) from None
     return value
 
@@ -272,15 +319,13 @@ def _country(value: Any) -> str:
     supported = holidays.list_supported_countries()
     if _text(value) not in supported:
         hint = f"; did you mean {value.upper()}?" if value.upper() in supported else ""
-        raise ValueError(f"unknown holidays country code {value!r}{hint}")
+        raise ValueError(f"unknown holidays country code {_shown(value)}{hint}")
     return value
 
 
 def _scalar(value: Any) -> bool:
     """Whether a value is a plain scalar a lead field can be compared with."""
-    return isinstance(value, str | bool) or (
-        isinstance(value, int | float) and math.isfinite(value)
-    )
+    return isinstance(value, str | bool) or (isinstance(value, int | float) and _finite(value))
 
 
 def _filter_value(value: Any) -> Any:
@@ -295,7 +340,7 @@ def _filter_value(value: Any) -> Any:
 def _unique_items(values: list) -> list:
     """Refuse repeated entries, naming each repeat."""
     repeats = [
-        (f"[{index}]", f"duplicate {value!r}")
+        (f"[{index}]", f"duplicate {_shown(value)}")
         for index, value in enumerate(values)
         if value in values[:index]
     ]
@@ -310,7 +355,9 @@ def _window(window: tuple[str, str]) -> tuple[str, str]:
     if start == "24:00":
         raise _Problems(("[0]", '"24:00" may only end a window; start the next day at "00:00"'))
     if end <= start:
-        hint = '; a window up to midnight ends at "24:00"' if end == "00:00" else ""
+        hint = '; a window up to midnight ends at "24:00"' if end == "00:00" else (
+            f'; an overnight shift is two windows, ["{start}", "24:00"] on one day and '
+            f'["00:00", "{end}"] on the next')
         raise ValueError(f"the end {end} must be after the start {start}{hint}")
     return window
 
@@ -345,16 +392,25 @@ def _at_least_one_commitment(items: list) -> list:
 def _format_version(value: Any) -> int:
     """The `handoff:` format version this code reads."""
     if isinstance(value, bool) or value != FORMAT_VERSION or not isinstance(value, int):
-        raise ValueError(f"unsupported format version {value!r}; this Handoff reads handoff: 1")
+        raise ValueError(f"unsupported format version {_shown(value)}; "
+                         "this Handoff reads handoff: 1")
     return value
 
 
-Text = Annotated[str, PlainValidator(_text)]
-Slug = Annotated[str, PlainValidator(_slug)]
+Text = Annotated[str, PlainValidator(_text),
+                 AfterValidator(_at_most(limits.TEXT_MAX_CHARS, "TEXT_MAX_CHARS"))]
+Title = Annotated[Text, AfterValidator(_at_most(limits.TITLE_MAX_CHARS, "TITLE_MAX_CHARS"))]
+# Rejection reasons are stored on leads and disputes, in columns of this width.
+ReasonId = Annotated[Text, AfterValidator(_at_most(_REASON_MAX_CHARS, "LEAD_FIELD_MAX_CHARS"))]
+Slug = Annotated[str, PlainValidator(_slug),
+                 AfterValidator(_at_most(limits.ID_MAX_CHARS, "ID_MAX_CHARS"))]
 Number = Annotated[int | float, PlainValidator(_number)]
 PositiveNumber = Annotated[Number, AfterValidator(_positive)]
+CountTarget = Annotated[PositiveNumber,
+                        AfterValidator(_at_most(limits.COUNT_TARGET_MAX, "COUNT_TARGET_MAX"))]
 Percent = Annotated[Number, AfterValidator(_percent)]
-Count = Annotated[int, PlainValidator(_count)]
+Count = Annotated[int, PlainValidator(_count),
+                  AfterValidator(_at_most(limits.COUNT_TARGET_MAX, "COUNT_TARGET_MAX"))]
 Day = Annotated[date, BeforeValidator(_day)]
 Time = Annotated[str, PlainValidator(_time)]
 Within = Annotated[str, PlainValidator(_within)]
@@ -412,7 +468,7 @@ class Holidays(_Model):
         except NotImplementedError:
             known = ", ".join(holidays.list_supported_countries()[self.country]) or "none"
             raise _Problems(
-                ("subdivision", f"{self.country} has no subdivision {self.subdivision!r}; "
+                ("subdivision", f"{self.country} has no subdivision {_shown(self.subdivision)}; "
                                 f"known subdivisions: {known}")
             ) from None
         return self
@@ -488,7 +544,7 @@ class VolumeCommitment(_Commitment):
 
     kind: Literal["volume"]
     stage: VolumeStage
-    target: PositiveNumber
+    target: CountTarget
     per: Period
     filter: Filter | None = None
 
@@ -541,17 +597,25 @@ class SharedGoal(_Model):
     per: Period
     filter: Filter | None = None
 
+    @field_validator("target")
+    @classmethod
+    def _target_within_its_maximum(cls, target: int | float, info: ValidationInfo) -> int | float:
+        """Money goals go up to MONEY_MAX, count goals up to COUNT_TARGET_MAX."""
+        if info.data.get("metric") in _MONEY_METRICS:
+            return _at_most(limits.MONEY_MAX, "MONEY_MAX")(target)
+        return _at_most(limits.COUNT_TARGET_MAX, "COUNT_TARGET_MAX")(target)
+
 
 class Document(_Model):
     """One agreement version: the whole SLA document of DESIGN §3."""
 
     handoff: Annotated[int, PlainValidator(_format_version)]
-    title: Text
+    title: Title
     effective: Effective
     calendar: Calendar
     stages: Stages
     consequences: Consequences | None = None
-    rejection_reasons: Annotated[list[Text], AfterValidator(_unique_items)] = Field(
+    rejection_reasons: Annotated[list[ReasonId], AfterValidator(_unique_items)] = Field(
         default_factory=list
     )
     commitments: Annotated[list[Commitment], AfterValidator(_at_least_one_commitment)]
@@ -665,7 +729,7 @@ def _kind_message(error: dict) -> str:
     """The message for a commitment whose kind is missing or unknown."""
     if error["type"] == "union_tag_not_found":
         return "required key is missing"
-    return f"unknown kind {error['ctx']['tag']!r}; use {', '.join(COMMITMENT_KINDS)}"
+    return f"unknown kind {_shown(error['ctx']['tag'])}; use {', '.join(COMMITMENT_KINDS)}"
 
 
 def _message(error: dict) -> str:
@@ -680,7 +744,7 @@ def _message(error: dict) -> str:
         return "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if kind == "literal_error":
         expected = error["ctx"]["expected"].replace("'", "")
-        return f"must be {expected}, not {error['input']!r}"
+        return f"must be {expected}, not {_shown(error['input'])}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"must be a mapping, not {_kind_of(error['input'])}"
     if kind in ("list_type", "tuple_type"):
