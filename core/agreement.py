@@ -4,6 +4,7 @@ Pure domain code: no streamlit, no database. A `Document` is one agreement versi
 through validation (`parse_yaml`, `from_dict`, `template`), so every `Document` obeys the schema.
 """
 
+import codecs
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -85,6 +86,7 @@ _TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WITHIN = re.compile(r"([1-9][0-9]*)([mhd])")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_LAST_STEP = re.compile(r"(\.[^.\[]*|\[[^\]]*\])$")  # of a key path: ".key" or "[index]"
 _UNIT_SECONDS = {"m": 60, "h": 3600}
 # The longest `within` per unit, and the most digits it can have (checked before int()).
 _WITHIN_MAX = {"m": limits.WITHIN_MAX_SECONDS // 60, "h": limits.WITHIN_MAX_SECONDS // 3600,
@@ -181,8 +183,12 @@ def _finite(value: int | float) -> bool:
 
 def _shown(value: Any) -> str:
     """A value's repr for a message, cut short: an error never echoes a whole upload."""
-    shown = repr(value)
-    return shown if len(shown) <= _SHOWN_MAX_CHARS else shown[:_SHOWN_MAX_CHARS - 1] + "…"
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    """A text for a message, cut short."""
+    return text if len(text) <= _SHOWN_MAX_CHARS else text[:_SHOWN_MAX_CHARS - 1] + "…"
 
 
 def _at_most(most: int, limit: str) -> Callable[[Any], Any]:
@@ -777,9 +783,67 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 # --- YAML --------------------------------------------------------------------------------------
 
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT = _TAG + "str", _TAG + "int"
+# What YAML reads a plain scalar as, by tag: the SLA uses these and nothing else.
+_SCALAR_KINDS = {_STR: "text", _INT: "a number", _TAG + "float": "a number",
+                 _TAG + "bool": "a boolean", _TAG + "null": "null (empty)",
+                 _TAG + "timestamp": "a date"}
+_COLLECTION_TAGS = {yaml.SequenceNode: _TAG + "seq", yaml.MappingNode: _TAG + "map"}
+_RESOLVER = yaml.resolver.Resolver()
+_INTEGER_NOISE = re.compile(r"^[-+]?(?:0[bx])?|[_:]")  # sign, base prefix, separators
+_NOT_ALLOWED_TAG = ("an SLA holds only text, numbers, dates, true/false, lists and mappings; "
+                    "quote text that starts with ! or is =")
+
+
+def _line(node: yaml.Node) -> int:
+    """The 1-based line a node starts on."""
+    return node.start_mark.line + 1
+
+
+def _over_limit(what: str, most: str, limit: str, line: int | None = None,
+                path: str = "") -> InvalidAgreement:
+    """The refusal of a document that goes past one of the limits of core.limits."""
+    return InvalidAgreement([DocumentError(path, f"{what}; at most {most} are allowed ({limit})",
+                                           line)])
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that hands impossible dates (2018-02-30) to the validator, which locates them."""
+    """SafeLoader that refuses a document as soon as it nests, holds or aliases too much, and
+    hands impossible dates (2018-02-30) to the validator, which locates them."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.depth = self.nodes = self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """One node; the limits are checked first, as the composer recurses into collections."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            self._refuse_past(self.aliases, limits.YAML_MAX_ALIASES, "aliases (*name)",
+                              "YAML_MAX_ALIASES", event)
+            return super().compose_node(parent, index)
+        self.nodes += 1
+        self._refuse_past(self.nodes, limits.YAML_MAX_NODES, "keys, values and list items",
+                          "YAML_MAX_NODES", event)
+        nests = isinstance(event, yaml.CollectionStartEvent)
+        self.depth += int(nests)
+        try:
+            if self.depth > limits.YAML_MAX_DEPTH:
+                raise _over_limit(
+                    f"the document nests lists and mappings {self.depth} levels deep",
+                    f"{limits.YAML_MAX_DEPTH}", "YAML_MAX_DEPTH", _line(event))
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= int(nests)
+
+    @staticmethod
+    def _refuse_past(count: int, most: int, what: str, limit: str, event: yaml.Event) -> None:
+        """Refuse the document at the event that takes a count past its limit."""
+        if count > most:
+            raise _over_limit(f"the document has more than {most:,} {what}", f"{most:,}", limit,
+                              _line(event))
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         """A date or datetime, or the raw text when it is not a real one."""
@@ -788,40 +852,118 @@ class _Loader(yaml.SafeLoader):
         except ValueError:
             return self.construct_scalar(node)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer; text YAML calls an integer but int() cannot read (`0x_`) is invalid YAML."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{_shown(node.value)} is not a number; quote it if it is text",
+                node.start_mark) from None
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+_Loader.add_constructor(_TAG + "timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor(_INT, _Loader.construct_yaml_int)
 
 
-def parse_yaml(text: str, *, source: str | None = None) -> Document:
-    """Read an agreement from YAML; raise InvalidAgreement with paths and line numbers."""
+def parse_yaml(content: str | bytes, *, source: str | None = None) -> Document:
+    """Read an agreement from YAML text or a file's bytes; raise InvalidAgreement with paths,
+    line numbers and the limit a document reaches.
+
+    Each limit of core.limits is checked before the work it bounds: the size before parsing;
+    nesting, nodes and aliases while composing; the size with aliases expanded (memoised, so
+    never by expanding them) before anything walks or builds the values.
+    """
     try:
-        node, data = _load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidAgreement([_syntax_error(exc)], source) from None
-    duplicates = list(_duplicate_keys(node))
-    if duplicates:
-        raise InvalidAgreement(duplicates, source)
+        node, data = _load(_decoded(content))
+    except InvalidAgreement as exc:
+        raise InvalidAgreement(exc.errors, source) from None
     try:
         return from_dict(data)
     except InvalidAgreement as exc:
         lines = _key_lines(node)
         located = [error._replace(line=_line_of(error.path, lines)) for error in exc.errors]
-        located.sort(key=lambda error: (error.line is None, error.line or 0))
-        raise InvalidAgreement(located, source) from None
+        raise InvalidAgreement(_in_line_order(located), source) from None
+
+
+def _in_line_order(errors: list[DocumentError]) -> list[DocumentError]:
+    """Errors by line; those without one last."""
+    return sorted(errors, key=lambda error: (error.line is None, error.line or 0))
+
+
+# --- YAML: from bytes to text ---
+
+
+def _decoded(content: str | bytes) -> str:
+    """The document's text: refused when too large, or (bytes) when not UTF-8 or UTF-16.
+
+    Bytes are UTF-8, with or without a byte order mark, or UTF-16 with one (what Windows
+    editors call "Unicode"); anything else is refused at its first unreadable byte.
+    """
+    size = len(content if isinstance(content, bytes)
+               else content.encode("utf-8", "surrogatepass"))
+    if size > limits.YAML_MAX_BYTES:
+        raise _over_limit(f"the document is {size:,} bytes",
+                          f"{limits.YAML_MAX_BYTES:,} bytes ({limits.YAML_MAX_BYTES // 1024} KB)",
+                          "YAML_MAX_BYTES")
+    return content if isinstance(content, str) else _decode(content)
+
+
+def _decode(data: bytes) -> str:
+    """Strict UTF-8 without its BOM, or UTF-16 when a BOM says so."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InvalidAgreement([DocumentError("", "the file is UTF-32; save it as UTF-8")])
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InvalidAgreement([_undecodable(data, exc, "UTF-16" if utf16 else "UTF-8")]) \
+            from None
+
+
+def _undecodable(data: bytes, exc: UnicodeDecodeError, encoding: str) -> DocumentError:
+    """Where a file stops being readable text, by line, column and byte offset."""
+    before = data[:exc.start].decode(exc.encoding, errors="replace").lstrip("\ufeff")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return DocumentError("", f"the file is not valid {encoding}: byte 0x{data[exc.start]:02X} at "
+                             f"line {line}, column {column} (byte offset {exc.start:,}) cannot "
+                             "be read; save the file as UTF-8", line)
+
+
+# --- YAML: composing and checking the node graph ---
 
 
 def _load(text: str) -> tuple[yaml.Node | None, Any]:
-    """The YAML node tree (for line numbers) and the plain data built from it."""
+    """The YAML node graph (for line numbers) and the plain data built from it, once the graph
+    has passed every limit and check."""
+    try:
+        return _checked_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidAgreement([_syntax_error(exc, text)]) from None
+
+
+def _checked_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """Compose, check, construct: the loader's steps with the checks between them."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        if node is None:
+            return None, None
+        _check_expansion(node)
+        problems = _node_problems(node)
+        if problems:
+            raise InvalidAgreement(_in_line_order(problems))
+        return node, loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def _syntax_error(exc: yaml.YAMLError) -> DocumentError:
+def _syntax_error(exc: yaml.YAMLError, text: str) -> DocumentError:
     """A document error for YAML that could not be read at all."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _unreadable_character(exc, text)
     if not isinstance(exc, yaml.MarkedYAMLError):
         return DocumentError("", f"invalid YAML: {exc}")
     detail = ", ".join(part for part in (exc.context, exc.problem) if part)
@@ -829,34 +971,186 @@ def _syntax_error(exc: yaml.YAMLError) -> DocumentError:
     return DocumentError("", f"invalid YAML: {detail}", mark.line + 1 if mark else None)
 
 
-def _duplicate_keys(node: yaml.Node | None, path: str = "") -> Iterator[DocumentError]:
+def _unreadable_character(exc: yaml.reader.ReaderError, text: str) -> DocumentError:
+    """A control character (or NUL) YAML does not allow, with its line and column."""
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    hint = ("; a file saved as UTF-16 without a byte order mark reads like this, save it as UTF-8"
+            if exc.character == 0 else "")
+    return DocumentError("", f"invalid YAML: the control character U+{exc.character:04X} at "
+                             f"column {column} is not allowed in a YAML file; remove it or write "
+                             f'it as an escape in double quotes, such as "\\t"{hint}', line)
+
+
+def _entries(path: str, node: yaml.Node) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """(path, the node that marks its line, value) of each entry of a mapping or list."""
+    if isinstance(node, yaml.MappingNode):
+        return [(_join(path, _key_name(key)), key, value) for key, value in node.value]
+    if isinstance(node, yaml.SequenceNode):
+        return [(_join(path, index), item, item) for index, item in enumerate(node.value)]
+    return []
+
+
+def _key_name(key: yaml.Node) -> str:
+    """A key as a path shows it."""
+    return key.value if isinstance(key, yaml.ScalarNode) else "?"
+
+
+def _children(path: str, node: yaml.Node) -> Iterator[tuple[str, yaml.Node]]:
+    """Each key and value of a mapping, or item of a list, with its path."""
+    for child_path, marked, child in _entries(path, node):
+        if marked is not child:
+            yield child_path, marked
+        yield child_path, child
+
+
+def _distinct_nodes(root: yaml.Node) -> Iterator[tuple[str, yaml.Node]]:
+    """Every node of the graph once, in document order, with the path where it first appears.
+
+    An alias is the very node it names, so entering each node once never expands an alias.
+    """
+    entered: set[yaml.Node] = set()
+    pending = [("", root)]
+    while pending:
+        path, node = pending.pop()
+        if node not in entered:
+            entered.add(node)
+            yield path, node
+            pending += reversed(list(_children(path, node)))
+
+
+class _Extent(NamedTuple):
+    """A node's size with its aliases expanded."""
+
+    nodes: int
+    height: int  # lists and mappings, from this node down to its deepest scalar
+    chars: int
+
+
+class _Expansion:
+    """The extent of every node of a graph, each measured once (memoised by identity)."""
+
+    def __init__(self) -> None:
+        self.known: dict[yaml.Node, _Extent] = {}
+        self.open: set[yaml.Node] = set()  # the nodes being measured: the current node's ancestors
+
+    def extent(self, node: yaml.Node, path: str, level: int) -> _Extent:
+        """The extent of a node that `level` lists and mappings enclose."""
+        if node in self.open:
+            raise InvalidAgreement([DocumentError(
+                path, "recursive alias: it names a list or mapping that contains it", _line(node))])
+        if node not in self.known:
+            self.known[node] = self._measured(node, path, level)
+        extent = self.known[node]
+        if level + extent.height > limits.YAML_MAX_DEPTH:
+            raise self._too_deep(node, path)
+        return extent
+
+    def _measured(self, node: yaml.Node, path: str, level: int) -> _Extent:
+        """Measure a node not seen before; a collection is refused before it nests too deep."""
+        if isinstance(node, yaml.ScalarNode):
+            return _Extent(1, 0, len(node.value))
+        if level + 1 > limits.YAML_MAX_DEPTH:
+            raise self._too_deep(node, path)
+        self.open.add(node)
+        parts = [self.extent(child, child_path, level + 1)
+                 for child_path, child in _children(path, node)]
+        self.open.discard(node)
+        return _Extent(1 + sum(part.nodes for part in parts),
+                       1 + max((part.height for part in parts), default=0),
+                       sum(part.chars for part in parts))
+
+    @staticmethod
+    def _too_deep(node: yaml.Node, path: str) -> InvalidAgreement:
+        """The refusal of a node that aliases nest too deep."""
+        return _over_limit(f"with its aliases expanded, the document nests lists and mappings "
+                           f"more than {limits.YAML_MAX_DEPTH} levels deep",
+                           f"{limits.YAML_MAX_DEPTH}", "YAML_MAX_DEPTH", _line(node), path)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a graph that would be too large, too deep or endless with its aliases expanded."""
+    extent = _Expansion().extent(root, "", 0)
+    if extent.nodes > limits.YAML_MAX_NODES:
+        raise _over_limit(f"with its aliases expanded, the document has {extent.nodes:,} keys, "
+                          "values and list items", f"{limits.YAML_MAX_NODES:,}", "YAML_MAX_NODES")
+    if extent.chars > limits.YAML_MAX_EXPANDED_CHARS:
+        raise _over_limit(f"with its aliases expanded, the document holds {extent.chars:,} "
+                          "characters of keys and values",
+                          f"{limits.YAML_MAX_EXPANDED_CHARS:,}", "YAML_MAX_EXPANDED_CHARS")
+
+
+def _node_problems(root: yaml.Node) -> list[DocumentError]:
+    """What no SLA holds, found in each node once: foreign tags, keys that are not text,
+    duplicate keys, integers too long to read."""
+    problems = []
+    for path, node in _distinct_nodes(root):
+        if isinstance(node, yaml.ScalarNode):
+            problems += _scalar_problems(path, node)
+        elif node.tag != _COLLECTION_TAGS[type(node)]:
+            problems.append(_tag_problem(path, node))
+        if isinstance(node, yaml.MappingNode):
+            problems += [*_key_problems(path, node), *_duplicate_keys(path, node)]
+    return problems
+
+
+def _tag_problem(path: str, node: yaml.Node) -> DocumentError:
+    """A node whose tag the SLA never uses (!!python/..., !!binary, !!set, merge keys...)."""
+    if node.tag == _TAG + "merge":
+        return DocumentError(path, "merge keys (<<) are not supported; write the keys out",
+                             _line(node))
+    tag = _cut(node.tag.replace(_TAG, "!!"))
+    return DocumentError(path, f"the YAML tag {tag} is not allowed: {_NOT_ALLOWED_TAG}",
+                         _line(node))
+
+
+def _scalar_problems(path: str, node: yaml.ScalarNode) -> list[DocumentError]:
+    """A scalar's tag must be one the SLA uses and fit its text; integers must be short."""
+    if node.tag not in _SCALAR_KINDS:
+        return [_tag_problem(path, node)]
+    if node.tag != _STR and node.tag != _RESOLVER.resolve(yaml.ScalarNode, node.value,
+                                                           (True, False)):
+        tag = node.tag.replace(_TAG, "!!")
+        return [DocumentError(path, f"{_shown(node.value)} is not {_SCALAR_KINDS[node.tag]}, "
+                                    f"so it cannot be tagged {tag}", _line(node))]
+    digits = len(_INTEGER_NOISE.sub("", node.value)) if node.tag == _INT else 0
+    if digits > limits.YAML_MAX_INTEGER_DIGITS:
+        return [DocumentError(path, f"the integer has {digits:,} digits; at most "
+                                    f"{limits.YAML_MAX_INTEGER_DIGITS} are allowed "
+                                    "(YAML_MAX_INTEGER_DIGITS)", _line(node))]
+    return []
+
+
+def _key_problems(path: str, node: yaml.MappingNode) -> Iterator[DocumentError]:
+    """Keys that YAML reads as something other than text (lists, numbers, booleans...)."""
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            kind = "a list" if isinstance(key, yaml.SequenceNode) else "a mapping"
+            yield DocumentError(path, f"a key must be text, not {kind}", _line(key))
+        elif key.tag != _STR and key.tag in _SCALAR_KINDS:
+            yield DocumentError(_join(path, key.value), f"the key reads as "
+                                f"{_SCALAR_KINDS[key.tag]}; keys are text: quote it", _line(key))
+
+
+def _duplicate_keys(path: str, node: yaml.MappingNode) -> Iterator[DocumentError]:
     """Keys written twice in one mapping, which plain YAML loading silently collapses."""
-    if isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key, value in node.value:
-            child = _join(path, str(key.value))
-            if isinstance(key, yaml.ScalarNode) and key.value in seen:
-                yield DocumentError(child, "duplicate key; each key may appear only once",
-                                    key.start_mark.line + 1)
-            seen.add(key.value if isinstance(key, yaml.ScalarNode) else id(key))
-            yield from _duplicate_keys(value, child)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _duplicate_keys(item, _join(path, index))
+    seen = set()
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value in seen:
+            yield DocumentError(_join(path, key.value),
+                                "duplicate key; each key may appear only once", _line(key))
+        seen.add(key.value if isinstance(key, yaml.ScalarNode) else key)
 
 
-def _key_lines(node: yaml.Node | None, path: str = "", lines: dict | None = None) -> dict:
-    """The 1-based line of every key and list item of the document, by path."""
-    lines = {} if lines is None else lines
-    if isinstance(node, yaml.MappingNode):
-        children = [(_join(path, str(key.value)), key, value) for key, value in node.value]
-    elif isinstance(node, yaml.SequenceNode):
-        children = [(_join(path, index), item, item) for index, item in enumerate(node.value)]
-    else:
-        children = []
-    for child, marked, value in children:
-        lines.setdefault(child, marked.start_mark.line + 1)
-        _key_lines(value, child, lines)
+def _key_lines(root: yaml.Node | None) -> dict[str, int]:
+    """The 1-based line of every key and list item of the document, by the path where its
+    node first appears (an alias's entries point at the anchor's lines)."""
+    if root is None:
+        return {}
+    lines: dict[str, int] = {}
+    for path, node in _distinct_nodes(root):
+        for child_path, marked, _ in _entries(path, node):
+            lines.setdefault(child_path, _line(marked))
     return lines
 
 
@@ -865,7 +1159,8 @@ def _line_of(path: str, lines: dict[str, int]) -> int | None:
     while path:
         if path in lines:
             return lines[path]
-        path = re.sub(r"(\.[^.\[]*|\[[^\]]*\])$", "", path)
+        parent = _LAST_STEP.sub("", path)
+        path = parent if parent != path else ""  # a key of the root has the root as parent
     return None
 
 
