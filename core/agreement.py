@@ -344,12 +344,13 @@ def _filter_value(value: Any) -> Any:
 
 
 def _unique_items(values: list) -> list:
-    """Refuse repeated entries, naming each repeat."""
-    repeats = [
-        (f"[{index}]", f"duplicate {_shown(value)}")
-        for index, value in enumerate(values)
-        if value in values[:index]
-    ]
+    """Refuse repeated entries, naming each repeat (in one pass: lists may be long)."""
+    seen = set()
+    repeats = []
+    for index, value in enumerate(values):
+        if value in seen:
+            repeats.append((f"[{index}]", f"duplicate {_shown(value)}"))
+        seen.add(value)
     if repeats:
         raise _Problems(*repeats)
     return values
@@ -369,13 +370,19 @@ def _window(window: tuple[str, str]) -> tuple[str, str]:
 
 
 def _no_overlaps(windows: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Refuse windows of one day that overlap each other."""
+    """Refuse windows of one day that overlap each other.
+
+    Windows are swept in order of start (not compared pairwise: a day may list thousands), each
+    against the one reaching furthest among those that start before it.
+    """
     overlaps = []
-    for index, (start, end) in enumerate(windows):
-        for other_start, other_end in windows[:index]:
-            if start < other_end and other_start < end:
-                overlaps.append((f"[{index}]", f"overlaps the window {other_start}–{other_end}"))
-                break
+    furthest = None
+    for index in sorted(range(len(windows)), key=lambda index: (*windows[index], index)):
+        start, end = windows[index]
+        if furthest is not None and start < furthest[1]:
+            overlaps.append((f"[{index}]", f"overlaps the window {furthest[0]}–{furthest[1]}"))
+        if furthest is None or end > furthest[1]:
+            furthest = (start, end)
     if overlaps:
         raise _Problems(*overlaps)
     return windows
