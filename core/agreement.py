@@ -131,9 +131,13 @@ class _Problems(ValueError):
 
 
 def _join(path: str, key: str | int) -> str:
-    """The path of `key` (a mapping key, or a list index when an int) below `path`."""
+    """The path of `key` (a mapping key, or a list index when an int) below `path`.
+
+    A long key is cut short: every error below it repeats its path.
+    """
     if isinstance(key, int):
         return f"{path}[{key}]"
+    key = _cut(str(key))
     if key.startswith("["):
         return f"{path}{key}"
     return f"{path}.{key}" if path else key
@@ -413,6 +417,7 @@ def _format_version(value: Any) -> int:
 Text = Annotated[str, PlainValidator(_text),
                  AfterValidator(_at_most(limits.TEXT_MAX_CHARS, "TEXT_MAX_CHARS"))]
 Title = Annotated[Text, AfterValidator(_at_most(limits.TITLE_MAX_CHARS, "TITLE_MAX_CHARS"))]
+FieldName = Annotated[Text, AfterValidator(_at_most(limits.KEY_MAX_CHARS, "KEY_MAX_CHARS"))]
 # Rejection reasons are stored on leads and disputes, in columns of this width.
 ReasonId = Annotated[Text, AfterValidator(_at_most(_REASON_MAX_CHARS, "LEAD_FIELD_MAX_CHARS"))]
 Slug = Annotated[str, PlainValidator(_slug),
@@ -431,7 +436,7 @@ Weekday = Annotated[str, PlainValidator(_weekday)]
 TimeZone = Annotated[str, PlainValidator(_timezone)]
 CountryCode = Annotated[str, PlainValidator(_country)]
 FilterValue = Annotated[Any, PlainValidator(_filter_value)]
-Filter = dict[Text, FilterValue]
+Filter = dict[FieldName, FilterValue]
 Window = Annotated[tuple[Time, Time], AfterValidator(_window)]
 DayHours = Annotated[list[Window], AfterValidator(_no_overlaps)]
 WeekHours = Annotated[dict[Weekday, DayHours], AfterValidator(_working_week)]
@@ -498,7 +503,7 @@ class Calendar(_Model):
 class Criterion(_Model):
     """One condition a lead must meet to be in a stage: `field op value`."""
 
-    field: Text
+    field: FieldName
     op: Operator
     value: Any
 
@@ -1129,7 +1134,9 @@ def _scalar_problems(path: str, node: yaml.ScalarNode) -> list[DocumentError]:
 
 
 def _key_problems(path: str, node: yaml.MappingNode) -> Iterator[DocumentError]:
-    """Keys that YAML reads as something other than text (lists, numbers, booleans...)."""
+    """Keys that YAML reads as something other than text (lists, numbers, booleans...), and keys
+    too long for any name (checked before validation, which repeats a key in every error below
+    it)."""
     for key, _ in node.value:
         if not isinstance(key, yaml.ScalarNode):
             kind = "a list" if isinstance(key, yaml.SequenceNode) else "a mapping"
@@ -1137,6 +1144,10 @@ def _key_problems(path: str, node: yaml.MappingNode) -> Iterator[DocumentError]:
         elif key.tag != _STR and key.tag in _SCALAR_KINDS:
             yield DocumentError(_join(path, key.value), f"the key reads as "
                                 f"{_SCALAR_KINDS[key.tag]}; keys are text: quote it", _line(key))
+        elif len(key.value) > limits.KEY_MAX_CHARS:
+            yield DocumentError(_join(path, key.value), f"the key is {len(key.value):,} characters "
+                                f"long; at most {limits.KEY_MAX_CHARS} are allowed "
+                                "(KEY_MAX_CHARS)", _line(key))
 
 
 def _duplicate_keys(path: str, node: yaml.MappingNode) -> Iterator[DocumentError]:

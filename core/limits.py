@@ -22,6 +22,9 @@ WITHIN_MAX_DAYS = 365  # `within: Nd`
 TEXT_MAX_CHARS = 10_000  # descriptions, consequences, comments, dispute notes
 TITLE_MAX_CHARS = 200  # agreement titles (the column's width)
 ID_MAX_CHARS = 64  # commitment and goal ids: "shared_goals[<id>]" fits comments.clause (120)
+# A key, or the lead field a criterion or a filter names (a column name, as HEADER_MAX_CHARS).
+# Every error below a key repeats it: 12,000 errors under a 130,000-character key took 12 GB.
+KEY_MAX_CHARS = 200
 COUNT_TARGET_MAX = 1_000_000_000  # volume targets, attempts, won-count and SQL-count goals
 MONEY_MAX = 1_000_000_000_000  # money targets and lead amounts: a trillion
 # Dates of the document: clocks and reports work in nanoseconds since 1970 (pandas: 1677-2262).
