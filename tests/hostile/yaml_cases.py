@@ -121,6 +121,13 @@ def a_day_of_minute_windows() -> str:
     return _edit('    mon: [["09:00", "17:00"]]', f"    mon: [{', '.join(windows)}]")
 
 
+def long_key_over_many_errors(key_chars: int = 130_000, windows: int = 6_000) -> str:
+    """A weekday key of `key_chars` characters over `windows` bad windows: every error repeated
+    the key (12,000 errors took 45 s and 12 GB)."""
+    bad = ", ".join(['["25:00", "x"]'] * windows)
+    return _edit('    mon: [["09:00", "17:00"]]', f"    ? {'k' * key_chars}\n    : [{bad}]")
+
+
 def aliased_long_text() -> str:
     """One string of 11,000 characters aliased 99 times: 1.1 million characters expanded."""
     return BASE + "extra: &a " + "x" * 11_000 + "\nmore: [" + ", ".join(["*a"] * 99) + "]\n"
@@ -143,6 +150,7 @@ AMPLIFICATION: dict[str, Callable[[], str | bytes]] = {
     "aliased-long-text": aliased_long_text,
     "19000-distinct-rejection-reasons": distinct_reasons_then_a_repeat,
     "a-day-of-minute-windows": a_day_of_minute_windows,
+    "long-key-over-many-errors": long_key_over_many_errors,
 }
 
 
@@ -175,6 +183,9 @@ def _amplification_cases() -> list[YamlCase]:
         YamlCase("a-day-of-minute-windows", a_day_of_minute_windows(),
                  (_at(BASE, "    mon: ", "calendar.hours.mon[1440]"),
                   "overlaps the window 23:57–23:58")),
+        YamlCase("long-key-over-many-errors", long_key_over_many_errors(),
+                 (_at(BASE, "    mon: "), "calendar.hours.kkkk", "130,000 characters",
+                  "KEY_MAX_CHARS")),
         YamlCase("aliased-long-text", aliased_long_text(),
                  (f"{SOURCE}: with its aliases expanded, the document holds 1,1",
                   "characters of keys and values", "YAML_MAX_EXPANDED_CHARS")),

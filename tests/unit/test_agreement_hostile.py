@@ -57,6 +57,8 @@ AT_THE_LIMITS = [
         target=float(limits.MONEY_MAX))),
     ("dates at both ends of the range", lambda d: d["effective"].update(
         start=f"{limits.DATE_FIRST_YEAR}-01-01", end=f"{limits.DATE_LAST_YEAR}-12-31")),
+    ("filter key of KEY_MAX_CHARS", lambda d: d["commitments"][0].update(
+        filter={"f" * limits.KEY_MAX_CHARS: "x"})),
     ("criterion with a 40-digit integer", lambda d: d["stages"]["mql"]["criteria"].append(
         {"field": "score", "op": "<", "value": 10 ** 39})),
 ]
@@ -81,6 +83,8 @@ OVER_THE_LIMITS = [
      "commitments[3].attempts", "COUNT_TARGET_MAX"),
     ("money goal over its maximum", lambda d: d["shared_goals"][0].update(target=1e13),
      "shared_goals[0].target", "MONEY_MAX"),
+    ("criterion field over KEY_MAX_CHARS", lambda d: d["stages"]["mql"]["criteria"][0].update(
+        field="f" * 201), "stages.mql.criteria[0].field", "KEY_MAX_CHARS"),
     ("a date in 1899", lambda d: d["effective"].update(start="1899-12-31"), "effective.start",
      "DATE_FIRST_YEAR"),
 ]
