@@ -4,11 +4,12 @@ Pure domain code: no streamlit, no database. A `Document` is one agreement versi
 through validation (`parse_yaml`, `from_dict`, `template`), so every `Document` obeys the schema.
 """
 
+import codecs
 import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, get_args
@@ -28,6 +29,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from core import limits
 
 if TYPE_CHECKING:
     from core.calendar import BusinessCalendar
@@ -85,7 +88,15 @@ _TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WITHIN = re.compile(r"([1-9][0-9]*)([mhd])")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_LAST_STEP = re.compile(r"(\.[^.\[]*|\[[^\]]*\])$")  # of a key path: ".key" or "[index]"
 _UNIT_SECONDS = {"m": 60, "h": 3600}
+# The longest `within` per unit, and the most digits it can have (checked before int()).
+_WITHIN_MAX = {"m": limits.WITHIN_MAX_SECONDS // 60, "h": limits.WITHIN_MAX_SECONDS // 3600,
+               "d": limits.WITHIN_MAX_DAYS}
+_WITHIN_MAX_DIGITS = len(str(max(_WITHIN_MAX.values())))
+_MONEY_METRICS = ("won_amount", "pipeline_amount")
+_REASON_MAX_CHARS = limits.LEAD_FIELD_MAX_CHARS["rejection_reason"]
+_SHOWN_MAX_CHARS = 80
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -122,9 +133,13 @@ class _Problems(ValueError):
 
 
 def _join(path: str, key: str | int) -> str:
-    """The path of `key` (a mapping key, or a list index when an int) below `path`."""
+    """The path of `key` (a mapping key, or a list index when an int) below `path`.
+
+    A long key is cut short: every error below it repeats its path.
+    """
     if isinstance(key, int):
         return f"{path}[{key}]"
+    key = _cut(str(key))
     if key.startswith("["):
         return f"{path}{key}"
     return f"{path}.{key}" if path else key
@@ -162,9 +177,36 @@ def _number(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         hint = "; remove the quotes" if isinstance(value, str) else ""
         raise ValueError(f"must be a number, not {_kind_of(value)}{hint}")
-    if not math.isfinite(value):
+    if not _finite(value):
         raise ValueError("must be a finite number")
     return value
+
+
+def _finite(value: int | float) -> bool:
+    """Whether a number is finite; an int always is (math.isfinite overflows on huge ones)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _shown(value: Any) -> str:
+    """A value's repr for a message, cut short: an error never echoes a whole upload."""
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    """A text for a message, cut short."""
+    return text if len(text) <= _SHOWN_MAX_CHARS else text[:_SHOWN_MAX_CHARS - 1] + "…"
+
+
+def _at_most(most: int, limit: str) -> Callable[[Any], Any]:
+    """A validator refusing a number above `most`, or a text longer than `most` characters."""
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > most:
+            raise ValueError(f"is {len(value):,} characters long; at most {most:,} are allowed "
+                             f"({limit})")
+        if not isinstance(value, str) and value > most:
+            raise ValueError(f"must be at most {most:,}, not {_shown(value)} ({limit})")
+        return value
+    return check
 
 
 def _positive(value: int | float) -> int | float:
@@ -184,7 +226,7 @@ def _percent(value: int | float) -> int | float:
 def _count(value: Any) -> int:
     """A whole number of at least 1."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a whole number, not {value!r}")
+        raise ValueError(f"must be a whole number, not {_shown(value)}")
     if value < 1:
         raise ValueError(f"must be at least 1, not {value}")
     return value
@@ -194,7 +236,7 @@ def _slug(value: Any) -> str:
     """A lowercase identifier such as `first-touch`."""
     if not _SLUG.fullmatch(_text(value)):
         raise ValueError(
-            f"{value!r} is not a valid id: use lowercase letters, digits, '-' and '_', "
+            f"{_shown(value)} is not a valid id: use lowercase letters, digits, '-' and '_', "
             "starting with a letter or a digit"
         )
     return value
@@ -204,14 +246,18 @@ def _day(value: Any) -> date:
     """A calendar date, from YAML (a date) or from a plain dict (a "YYYY-MM-DD" string)."""
     if isinstance(value, datetime):
         raise ValueError("must be a date without a time, written YYYY-MM-DD")
-    if isinstance(value, date):
-        return value
     if isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            value = date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"{value} is not a real date") from None
-    raise ValueError(f"must be a date written YYYY-MM-DD, not {value!r}")
+    if not isinstance(value, date):
+        raise ValueError(f"must be a date written YYYY-MM-DD, not {_shown(value)}")
+    if not limits.DATE_FIRST_YEAR <= value.year <= limits.DATE_LAST_YEAR:
+        raise ValueError(f"must be a date in the years {limits.DATE_FIRST_YEAR} to "
+                         f"{limits.DATE_LAST_YEAR}, not {value.isoformat()} "
+                         "(DATE_FIRST_YEAR, DATE_LAST_YEAR)")
+    return value
 
 
 def _time(value: Any) -> str:
@@ -224,7 +270,7 @@ def _time(value: Any) -> str:
             f"write {hint}"
         )
     if not isinstance(value, str) or not _TIME.fullmatch(value):
-        raise ValueError(f'must be a quoted "HH:MM" time such as "09:00", not {value!r}')
+        raise ValueError(f'must be a quoted "HH:MM" time such as "09:00", not {_shown(value)}')
     return value
 
 
@@ -234,9 +280,18 @@ def parse_within(within: str) -> tuple[int, str]:
     if match is None:
         raise ValueError(
             f"must be a whole number above 0 followed by m, h or d (such as 30m, 4h, 5d), "
-            f"not {within!r}"
+            f"not {_shown(within)}"
         )
+    if len(match[1]) > _WITHIN_MAX_DIGITS:
+        raise ValueError(_longest_budget(within))
     return int(match[1]), match[2]
+
+
+def _longest_budget(within: str) -> str:
+    """The message for a budget beyond the longest one allowed."""
+    return (f"{_shown(within)} is longer than the longest budget allowed: a year of business "
+            f"time ({_WITHIN_MAX['h']:,}h or {_WITHIN_MAX['m']:,}m, WITHIN_MAX_SECONDS; "
+            f"{_WITHIN_MAX['d']}d, WITHIN_MAX_DAYS)")
 
 
 def within_seconds(within: str) -> int | None:
@@ -246,15 +301,17 @@ def within_seconds(within: str) -> int | None:
 
 
 def _within(value: Any) -> str:
-    """A valid time budget string."""
-    parse_within(value)
+    """A valid time budget string, at most a year of business time."""
+    amount, unit = parse_within(value)
+    if amount > _WITHIN_MAX[unit]:
+        raise ValueError(_longest_budget(value))
     return value
 
 
 def _weekday(value: Any) -> str:
     """A weekday key of `calendar.hours`."""
     if value not in WEEKDAYS:
-        raise ValueError(f"unknown weekday {value!r}; use {', '.join(WEEKDAYS)}")
+        raise ValueError(f"unknown weekday {_shown(value)}; use {', '.join(WEEKDAYS)}")
     return value
 
 
@@ -264,7 +321,7 @@ def _timezone(value: Any) -> str:
         ZoneInfo(_text(value))
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"unknown time zone {value!r}; use an IANA name such as America/New_York"
+            f"unknown time zone {_shown(value)}; use an IANA name such as America/New_York"
         ) from None
     return value
 
@@ -274,15 +331,13 @@ def _country(value: Any) -> str:
     supported = holidays.list_supported_countries()
     if _text(value) not in supported:
         hint = f"; did you mean {value.upper()}?" if value.upper() in supported else ""
-        raise ValueError(f"unknown holidays country code {value!r}{hint}")
+        raise ValueError(f"unknown holidays country code {_shown(value)}{hint}")
     return value
 
 
 def _scalar(value: Any) -> bool:
     """Whether a value is a plain scalar a lead field can be compared with."""
-    return isinstance(value, str | bool) or (
-        isinstance(value, int | float) and math.isfinite(value)
-    )
+    return isinstance(value, str | bool) or (isinstance(value, int | float) and _finite(value))
 
 
 def _filter_value(value: Any) -> Any:
@@ -295,12 +350,13 @@ def _filter_value(value: Any) -> Any:
 
 
 def _unique_items(values: list) -> list:
-    """Refuse repeated entries, naming each repeat."""
-    repeats = [
-        (f"[{index}]", f"duplicate {value!r}")
-        for index, value in enumerate(values)
-        if value in values[:index]
-    ]
+    """Refuse repeated entries, naming each repeat (in one pass: lists may be long)."""
+    seen = set()
+    repeats = []
+    for index, value in enumerate(values):
+        if value in seen:
+            repeats.append((f"[{index}]", f"duplicate {_shown(value)}"))
+        seen.add(value)
     if repeats:
         raise _Problems(*repeats)
     return values
@@ -312,19 +368,27 @@ def _window(window: tuple[str, str]) -> tuple[str, str]:
     if start == "24:00":
         raise _Problems(("[0]", '"24:00" may only end a window; start the next day at "00:00"'))
     if end <= start:
-        hint = '; a window up to midnight ends at "24:00"' if end == "00:00" else ""
+        hint = '; a window up to midnight ends at "24:00"' if end == "00:00" else (
+            f'; an overnight shift is two windows, ["{start}", "24:00"] on one day and '
+            f'["00:00", "{end}"] on the next')
         raise ValueError(f"the end {end} must be after the start {start}{hint}")
     return window
 
 
 def _no_overlaps(windows: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Refuse windows of one day that overlap each other."""
+    """Refuse windows of one day that overlap each other.
+
+    Windows are swept in order of start (not compared pairwise: a day may list thousands), each
+    against the one reaching furthest among those that start before it.
+    """
     overlaps = []
-    for index, (start, end) in enumerate(windows):
-        for other_start, other_end in windows[:index]:
-            if start < other_end and other_start < end:
-                overlaps.append((f"[{index}]", f"overlaps the window {other_start}–{other_end}"))
-                break
+    furthest = None
+    for index in sorted(range(len(windows)), key=lambda index: (*windows[index], index)):
+        start, end = windows[index]
+        if furthest is not None and start < furthest[1]:
+            overlaps.append((f"[{index}]", f"overlaps the window {furthest[0]}–{furthest[1]}"))
+        if furthest is None or end > furthest[1]:
+            furthest = (start, end)
     if overlaps:
         raise _Problems(*overlaps)
     return windows
@@ -347,16 +411,26 @@ def _at_least_one_commitment(items: list) -> list:
 def _format_version(value: Any) -> int:
     """The `handoff:` format version this code reads."""
     if isinstance(value, bool) or value != FORMAT_VERSION or not isinstance(value, int):
-        raise ValueError(f"unsupported format version {value!r}; this Handoff reads handoff: 1")
+        raise ValueError(f"unsupported format version {_shown(value)}; "
+                         "this Handoff reads handoff: 1")
     return value
 
 
-Text = Annotated[str, PlainValidator(_text)]
-Slug = Annotated[str, PlainValidator(_slug)]
+Text = Annotated[str, PlainValidator(_text),
+                 AfterValidator(_at_most(limits.TEXT_MAX_CHARS, "TEXT_MAX_CHARS"))]
+Title = Annotated[Text, AfterValidator(_at_most(limits.TITLE_MAX_CHARS, "TITLE_MAX_CHARS"))]
+FieldName = Annotated[Text, AfterValidator(_at_most(limits.KEY_MAX_CHARS, "KEY_MAX_CHARS"))]
+# Rejection reasons are stored on leads and disputes, in columns of this width.
+ReasonId = Annotated[Text, AfterValidator(_at_most(_REASON_MAX_CHARS, "LEAD_FIELD_MAX_CHARS"))]
+Slug = Annotated[str, PlainValidator(_slug),
+                 AfterValidator(_at_most(limits.ID_MAX_CHARS, "ID_MAX_CHARS"))]
 Number = Annotated[int | float, PlainValidator(_number)]
 PositiveNumber = Annotated[Number, AfterValidator(_positive)]
+CountTarget = Annotated[PositiveNumber,
+                        AfterValidator(_at_most(limits.COUNT_TARGET_MAX, "COUNT_TARGET_MAX"))]
 Percent = Annotated[Number, AfterValidator(_percent)]
-Count = Annotated[int, PlainValidator(_count)]
+Count = Annotated[int, PlainValidator(_count),
+                  AfterValidator(_at_most(limits.COUNT_TARGET_MAX, "COUNT_TARGET_MAX"))]
 Day = Annotated[date, BeforeValidator(_day)]
 Time = Annotated[str, PlainValidator(_time)]
 Within = Annotated[str, PlainValidator(_within)]
@@ -364,7 +438,7 @@ Weekday = Annotated[str, PlainValidator(_weekday)]
 TimeZone = Annotated[str, PlainValidator(_timezone)]
 CountryCode = Annotated[str, PlainValidator(_country)]
 FilterValue = Annotated[Any, PlainValidator(_filter_value)]
-Filter = dict[Text, FilterValue]
+Filter = dict[FieldName, FilterValue]
 Window = Annotated[tuple[Time, Time], AfterValidator(_window)]
 DayHours = Annotated[list[Window], AfterValidator(_no_overlaps)]
 WeekHours = Annotated[dict[Weekday, DayHours], AfterValidator(_working_week)]
@@ -414,7 +488,7 @@ class Holidays(_Model):
         except NotImplementedError:
             known = ", ".join(holidays.list_supported_countries()[self.country]) or "none"
             raise _Problems(
-                ("subdivision", f"{self.country} has no subdivision {self.subdivision!r}; "
+                ("subdivision", f"{self.country} has no subdivision {_shown(self.subdivision)}; "
                                 f"known subdivisions: {known}")
             ) from None
         return self
@@ -431,7 +505,7 @@ class Calendar(_Model):
 class Criterion(_Model):
     """One condition a lead must meet to be in a stage: `field op value`."""
 
-    field: Text
+    field: FieldName
     op: Operator
     value: Any
 
@@ -490,7 +564,7 @@ class VolumeCommitment(_Commitment):
 
     kind: Literal["volume"]
     stage: VolumeStage
-    target: PositiveNumber
+    target: CountTarget
     per: Period
     filter: Filter | None = None
 
@@ -543,17 +617,25 @@ class SharedGoal(_Model):
     per: Period
     filter: Filter | None = None
 
+    @field_validator("target")
+    @classmethod
+    def _target_within_its_maximum(cls, target: int | float, info: ValidationInfo) -> int | float:
+        """Money goals go up to MONEY_MAX, count goals up to COUNT_TARGET_MAX."""
+        if info.data.get("metric") in _MONEY_METRICS:
+            return _at_most(limits.MONEY_MAX, "MONEY_MAX")(target)
+        return _at_most(limits.COUNT_TARGET_MAX, "COUNT_TARGET_MAX")(target)
+
 
 class Document(_Model):
     """One agreement version: the whole SLA document of DESIGN §3."""
 
     handoff: Annotated[int, PlainValidator(_format_version)]
-    title: Text
+    title: Title
     effective: Effective
     calendar: Calendar
     stages: Stages
     consequences: Consequences | None = None
-    rejection_reasons: Annotated[list[Text], AfterValidator(_unique_items)] = Field(
+    rejection_reasons: Annotated[list[ReasonId], AfterValidator(_unique_items)] = Field(
         default_factory=list
     )
     commitments: Annotated[list[Commitment], AfterValidator(_at_least_one_commitment)]
@@ -667,7 +749,7 @@ def _kind_message(error: dict) -> str:
     """The message for a commitment whose kind is missing or unknown."""
     if error["type"] == "union_tag_not_found":
         return "required key is missing"
-    return f"unknown kind {error['ctx']['tag']!r}; use {', '.join(COMMITMENT_KINDS)}"
+    return f"unknown kind {_shown(error['ctx']['tag'])}; use {', '.join(COMMITMENT_KINDS)}"
 
 
 def _message(error: dict) -> str:
@@ -682,7 +764,7 @@ def _message(error: dict) -> str:
         return "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if kind == "literal_error":
         expected = error["ctx"]["expected"].replace("'", "")
-        return f"must be {expected}, not {error['input']!r}"
+        return f"must be {expected}, not {_shown(error['input'])}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"must be a mapping, not {_kind_of(error['input'])}"
     if kind in ("list_type", "tuple_type"):
@@ -715,9 +797,67 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 # --- YAML --------------------------------------------------------------------------------------
 
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT = _TAG + "str", _TAG + "int"
+# What YAML reads a plain scalar as, by tag: the SLA uses these and nothing else.
+_SCALAR_KINDS = {_STR: "text", _INT: "a number", _TAG + "float": "a number",
+                 _TAG + "bool": "a boolean", _TAG + "null": "null (empty)",
+                 _TAG + "timestamp": "a date"}
+_COLLECTION_TAGS = {yaml.SequenceNode: _TAG + "seq", yaml.MappingNode: _TAG + "map"}
+_RESOLVER = yaml.resolver.Resolver()
+_INTEGER_NOISE = re.compile(r"^[-+]?(?:0[bx])?|[_:]")  # sign, base prefix, separators
+_NOT_ALLOWED_TAG = ("an SLA holds only text, numbers, dates, true/false, lists and mappings; "
+                    "quote text that starts with ! or is =")
+
+
+def _line(node: yaml.Node) -> int:
+    """The 1-based line a node starts on."""
+    return node.start_mark.line + 1
+
+
+def _over_limit(what: str, most: str, limit: str, line: int | None = None,
+                path: str = "") -> InvalidAgreement:
+    """The refusal of a document that goes past one of the limits of core.limits."""
+    return InvalidAgreement([DocumentError(path, f"{what}; at most {most} are allowed ({limit})",
+                                           line)])
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that hands impossible dates (2018-02-30) to the validator, which locates them."""
+    """SafeLoader that refuses a document as soon as it nests, holds or aliases too much, and
+    hands impossible dates (2018-02-30) to the validator, which locates them."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.depth = self.nodes = self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """One node; the limits are checked first, as the composer recurses into collections."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            self._refuse_past(self.aliases, limits.YAML_MAX_ALIASES, "aliases (*name)",
+                              "YAML_MAX_ALIASES", event)
+            return super().compose_node(parent, index)
+        self.nodes += 1
+        self._refuse_past(self.nodes, limits.YAML_MAX_NODES, "keys, values and list items",
+                          "YAML_MAX_NODES", event)
+        nests = isinstance(event, yaml.CollectionStartEvent)
+        self.depth += int(nests)
+        try:
+            if self.depth > limits.YAML_MAX_DEPTH:
+                raise _over_limit(
+                    f"the document nests lists and mappings {self.depth} levels deep",
+                    f"{limits.YAML_MAX_DEPTH}", "YAML_MAX_DEPTH", _line(event))
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= int(nests)
+
+    @staticmethod
+    def _refuse_past(count: int, most: int, what: str, limit: str, event: yaml.Event) -> None:
+        """Refuse the document at the event that takes a count past its limit."""
+        if count > most:
+            raise _over_limit(f"the document has more than {most:,} {what}", f"{most:,}", limit,
+                              _line(event))
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         """A date or datetime, or the raw text when it is not a real one."""
@@ -726,40 +866,118 @@ class _Loader(yaml.SafeLoader):
         except ValueError:
             return self.construct_scalar(node)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer; text YAML calls an integer but int() cannot read (`0x_`) is invalid YAML."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{_shown(node.value)} is not a number; quote it if it is text",
+                node.start_mark) from None
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+_Loader.add_constructor(_TAG + "timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor(_INT, _Loader.construct_yaml_int)
 
 
-def parse_yaml(text: str, *, source: str | None = None) -> Document:
-    """Read an agreement from YAML; raise InvalidAgreement with paths and line numbers."""
+def parse_yaml(content: str | bytes, *, source: str | None = None) -> Document:
+    """Read an agreement from YAML text or a file's bytes; raise InvalidAgreement with paths,
+    line numbers and the limit a document reaches.
+
+    Each limit of core.limits is checked before the work it bounds: the size before parsing;
+    nesting, nodes and aliases while composing; the size with aliases expanded (memoised, so
+    never by expanding them) before anything walks or builds the values.
+    """
     try:
-        node, data = _load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidAgreement([_syntax_error(exc)], source) from None
-    duplicates = list(_duplicate_keys(node))
-    if duplicates:
-        raise InvalidAgreement(duplicates, source)
+        node, data = _load(_decoded(content))
+    except InvalidAgreement as exc:
+        raise InvalidAgreement(exc.errors, source) from None
     try:
         return from_dict(data)
     except InvalidAgreement as exc:
         lines = _key_lines(node)
         located = [error._replace(line=_line_of(error.path, lines)) for error in exc.errors]
-        located.sort(key=lambda error: (error.line is None, error.line or 0))
-        raise InvalidAgreement(located, source) from None
+        raise InvalidAgreement(_in_line_order(located), source) from None
+
+
+def _in_line_order(errors: list[DocumentError]) -> list[DocumentError]:
+    """Errors by line; those without one last."""
+    return sorted(errors, key=lambda error: (error.line is None, error.line or 0))
+
+
+# --- YAML: from bytes to text ---
+
+
+def _decoded(content: str | bytes) -> str:
+    """The document's text: refused when too large, or (bytes) when not UTF-8 or UTF-16.
+
+    Bytes are UTF-8, with or without a byte order mark, or UTF-16 with one (what Windows
+    editors call "Unicode"); anything else is refused at its first unreadable byte.
+    """
+    size = len(content if isinstance(content, bytes)
+               else content.encode("utf-8", "surrogatepass"))
+    if size > limits.YAML_MAX_BYTES:
+        raise _over_limit(f"the document is {size:,} bytes",
+                          f"{limits.YAML_MAX_BYTES:,} bytes ({limits.YAML_MAX_BYTES // 1024} KB)",
+                          "YAML_MAX_BYTES")
+    return content if isinstance(content, str) else _decode(content)
+
+
+def _decode(data: bytes) -> str:
+    """Strict UTF-8 without its BOM, or UTF-16 when a BOM says so."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InvalidAgreement([DocumentError("", "the file is UTF-32; save it as UTF-8")])
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InvalidAgreement([_undecodable(data, exc, "UTF-16" if utf16 else "UTF-8")]) \
+            from None
+
+
+def _undecodable(data: bytes, exc: UnicodeDecodeError, encoding: str) -> DocumentError:
+    """Where a file stops being readable text, by line, column and byte offset."""
+    before = data[:exc.start].decode(exc.encoding, errors="replace").lstrip("\ufeff")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return DocumentError("", f"the file is not valid {encoding}: byte 0x{data[exc.start]:02X} at "
+                             f"line {line}, column {column} (byte offset {exc.start:,}) cannot "
+                             "be read; save the file as UTF-8", line)
+
+
+# --- YAML: composing and checking the node graph ---
 
 
 def _load(text: str) -> tuple[yaml.Node | None, Any]:
-    """The YAML node tree (for line numbers) and the plain data built from it."""
+    """The YAML node graph (for line numbers) and the plain data built from it, once the graph
+    has passed every limit and check."""
+    try:
+        return _checked_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidAgreement([_syntax_error(exc, text)]) from None
+
+
+def _checked_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """Compose, check, construct: the loader's steps with the checks between them."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        if node is None:
+            return None, None
+        _check_expansion(node)
+        problems = _node_problems(node)
+        if problems:
+            raise InvalidAgreement(_in_line_order(problems))
+        return node, loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def _syntax_error(exc: yaml.YAMLError) -> DocumentError:
+def _syntax_error(exc: yaml.YAMLError, text: str) -> DocumentError:
     """A document error for YAML that could not be read at all."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _unreadable_character(exc, text)
     if not isinstance(exc, yaml.MarkedYAMLError):
         return DocumentError("", f"invalid YAML: {exc}")
     detail = ", ".join(part for part in (exc.context, exc.problem) if part)
@@ -767,34 +985,192 @@ def _syntax_error(exc: yaml.YAMLError) -> DocumentError:
     return DocumentError("", f"invalid YAML: {detail}", mark.line + 1 if mark else None)
 
 
-def _duplicate_keys(node: yaml.Node | None, path: str = "") -> Iterator[DocumentError]:
+def _unreadable_character(exc: yaml.reader.ReaderError, text: str) -> DocumentError:
+    """A control character (or NUL) YAML does not allow, with its line and column."""
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    hint = ("; a file saved as UTF-16 without a byte order mark reads like this, save it as UTF-8"
+            if exc.character == 0 else "")
+    return DocumentError("", f"invalid YAML: the control character U+{exc.character:04X} at "
+                             f"column {column} is not allowed in a YAML file; remove it or write "
+                             f'it as an escape in double quotes, such as "\\t"{hint}', line)
+
+
+def _entries(path: str, node: yaml.Node) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """(path, the node that marks its line, value) of each entry of a mapping or list."""
+    if isinstance(node, yaml.MappingNode):
+        return [(_join(path, _key_name(key)), key, value) for key, value in node.value]
+    if isinstance(node, yaml.SequenceNode):
+        return [(_join(path, index), item, item) for index, item in enumerate(node.value)]
+    return []
+
+
+def _key_name(key: yaml.Node) -> str:
+    """A key as a path shows it."""
+    return key.value if isinstance(key, yaml.ScalarNode) else "?"
+
+
+def _children(path: str, node: yaml.Node) -> Iterator[tuple[str, yaml.Node]]:
+    """Each key and value of a mapping, or item of a list, with its path."""
+    for child_path, marked, child in _entries(path, node):
+        if marked is not child:
+            yield child_path, marked
+        yield child_path, child
+
+
+def _distinct_nodes(root: yaml.Node) -> Iterator[tuple[str, yaml.Node]]:
+    """Every node of the graph once, in document order, with the path where it first appears.
+
+    An alias is the very node it names, so entering each node once never expands an alias.
+    """
+    entered: set[yaml.Node] = set()
+    pending = [("", root)]
+    while pending:
+        path, node = pending.pop()
+        if node not in entered:
+            entered.add(node)
+            yield path, node
+            pending += reversed(list(_children(path, node)))
+
+
+class _Extent(NamedTuple):
+    """A node's size with its aliases expanded."""
+
+    nodes: int
+    height: int  # lists and mappings, from this node down to its deepest scalar
+    chars: int
+
+
+class _Expansion:
+    """The extent of every node of a graph, each measured once (memoised by identity)."""
+
+    def __init__(self) -> None:
+        self.known: dict[yaml.Node, _Extent] = {}
+        self.open: set[yaml.Node] = set()  # the nodes being measured: the current node's ancestors
+
+    def extent(self, node: yaml.Node, path: str, level: int) -> _Extent:
+        """The extent of a node that `level` lists and mappings enclose."""
+        if node in self.open:
+            raise InvalidAgreement([DocumentError(
+                path, "recursive alias: it names a list or mapping that contains it", _line(node))])
+        if node not in self.known:
+            self.known[node] = self._measured(node, path, level)
+        extent = self.known[node]
+        if level + extent.height > limits.YAML_MAX_DEPTH:
+            raise self._too_deep(node, path)
+        return extent
+
+    def _measured(self, node: yaml.Node, path: str, level: int) -> _Extent:
+        """Measure a node not seen before; a collection is refused before it nests too deep."""
+        if isinstance(node, yaml.ScalarNode):
+            return _Extent(1, 0, len(node.value))
+        if level + 1 > limits.YAML_MAX_DEPTH:
+            raise self._too_deep(node, path)
+        self.open.add(node)
+        parts = [self.extent(child, child_path, level + 1)
+                 for child_path, child in _children(path, node)]
+        self.open.discard(node)
+        return _Extent(1 + sum(part.nodes for part in parts),
+                       1 + max((part.height for part in parts), default=0),
+                       sum(part.chars for part in parts))
+
+    @staticmethod
+    def _too_deep(node: yaml.Node, path: str) -> InvalidAgreement:
+        """The refusal of a node that aliases nest too deep."""
+        return _over_limit(f"with its aliases expanded, the document nests lists and mappings "
+                           f"more than {limits.YAML_MAX_DEPTH} levels deep",
+                           f"{limits.YAML_MAX_DEPTH}", "YAML_MAX_DEPTH", _line(node), path)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a graph that would be too large, too deep or endless with its aliases expanded."""
+    extent = _Expansion().extent(root, "", 0)
+    if extent.nodes > limits.YAML_MAX_NODES:
+        raise _over_limit(f"with its aliases expanded, the document has {extent.nodes:,} keys, "
+                          "values and list items", f"{limits.YAML_MAX_NODES:,}", "YAML_MAX_NODES")
+    if extent.chars > limits.YAML_MAX_EXPANDED_CHARS:
+        raise _over_limit(f"with its aliases expanded, the document holds {extent.chars:,} "
+                          "characters of keys and values",
+                          f"{limits.YAML_MAX_EXPANDED_CHARS:,}", "YAML_MAX_EXPANDED_CHARS")
+
+
+def _node_problems(root: yaml.Node) -> list[DocumentError]:
+    """What no SLA holds, found in each node once: foreign tags, keys that are not text,
+    duplicate keys, integers too long to read."""
+    problems = []
+    for path, node in _distinct_nodes(root):
+        if isinstance(node, yaml.ScalarNode):
+            problems += _scalar_problems(path, node)
+        elif node.tag != _COLLECTION_TAGS[type(node)]:
+            problems.append(_tag_problem(path, node))
+        if isinstance(node, yaml.MappingNode):
+            problems += [*_key_problems(path, node), *_duplicate_keys(path, node)]
+    return problems
+
+
+def _tag_problem(path: str, node: yaml.Node) -> DocumentError:
+    """A node whose tag the SLA never uses (!!python/..., !!binary, !!set, merge keys...)."""
+    if node.tag == _TAG + "merge":
+        return DocumentError(path, "merge keys (<<) are not supported; write the keys out",
+                             _line(node))
+    tag = _cut(node.tag.replace(_TAG, "!!"))
+    return DocumentError(path, f"the YAML tag {tag} is not allowed: {_NOT_ALLOWED_TAG}",
+                         _line(node))
+
+
+def _scalar_problems(path: str, node: yaml.ScalarNode) -> list[DocumentError]:
+    """A scalar's tag must be one the SLA uses and fit its text; integers must be short."""
+    if node.tag not in _SCALAR_KINDS:
+        return [_tag_problem(path, node)]
+    if node.tag != _STR and node.tag != _RESOLVER.resolve(yaml.ScalarNode, node.value,
+                                                           (True, False)):
+        tag = node.tag.replace(_TAG, "!!")
+        return [DocumentError(path, f"{_shown(node.value)} is not {_SCALAR_KINDS[node.tag]}, "
+                                    f"so it cannot be tagged {tag}", _line(node))]
+    digits = len(_INTEGER_NOISE.sub("", node.value)) if node.tag == _INT else 0
+    if digits > limits.YAML_MAX_INTEGER_DIGITS:
+        return [DocumentError(path, f"the integer has {digits:,} digits; at most "
+                                    f"{limits.YAML_MAX_INTEGER_DIGITS} are allowed "
+                                    "(YAML_MAX_INTEGER_DIGITS)", _line(node))]
+    return []
+
+
+def _key_problems(path: str, node: yaml.MappingNode) -> Iterator[DocumentError]:
+    """Keys that YAML reads as something other than text (lists, numbers, booleans...), and keys
+    too long for any name (checked before validation, which repeats a key in every error below
+    it)."""
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            kind = "a list" if isinstance(key, yaml.SequenceNode) else "a mapping"
+            yield DocumentError(path, f"a key must be text, not {kind}", _line(key))
+        elif key.tag != _STR and key.tag in _SCALAR_KINDS:
+            yield DocumentError(_join(path, key.value), f"the key reads as "
+                                f"{_SCALAR_KINDS[key.tag]}; keys are text: quote it", _line(key))
+        elif len(key.value) > limits.KEY_MAX_CHARS:
+            yield DocumentError(_join(path, key.value), f"the key is {len(key.value):,} characters "
+                                f"long; at most {limits.KEY_MAX_CHARS} are allowed "
+                                "(KEY_MAX_CHARS)", _line(key))
+
+
+def _duplicate_keys(path: str, node: yaml.MappingNode) -> Iterator[DocumentError]:
     """Keys written twice in one mapping, which plain YAML loading silently collapses."""
-    if isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key, value in node.value:
-            child = _join(path, str(key.value))
-            if isinstance(key, yaml.ScalarNode) and key.value in seen:
-                yield DocumentError(child, "duplicate key; each key may appear only once",
-                                    key.start_mark.line + 1)
-            seen.add(key.value if isinstance(key, yaml.ScalarNode) else id(key))
-            yield from _duplicate_keys(value, child)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _duplicate_keys(item, _join(path, index))
+    seen = set()
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value in seen:
+            yield DocumentError(_join(path, key.value),
+                                "duplicate key; each key may appear only once", _line(key))
+        seen.add(key.value if isinstance(key, yaml.ScalarNode) else key)
 
 
-def _key_lines(node: yaml.Node | None, path: str = "", lines: dict | None = None) -> dict:
-    """The 1-based line of every key and list item of the document, by path."""
-    lines = {} if lines is None else lines
-    if isinstance(node, yaml.MappingNode):
-        children = [(_join(path, str(key.value)), key, value) for key, value in node.value]
-    elif isinstance(node, yaml.SequenceNode):
-        children = [(_join(path, index), item, item) for index, item in enumerate(node.value)]
-    else:
-        children = []
-    for child, marked, value in children:
-        lines.setdefault(child, marked.start_mark.line + 1)
-        _key_lines(value, child, lines)
+def _key_lines(root: yaml.Node | None) -> dict[str, int]:
+    """The 1-based line of every key and list item of the document, by the path where its
+    node first appears (an alias's entries point at the anchor's lines)."""
+    if root is None:
+        return {}
+    lines: dict[str, int] = {}
+    for path, node in _distinct_nodes(root):
+        for child_path, marked, _ in _entries(path, node):
+            lines.setdefault(child_path, _line(marked))
     return lines
 
 
@@ -803,7 +1179,8 @@ def _line_of(path: str, lines: dict[str, int]) -> int | None:
     while path:
         if path in lines:
             return lines[path]
-        path = re.sub(r"(\.[^.\[]*|\[[^\]]*\])$", "", path)
+        parent = _LAST_STEP.sub("", path)
+        path = parent if parent != path else ""  # a key of the root has the root as parent
     return None
 
 

@@ -219,7 +219,7 @@ def agreement_import(
 
     with refusals_exit_1(), get_session() as session:
         version = agreements.import_yaml(
-            session=session, actor=acting_user(session, as_user), text=file.read_text("utf-8"),
+            session=session, actor=acting_user(session, as_user), text=file.read_bytes(),
             source=str(file), agreement_id=agreement,
         )
     typer.echo(f"agreement {version.agreement_id} version {version.number}")

@@ -8,15 +8,28 @@ it is inflated, an alias graph before it is expanded).
 # --- SLA documents (YAML upload, "Apply YAML", `agreement import`) ---------------------------
 YAML_MAX_BYTES = 256 * 1024  # an SLA is a few kilobytes
 YAML_MAX_ALIASES = 100  # `*anchor` references in one document
-YAML_MAX_DEPTH = 20  # nesting of mappings and lists
-YAML_MAX_NODES = 20_000  # nodes of the document with every alias expanded
-YAML_MAX_INTEGER_DIGITS = 15  # any integer in the document
+YAML_MAX_DEPTH = 20  # nesting of mappings and lists (an SLA needs 6), aliases expanded
+YAML_MAX_NODES = 20_000  # keys, values and items of the document with every alias expanded
+# Characters of every key and value with every alias expanded: aliases may save typing, not
+# multiply what is validated and stored.
+YAML_MAX_EXPANDED_CHARS = 1_000_000
+# Any integer in the document. 40, not 15: criteria and filters compare with any integer a lead
+# attribute may hold, and the round-trip property test writes 128-bit ones (39 digits); int()
+# and base-60 integers stay trivial at this size. Targets have their own maximums below.
+YAML_MAX_INTEGER_DIGITS = 40
 WITHIN_MAX_SECONDS = 365 * 24 * 3600  # `within` of a commitment: a year of business time
 WITHIN_MAX_DAYS = 365  # `within: Nd`
 TEXT_MAX_CHARS = 10_000  # descriptions, consequences, comments, dispute notes
 TITLE_MAX_CHARS = 200  # agreement titles (the column's width)
-COUNT_TARGET_MAX = 1_000_000_000  # volume targets, won-count and SQL-count goals
+ID_MAX_CHARS = 64  # commitment and goal ids: "shared_goals[<id>]" fits comments.clause (120)
+# A key, or the lead field a criterion or a filter names (a column name, as HEADER_MAX_CHARS).
+# Every error below a key repeats it: 12,000 errors under a 130,000-character key took 12 GB.
+KEY_MAX_CHARS = 200
+COUNT_TARGET_MAX = 1_000_000_000  # volume targets, attempts, won-count and SQL-count goals
 MONEY_MAX = 1_000_000_000_000  # money targets and lead amounts: a trillion
+# Dates of the document: clocks and reports work in nanoseconds since 1970 (pandas: 1677-2262).
+DATE_FIRST_YEAR = 1900
+DATE_LAST_YEAR = 2199
 
 # --- lead and touch files (Import page, `import leads|touches`) ------------------------------
 FILE_MAX_BYTES = 512 * 1024 * 1024

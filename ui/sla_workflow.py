@@ -214,7 +214,7 @@ def _upload_form(actor: Actor) -> None:
     upload = st.file_uploader("SLA YAML", type=["yaml", "yml"], key="sla_new_upload")
     if upload is not None and st.button("Import as a new draft", key="sla_new_import"):
         _created(run_service(agreements.import_yaml, "Imported as a new draft.", actor=actor,
-                             text=upload.getvalue().decode("utf-8"), source=upload.name))
+                             text=upload.getvalue(), source=upload.name))
         st.rerun()
 
 

@@ -173,7 +173,7 @@ def amend(*, session: Session, actor: Actor, agreement_id: int) -> VersionView:
 
 
 def import_yaml(
-    *, session: Session, actor: Actor, text: str, source: str | None = None,
+    *, session: Session, actor: Actor, text: str | bytes, source: str | None = None,
     agreement_id: int | None = None,
 ) -> VersionView:
     """A new agreement (or a new version of one) from an SLA YAML document."""
