@@ -169,6 +169,8 @@ def _text(value: Any) -> str:
         raise ValueError("must not be empty")
     if not isinstance(value, str):
         raise ValueError(f"must be text, not {_kind_of(value)}; quote it")
+    if "\x00" in value:  # PostgreSQL's text columns cannot hold it
+        raise ValueError("holds a NUL character (\\0), which no text may hold")
     return value
 
 

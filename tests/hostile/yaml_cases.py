@@ -259,6 +259,8 @@ def _tag_and_key_cases() -> list[YamlCase]:
         _edited("!!binary", title, "title: !!binary SG9zdGlsZQ==", "title",
                 "!!binary is not allowed"),
         _edited("!!set", title, "title: !!set {a, b}", "title", "!!set is not allowed"),
+        _edited("escaped NUL in the title", title, 'title: "Hostile\\0base"', "title",
+                "NUL character"),
         _edited("tag that does not fit", title, "title: !!bool maybe", "title",
                 "cannot be tagged !!bool"),
         _edited("!!int on text", "    target: 1000", "    target: !!int many",

@@ -137,7 +137,9 @@ def test_strings_that_look_like_other_types_survive_the_round_trip():
     assert parse_yaml(dump_yaml(document)).rejection_reasons == document.rejection_reasons
 
 
-_TEXT = st.text(min_size=1).filter(str.strip)
+# Any text within the limits a title and a rejection reason have (64 characters, no NUL).
+_TEXT = st.text(st.characters(blacklist_characters="\x00"), min_size=1,
+                max_size=64).filter(str.strip)
 _SCALAR = st.one_of(_TEXT, st.integers(), st.booleans(),
                     st.floats(allow_nan=False, allow_infinity=False))
 
