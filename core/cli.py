@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from core import services
+from core import limits, services
 from core.errors import Busy, InvalidInput, NotFound
 from core.permissions import PermissionDenied, Role
 
@@ -45,6 +45,13 @@ def fail(message: str) -> None:
     """Print an error on stderr and exit 1 (invalid input)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def read_at_most(file: Path, limit: int) -> bytes:
+    """A file's bytes, but never more than one byte past `limit`: enough for the reader to
+    refuse an over-long file by its limit without holding all of it."""
+    with file.open("rb") as handle:
+        return handle.read(limit + 1)
 
 
 def echo_json(value) -> None:
@@ -219,8 +226,9 @@ def agreement_import(
 
     with refusals_exit_1(), get_session() as session:
         version = agreements.import_yaml(
-            session=session, actor=acting_user(session, as_user), text=file.read_bytes(),
-            source=str(file), agreement_id=agreement,
+            session=session, actor=acting_user(session, as_user),
+            text=read_at_most(file, limits.YAML_MAX_BYTES), source=str(file),
+            agreement_id=agreement,
         )
     typer.echo(f"agreement {version.agreement_id} version {version.number}")
 
@@ -381,7 +389,8 @@ def _run_import(service, file: Path, map_: list[str] | None, tz: str | None,
     try:
         with refusals_exit_1(), get_session() as session:
             actor = acting_user(session, as_user) if as_user else services.OPERATOR
-            summary = service(session=session, actor=actor, data=file.read_bytes(),
+            summary = service(session=session, actor=actor,
+                              data=read_at_most(file, limits.FILE_MAX_BYTES),
                               filename=file.name, overrides=overrides, tz=tz, **options)
     except UsageError as error:
         raise typer.BadParameter(str(error), param_hint="--map") from None
