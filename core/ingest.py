@@ -41,6 +41,7 @@ __all__ = [
     "Table",
     "UnknownField",
     "UsageError",
+    "check_source",
     "errors_csv",
     "parse_leads",
     "parse_touches",
@@ -202,6 +203,13 @@ _KIND_SYNONYMS = {
     "other": ("other", "note", "task", "sms", "text", "linkedin", "chat", "whatsapp", "social"),
 }  # fmt: skip
 _KIND_BY_NAME = {name: kind for kind, names in _KIND_SYNONYMS.items() for name in names}
+_IDS = ("external_id", "lead_external_id")
+# The stored widths of the lead's text fields; `source` is an option, checked by check_source.
+_LEAD_WIDTHS = {
+    name: width for name, width in limits.LEAD_FIELD_MAX_CHARS.items() if name != "source"
+}
+_MAX_OFFSET_MINUTES = 14 * 60  # UTC+14:00 (Kiribati) to UTC-12:00: nothing lies beyond ±14:00
+_OFFSET_AT_END = r"(?P<z>Z|[+-]\d{2}(?::?\d{2})?)$"
 _TRUE = ("true", "yes", "y", "t", "1", "1.0")
 _FALSE = ("false", "no", "n", "f", "0", "0.0", "")
 
@@ -299,6 +307,7 @@ _HEADER_MAX_BYTES = limits.MAX_COLUMNS * (4 * limits.HEADER_MAX_CHARS + 3)
 _RECORD_MAX_BYTES = limits.MAX_COLUMNS * (4 * limits.CELL_MAX_CHARS + 3)
 _NOT_BLANK = re.compile(rb"\S")
 _QUOTED_CELL = re.compile(r'"[^"]*+(?:""[^"]*+)*+"?')  # possessive: no backtracking state
+_ZERO_WIDTH = "[\u200b-\u200d\u2060\ufeff]"
 
 
 def read_table(data: bytes, filename: str) -> Table:
@@ -1270,6 +1279,7 @@ class _Problems:
         self.bad = np.zeros(len(table.lines), dtype=bool)
         self.found: list[tuple[int, str, str]] = []
         self.order = {column: position for position, column in enumerate(table.columns)}
+        self.reported = {(error.line, error.column) for error in table.errors}
         for error in table.errors:
             self.add(np.searchsorted(self.lines, [error.line]), error.column, error.reason)
 
@@ -1283,6 +1293,13 @@ class _Problems:
         self.found.extend(
             zip(self.lines[positions].tolist(), [column] * len(positions), reasons, strict=True)
         )
+
+    def add_missing(self, positions: np.ndarray, column: str, reason: str) -> None:
+        """Record an empty required cell, unless the reader reported the cell (it was blanked)."""
+        if self.reported:
+            lines = self.lines[positions].tolist()
+            positions = positions[[(line, column) not in self.reported for line in lines]]
+        self.add(positions, column, reason)
 
     def row_errors(self) -> list[RowError]:
         """Every problem once, by line and then by the column's place in the file."""
@@ -1327,6 +1344,16 @@ def _zone(tz: str) -> str:
             f"unknown time zone '{tz}'; use an IANA name such as America/Sao_Paulo"
         ) from None
     return tz
+
+
+def check_source(source: str) -> str:
+    """The --source option, checked against the stored width of a lead's source."""
+    width = limits.LEAD_FIELD_MAX_CHARS["source"]
+    if len(source) > width:
+        raise UsageError(
+            f"--source is {len(source):,} characters long; at most {width:,} are allowed"
+        )
+    return source
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -1399,6 +1426,13 @@ class _DateColumn:
         self.utc = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
         self.date_only = np.zeros(len(values), dtype=bool)
         self.done = np.zeros(len(values), dtype=bool)
+        self.far_offset = np.zeros(len(values), dtype=bool)  # beyond ±14:00: done, as errors
+
+    def far(self, positions: np.ndarray) -> None:
+        """Rows whose UTC offset is beyond ±14:00: no instant, one error each."""
+        self.far_offset[positions] = True
+        self.done[positions] = True
+        self.utc[positions] = np.datetime64("NaT")
 
     def refuse(self, message: str) -> FileRefused:
         """The error that refuses the whole file because of this column."""
@@ -1423,6 +1457,10 @@ def _parse_dates(values: pd.Series, label: str, reader: _Reader) -> _Dates:
         out_of_range,
         label,
         _bad_reasons(values, out_of_range, "date '{value}' is out of range (1900 to 2199)"),
+    )
+    far = np.flatnonzero(column.far_offset)
+    reader.problems.add(
+        far, label, _bad_reasons(values, far, "the UTC offset of '{value}' is beyond ±14:00")
     )
     unparsed = np.flatnonzero(column.given & ~done)
     reader.problems.add(
@@ -1471,6 +1509,8 @@ def _parse_iso(column: _DateColumn) -> None:
     result[offset] = _utc_ns(wall[offset])
     result[~offset] = _localize(wall[~offset], column.reader.zone)
     _settle(column, positions, result)
+    minutes = _offset_minutes(pc.extract_regex(tail.filter(pa.array(offset)), _OFFSET_AT_END))
+    column.far(positions[offset][np.abs(minutes) > _MAX_OFFSET_MINUTES])
     column.date_only[positions[~offset & (length == 10)]] = True
 
 
@@ -1520,7 +1560,8 @@ def _parse_loose(column: _DateColumn) -> None:
     day = np.where(year_first, number["c"], np.where(first_is_day, number["a"], number["b"]))
     hour, valid_hour = _hours(parts, number["H"])
     offsets = _offset_minutes(parts)
-    usable = (year_first | day_month) & valid_hour & ~(np.abs(offsets) > 18 * 60)
+    far = matched & (np.abs(offsets) > _MAX_OFFSET_MINUTES)
+    usable = (year_first | day_month) & valid_hour & ~far
     naive = _compose(year, month, day, hour, number["M"], number["S"], _nanoseconds(parts), usable)
     aware = ~np.isnan(offsets)
     result = np.full(len(positions), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -1530,6 +1571,7 @@ def _parse_loose(column: _DateColumn) -> None:
     shifted = ~np.isnat(naive) & aware
     result[shifted] = naive[shifted] - (offsets[shifted] * 60).astype("timedelta64[s]")
     _settle(column, positions, result)
+    column.far(positions[far])
     column.date_only[positions] |= ~np.isnat(result) & np.isnan(number["H"])
 
 
@@ -1632,10 +1674,12 @@ def _compose(
     return result
 
 
-def _parse_numbers(
-    values: pd.Series, label: str, problems: _Problems, non_negative: bool
-) -> np.ndarray:
-    """float64 numbers (NaN = not supplied); "1.234,50", "1,234.50" and "$ 1 234" are read."""
+def _parse_numbers(values: pd.Series, label: str, problems: _Problems, name: str) -> np.ndarray:
+    """float64 numbers (NaN = not supplied); "1.234,50", "1,234.50" and "$ 1 234" are read.
+
+    Not finite ("inf", "1e400") is not a number; an amount is at least 0 and at most MONEY_MAX, a
+    score within ±SCORE_MAX_ABS (sums of absurd values would overflow the reports).
+    """
     given = _filled(values)
     result = np.full(len(values), np.nan)
     if not given.any():
@@ -1662,13 +1706,22 @@ def _parse_numbers(
         label,
         _bad_reasons(values, positions[not_number], "'{value}' is not a number"),
     )
-    if non_negative:
+    if name == "amount":
         negative = numbers < 0
         problems.add(
             positions[negative],
             label,
             _bad_reasons(values, positions[negative], "negative amount '{value}'"),
         )
+        beyond, bound = numbers > limits.MONEY_MAX, f"above the limit of {limits.MONEY_MAX:,}"
+    else:
+        beyond, bound = np.abs(numbers) > limits.SCORE_MAX_ABS, f"beyond ±{limits.SCORE_MAX_ABS:,}"
+    beyond &= ~not_number  # "1e400" is already not a number
+    problems.add(
+        positions[beyond],
+        label,
+        _bad_reasons(values, positions[beyond], f"{name} '{{value}}' is {bound}"),
+    )
     result[positions[~not_number]] = numbers[~not_number]
     return result
 
@@ -1711,14 +1764,15 @@ class _Reader:
         self.problems = _Problems(table)
         self.notes: list[str] = list(table.notes)
         self._dates: dict[tuple[str, ...], _Dates] = {}
-        self._texts: dict[tuple[str, ...], pd.Series] = {}
+        self._texts: dict[tuple[tuple[str, ...], bool], pd.Series] = {}
 
     def text(self, name: str) -> pd.Series:
-        """The stripped text of a field."""
-        columns = tuple(self.mapping[name])
-        if columns not in self._texts:
-            self._texts[columns] = _text_of(self.table, columns)
-        return self._texts[columns]
+        """The stripped text of a field; ids in one Unicode spelling."""
+        key = (tuple(self.mapping[name]), name in _IDS)
+        if key not in self._texts:
+            text = _text_of(self.table, key[0])
+            self._texts[key] = _normal_ids(text) if key[1] else text
+        return self._texts[key]
 
     def label(self, name: str) -> str:
         """The file column(s) of a field, as errors name them."""
@@ -1764,14 +1818,12 @@ def parse_leads(
             columns[name] = reader.dates(name).utc
         elif name in LEAD_NUMBERS:
             columns[name] = _parse_numbers(
-                reader.text(name),
-                reader.label(name),
-                reader.problems,
-                non_negative=name == "amount",
+                reader.text(name), reader.label(name), reader.problems, name
             )
         else:
             columns[name] = _optional_text(reader.text(name))
     _check_external_ids(reader)
+    _check_widths(reader, _LEAD_WIDTHS)
     _check_stage_order(reader)
     if "email" in reader.mapping:
         _check_emails(reader)
@@ -1794,7 +1846,7 @@ def _check_external_ids(reader: _Reader) -> None:
     ids = reader.text("external_id")
     label = reader.label("external_id")
     missing = np.flatnonzero(~_filled(ids))
-    reader.problems.add(missing, label, "missing external id")
+    reader.problems.add_missing(missing, label, "missing external id")
     codes, _ = pd.factorize(ids)
     first_of_code = np.unique(codes, return_index=True)[1]
     first = first_of_code[codes]
@@ -1813,6 +1865,36 @@ def _check_external_ids(reader: _Reader) -> None:
             for line, same in zip(first_lines.tolist(), identical.tolist(), strict=True)
         ],
     )
+
+
+def _check_widths(reader: _Reader, widths: Mapping[str, int]) -> None:
+    """A text longer than its stored column is a row error, checked before any database sees it
+    (PostgreSQL would abort the whole import, SQLite would store it whole)."""
+    for name, width in widths.items():
+        if name not in reader.mapping:
+            continue
+        lengths = _numpy(pc.utf8_length(_arrow(reader.text(name))))
+        long = np.flatnonzero(lengths > width)
+        reader.problems.add(
+            long,
+            reader.label(name),
+            [
+                f"{name} is {n:,} characters long; at most {width:,} are allowed"
+                for n in lengths[long].tolist()
+            ],
+        )
+
+
+def _normal_ids(values: pd.Series) -> pd.Series:
+    """Ids in one spelling, so that "José" (NFC or NFD), "Ｌ００１" and "L0\u200b01" are not new
+    leads: NFKC (it composes like NFC and also folds fullwidth digits and letters), without
+    zero-width characters, stripped."""
+    text = _arrow(values)
+    if pc.all(pc.string_is_ascii(text)).as_py() is not False:
+        return values  # NFKC leaves ASCII alone, and the zero-width characters are not ASCII
+    text = pc.utf8_normalize(text, "NFKC")
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _ZERO_WIDTH, ""))
+    return pd.Series(text.to_pandas(), dtype=values.dtype)
 
 
 def _check_stage_order(reader: _Reader) -> None:
@@ -1901,13 +1983,14 @@ def parse_touches(
     reader = _Reader(table, _check_mapping(table, mapping, "touches"), tz, date_format)
     size = len(table.rows)
     leads = reader.text("lead_external_id")
-    reader.problems.add(
-        np.flatnonzero(~_filled(leads)),
-        reader.label("lead_external_id"),
-        "missing lead id",
+    reader.problems.add_missing(
+        np.flatnonzero(~_filled(leads)), reader.label("lead_external_id"), "missing lead id"
     )
     at_text = reader.text("at")
-    reader.problems.add(np.flatnonzero(~_filled(at_text)), reader.label("at"), "missing touch time")
+    reader.problems.add_missing(
+        np.flatnonzero(~_filled(at_text)), reader.label("at"), "missing touch time"
+    )
+    _check_widths(reader, limits.TOUCH_FIELD_MAX_CHARS)
     mapped = reader.mapping
     frame = pd.DataFrame(
         {
