@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cache
 from types import MappingProxyType
 from typing import IO, Any, NamedTuple
 from xml.parsers import expat
@@ -278,8 +279,9 @@ class Table:
     rows: pd.DataFrame
     lines: np.ndarray
     filename: str
-    errors: tuple[RowError, ...] = ()  # rows the reader could not fit to the header
+    errors: tuple[RowError, ...] = ()  # rows the reader could not fit to the header, or read
     notes: tuple[str, ...] = ()
+    blanked: frozenset[tuple[int, str]] = frozenset()  # (line, column) the reader left empty
 
 
 @dataclass(frozen=True)
@@ -314,8 +316,8 @@ def read_table(data: bytes, filename: str) -> Table:
     """The cells of a CSV or XLSX file as text, with the physical line of every row."""
     if len(data) > limits.FILE_MAX_BYTES:
         raise FileRefused(
-            f"{filename}: the file is {_megabytes(len(data))}; at most "
-            f"{_megabytes(limits.FILE_MAX_BYTES)} are allowed"
+            f"{filename}: the file is {len(data):,} bytes; at most {limits.FILE_MAX_BYTES:,} "
+            f"({_megabytes(limits.FILE_MAX_BYTES)}) are allowed"
         )
     if data.startswith(_OLE_MAGIC):
         raise FileRefused(
@@ -353,6 +355,7 @@ class _Grid(NamedTuple):
     cells: pd.DataFrame
     lines: np.ndarray
     misfits: list[RowError]
+    blank_rows: tuple[int, ...] = ()  # lines of rows too long to read, left without cells
 
 
 def _read_csv(data: bytes, filename: str) -> Table:
@@ -378,7 +381,8 @@ def _read_csv(data: bytes, filename: str) -> Table:
         )
     grid = grid or _slow_grid(raw, delimiter, filename)
     notes = () if encoding == "utf-8" else (f"{filename}: not UTF-8, read as {encoding}",)
-    return _table(grid._replace(misfits=[*grid.misfits, *cut]), filename, notes)
+    grid = grid._replace(misfits=[*grid.misfits, *cut], blank_rows=tuple(e.line for e in cut))
+    return _table(grid, filename, notes)
 
 
 def _utf8(data: bytes, filename: str) -> tuple[bytes, str]:
@@ -696,7 +700,6 @@ def _grid_from_records(records: list[list[str]], lines: list[int]) -> _Grid:
 
 # --- reading XLSX ----------------------------------------------------------------------------
 
-_XML_PARTS = (".xml", ".rels", ".vml")
 _XML_CHUNK = 1024 * 1024
 # One shared string or cell, from its start tag to the next: 10,000 characters of even the most
 # formatted rich text take far less. A larger one is a bomb that openpyxl would hold whole.
@@ -716,21 +719,63 @@ class _Root(Exception):
 
 def _read_xlsx(data: bytes, filename: str) -> Table:
     """The first sheet of a workbook as a Table; lines are sheet row numbers."""
-    import openpyxl  # imported here: only XLSX uploads need it
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             roots = _check_archive(archive, filename)
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                grid = _first_sheet(workbook, archive, roots, filename)
-            finally:
-                workbook.close()
+        reader = _workbook(data)
+        try:
+            sheets = _worksheet_parts(reader)
+            if not sheets:
+                raise FileRefused(f"{filename}: the workbook has no worksheet")
+            unsaved = _check_sheet(reader.archive, sheets[0], roots.get(sheets[0], ""), filename)
+            sheet = _sheet_type()(reader.wb, "", sheets[0], reader.shared_strings)
+            grid = _sheet_grid(sheet.iter_rows(), unsaved, filename)
+        finally:
+            reader.archive.close()
     except FileRefused:
         raise
     except Exception as error:  # zipfile, zlib, expat and openpyxl raise many kinds of errors
         raise FileRefused(f"{filename}: not a readable XLSX workbook ({error})") from None
     return _table(grid, filename, ())
+
+
+def _workbook(data: bytes) -> Any:
+    """openpyxl's reader of a workbook, read up to its sheets: the steps of load_workbook but
+    the last, which parses every sheet without a <dimension> whole, only to find its size."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)  # number formats: which numbers are dates
+    return reader
+
+
+def _worksheet_parts(reader: Any) -> list[str]:
+    """The workbook's worksheet parts in order, as load_workbook finds them."""
+    names = set(reader.valid_files)
+    return [
+        relation.target
+        for _sheet, relation in reader.parser.find_sheets()
+        if relation.target in names and "chartsheet" not in relation.Type
+    ]
+
+
+@cache
+def _sheet_type() -> type:
+    """openpyxl's read-only worksheet, without its size: a <dimension> can lie, and without one
+    openpyxl would parse the whole sheet to find it (rows are then read without a size)."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class Sheet(ReadOnlyWorksheet):
+        """A read-only worksheet of unknown size."""
+
+        def _get_size(self) -> None:
+            """Leave the size unknown."""
+
+    return Sheet
 
 
 def _check_archive(archive: zipfile.ZipFile, filename: str) -> dict[str, str]:
@@ -744,10 +789,9 @@ def _check_archive(archive: zipfile.ZipFile, filename: str) -> dict[str, str]:
             f"{_megabytes(limits.XLSX_MAX_UNCOMPRESSED_BYTES)} are allowed"
         )
     roots = {}
-    for info in archive.infolist():
-        if info.filename.lower().endswith(_XML_PARTS):
-            with archive.open(info) as stream:
-                roots[info.filename] = _root_element(stream, info.filename, filename)
+    for info in archive.infolist():  # every member: openpyxl follows relations, not extensions
+        with archive.open(info) as stream:
+            roots[info.filename] = _root_element(stream, info.filename, filename)
     _check_shared_strings(archive, roots, filename)
     return roots
 
@@ -781,15 +825,20 @@ def _root_element(stream: IO[bytes], part: str, filename: str) -> str:
     return ""
 
 
-def _shared_strings_part(archive: zipfile.ZipFile) -> str | None:
-    """The shared-strings part, found as openpyxl finds it (in [Content_Types].xml)."""
+def _manifest(archive: zipfile.ZipFile) -> Any:
+    """The package's [Content_Types].xml, read as openpyxl reads it."""
     from openpyxl.packaging.manifest import Manifest
-    from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES
     from openpyxl.xml.functions import fromstring
 
-    if ARC_CONTENT_TYPES not in archive.namelist():
-        return None  # openpyxl refuses the file itself
-    part = Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES))).find(SHARED_STRINGS)
+    return Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES)))
+
+
+def _shared_strings_part(archive: zipfile.ZipFile) -> str | None:
+    """The shared-strings part, found as openpyxl finds it."""
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    part = _manifest(archive).find(SHARED_STRINGS)
     return part.PartName[1:] if part is not None else None
 
 
@@ -869,48 +918,44 @@ def _check_gaps(bounds: np.ndarray, last: int, filename: str, root: str) -> int:
     return int(bounds[-1])
 
 
-def _first_sheet(
-    workbook: Any, archive: zipfile.ZipFile, roots: dict[str, str], filename: str
-) -> _Grid:
-    """The grid of the workbook's first sheet, its size checked before openpyxl reads a row."""
-    if not workbook.worksheets:
-        raise FileRefused(f"{filename}: the workbook has no worksheet")
-    sheet = workbook.worksheets[0]
-    part = sheet._worksheet_path  # the part openpyxl will read, as it resolved it
-    unsaved = (
-        _unsaved_formulas(archive, part, roots[part])
-        if _scan_sheet(archive, part, roots.get(part, ""), filename)
-        else {}
-    )
-    sheet.reset_dimensions()  # some writers store a wrong sheet size
-    return _sheet_grid(sheet.iter_rows(), unsaved, filename)
-
-
-def _scan_sheet(archive: zipfile.ZipFile, part: str, root: str, filename: str) -> bool:
-    """Refuse more rows than XLSX_MAX_ROWS or a row of more than MAX_COLUMNS cells (a sheet's
-    <dimension> can lie, so its XML is scanned); whether it holds any formula."""
-    rows, open_row, formulas = 0, 0, False
+def _check_sheet(
+    archive: zipfile.ZipFile, part: str, root: str, filename: str
+) -> dict[int, list[int]]:
+    """Refuse a first sheet of more than XLSX_MAX_ROWS rows, MAX_COLUMNS cells in a row or
+    XLSX_MAX_CELLS cells, by a byte scan before openpyxl reads it (a <dimension> can lie); its
+    formulas without a saved value."""
+    rows = open_row = cells = 0
+    formulas = False
     with archive.open(part) as stream:
         for found in _tag_scan(stream, root, (b"row", b"c", b"f"), b"sheetData", filename):
-            row_starts, cell_starts = found[b"row"], found[b"c"]
-            formulas = formulas or bool(len(found[b"f"]))
-            # Cells per row; the first count goes to the row still open from the last chunk.
-            widths = np.bincount(
-                np.searchsorted(row_starts, cell_starts, side="right"),
-                minlength=len(row_starts) + 1,
-            )
-            widths[0] += open_row
-            if widths.max() > limits.MAX_COLUMNS:
-                raise FileRefused(
-                    f"{filename}: a row of the first sheet has more than "
-                    f"{limits.MAX_COLUMNS:,} cells; at most {limits.MAX_COLUMNS:,} columns are "
-                    "allowed"
-                )
-            open_row = int(widths[-1])
-            rows += len(row_starts)
+            open_row = _check_rows(found, open_row, filename)
+            rows += len(found[b"row"])
             if rows > limits.XLSX_MAX_ROWS:
                 raise _too_many_rows(filename, limits.XLSX_MAX_ROWS, "the first sheet has ")
-    return formulas
+            cells += len(found[b"c"])
+            if cells > limits.XLSX_MAX_CELLS:
+                raise FileRefused(
+                    f"{filename}: the first sheet has more than {limits.XLSX_MAX_CELLS:,} cells; "
+                    f"at most {limits.XLSX_MAX_CELLS:,} are allowed (save it as CSV)"
+                )
+            formulas = formulas or bool(len(found[b"f"]))
+    return _unsaved_formulas(archive, part, root) if formulas else {}
+
+
+def _check_rows(found: dict[bytes, np.ndarray], open_row: int, filename: str) -> int:
+    """Refuse a row of more than MAX_COLUMNS cells; the cells of the row still open."""
+    row_starts, cell_starts = found[b"row"], found[b"c"]
+    # Cells per row; the first count goes to the row still open from the chunk before.
+    widths = np.bincount(
+        np.searchsorted(row_starts, cell_starts, side="right"), minlength=len(row_starts) + 1
+    )
+    widths[0] += open_row
+    if widths.max() > limits.MAX_COLUMNS:
+        raise FileRefused(
+            f"{filename}: a row of the first sheet has more than {limits.MAX_COLUMNS:,} cells; "
+            f"at most {limits.MAX_COLUMNS:,} columns are allowed"
+        )
+    return int(widths[-1])
 
 
 class _FormulaCells:
@@ -985,6 +1030,8 @@ def _sheet_grid(
     for number, row in enumerate(rows, start=1):
         if number > _EXCEL_MAX_ROWS:
             raise FileRefused(f"{filename}: the first sheet has rows beyond Excel's last row")
+        if not row:
+            continue  # a row openpyxl fills in for a gap in the row numbers
         if len(row) > limits.MAX_COLUMNS:
             raise FileRefused(
                 f"{filename}: row {number:,} of the first sheet reaches column {len(row):,}; at "
@@ -997,9 +1044,9 @@ def _sheet_grid(
         text += sum(map(len, cells))
         if text > limits.XLSX_MAX_UNCOMPRESSED_BYTES:
             raise FileRefused(
-                f"{filename}: the first sheet holds more than "
-                f"{_megabytes(limits.XLSX_MAX_UNCOMPRESSED_BYTES)} of text; at most that is "
-                "allowed"
+                f"{filename}: the cells of the first sheet hold more than "
+                f"{_megabytes(limits.XLSX_MAX_UNCOMPRESSED_BYTES)} of text (one saved text may "
+                "fill many cells); save it as CSV"
             )
         if problems or "".join(cells).strip():
             records.append(cells)
@@ -1082,7 +1129,12 @@ def _table(grid: _Grid, filename: str, notes: tuple[str, ...]) -> Table:
     if not filled.any():
         raise FileRefused(f"{filename}: the file has a header but no data rows")
     rows = cells[filled].reset_index(drop=True)
-    return Table(names, rows, grid.lines[filled], filename, tuple(errors), notes)
+    # A reported cell (too long, a formula without a value) or row (too long) was left empty.
+    blanked = {(error.line, error.column) for error in errors if error.column}
+    blanked |= {(line, name) for line in grid.blank_rows for name in names}
+    return Table(
+        names, rows, grid.lines[filled], filename, tuple(errors), notes, frozenset(blanked)
+    )
 
 
 def _blank_long_cells(cells: pd.DataFrame, lines: np.ndarray) -> list[RowError]:
@@ -1279,7 +1331,7 @@ class _Problems:
         self.bad = np.zeros(len(table.lines), dtype=bool)
         self.found: list[tuple[int, str, str]] = []
         self.order = {column: position for position, column in enumerate(table.columns)}
-        self.reported = {(error.line, error.column) for error in table.errors}
+        self.blanked = table.blanked
         for error in table.errors:
             self.add(np.searchsorted(self.lines, [error.line]), error.column, error.reason)
 
@@ -1296,9 +1348,9 @@ class _Problems:
 
     def add_missing(self, positions: np.ndarray, column: str, reason: str) -> None:
         """Record an empty required cell, unless the reader reported the cell (it was blanked)."""
-        if self.reported:
+        if self.blanked:
             lines = self.lines[positions].tolist()
-            positions = positions[[(line, column) not in self.reported for line in lines]]
+            positions = positions[[(line, column) not in self.blanked for line in lines]]
         self.add(positions, column, reason)
 
     def row_errors(self) -> list[RowError]:
