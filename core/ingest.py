@@ -42,7 +42,6 @@ __all__ = [
     "Table",
     "UnknownField",
     "UsageError",
-    "check_source",
     "errors_csv",
     "parse_leads",
     "parse_touches",
@@ -205,7 +204,7 @@ _KIND_SYNONYMS = {
 }  # fmt: skip
 _KIND_BY_NAME = {name: kind for kind, names in _KIND_SYNONYMS.items() for name in names}
 _IDS = ("external_id", "lead_external_id")
-# The stored widths of the lead's text fields; `source` is an option, checked by check_source.
+# The stored widths of the lead's text fields; `source` is an option, which the services check.
 _LEAD_WIDTHS = {
     name: width for name, width in limits.LEAD_FIELD_MAX_CHARS.items() if name != "source"
 }
@@ -1396,16 +1395,6 @@ def _zone(tz: str) -> str:
             f"unknown time zone '{tz}'; use an IANA name such as America/Sao_Paulo"
         ) from None
     return tz
-
-
-def check_source(source: str) -> str:
-    """The --source option, checked against the stored width of a lead's source."""
-    width = limits.LEAD_FIELD_MAX_CHARS["source"]
-    if len(source) > width:
-        raise UsageError(
-            f"--source is {len(source):,} characters long; at most {width:,} are allowed"
-        )
-    return source
 
 
 # --- values ----------------------------------------------------------------------------------

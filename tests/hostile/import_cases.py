@@ -71,6 +71,7 @@ class Case:
     """One hostile file and what must happen to it.
 
     `refused` / `usage`: the message (which names the file, for a refusal) holds these words.
+    `invalid`: an option only the import service sees refuses the import (InvalidInput).
     `errors`: exactly the (line, column) pairs core.ingest reports, each reason holding the words.
     `stored_errors`: more row errors that only the service finds (it knows the stored leads).
     `counts`: the service's counts with the baseline stored. `options`: overrides, preset, tz,
@@ -83,6 +84,7 @@ class Case:
     build: Callable[[], bytes]
     refused: str | None = None
     usage: str | None = None
+    invalid: str | None = None
     errors: tuple[Problem, ...] = ()
     stored_errors: tuple[Problem, ...] = ()
     counts: Counts | None = None
@@ -481,7 +483,7 @@ CASES: tuple[Case, ...] = (
     Case("an unknown --tz", "leads", "leads.csv", _text(_LEADS, "N01,2018-01-05,social"),
          usage="unknown time zone 'Mars/Olympus'", options={"tz": "Mars/Olympus"}),
     Case("a --source over its width", "leads", "leads.csv",
-         _text(_LEADS, "N01,2018-01-05,social"), usage="--source is 65 characters long; at most 64",
+         _text(_LEADS, "N01,2018-01-05,social"), invalid="65 characters; at most 64 are allowed",
          options={"source": "s" * 65}),
     # --- workbooks refused whole
     _refused("a zip that is not a workbook", "leads.xlsx", _not_a_workbook,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from core import agreement as sla
+from core.errors import InvalidInput
 from core.ingest import FileRefused, UsageError
 from core.services import imports
 from tests.hostile.import_cases import (
@@ -25,12 +26,6 @@ from tests.sla_helpers import activate
 
 # Tables an import writes: the others must never change.
 WRITTEN = {"leads", "touches", "import_batches", "audit_events"}
-# core.services.imports does not check --source yet; ingest.check_source is there to call.
-UNCHECKED_SOURCE = pytest.mark.xfail(
-    strict=True, reason="core.services.imports does not call ingest.check_source yet"
-)
-
-
 def run(session, actor, case: Case, data: bytes) -> imports.ImportSummary:
     """Import a case's file as the CLI does."""
     options = {
@@ -75,23 +70,18 @@ def stored(session, people):
     return people["marco"]
 
 
-def cases() -> list:
-    """The corpus as parameters, the unchecked --source expected to fail."""
-    return [
-        pytest.param(case, id=case.name, marks=UNCHECKED_SOURCE if "--source" in case.name else ())
-        for case in CASES
-    ]
-
-
-@pytest.mark.parametrize("case", cases())
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_a_hostile_import_keeps_what_is_stored(session, stored, case):
     before = snapshot(session)
     data = case.build()
-    if case.refused is not None or case.usage is not None:
-        with pytest.raises(FileRefused if case.refused is not None else UsageError):
-            run(session, stored, case, data)
-        assert snapshot(session) == before
-        return
+    refusal = {FileRefused: case.refused, UsageError: case.usage, InvalidInput: case.invalid}
+    for error, words in refusal.items():
+        if words is not None:
+            with pytest.raises(error) as refused:
+                run(session, stored, case, data)
+            assert words in str(refused.value)
+            assert snapshot(session) == before
+            return
     summary = run(session, stored, case, data)
     del data
     counts = (summary.read, summary.inserted, summary.updated, summary.unchanged,
