@@ -1550,7 +1550,10 @@ def _parse_iso(column: _DateColumn) -> None:
     result[offset] = _utc_ns(wall[offset])
     result[~offset] = _localize(wall[~offset], column.reader.zone)
     _settle(column, positions, result)
-    minutes = _offset_minutes(pc.extract_regex(tail.filter(pa.array(offset)), _OFFSET_AT_END))
+    offsets = pc.extract_regex(tail.filter(pa.array(offset)), _OFFSET_AT_END)
+    if isinstance(offsets, pa.ChunkedArray):  # a large file's column comes in blocks
+        offsets = offsets.combine_chunks()
+    minutes = _offset_minutes(offsets)
     column.far(positions[offset][np.abs(minutes) > _MAX_OFFSET_MINUTES])
     column.date_only[positions[~offset & (length == 10)]] = True
 
