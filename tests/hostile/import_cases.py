@@ -151,6 +151,15 @@ def _huge_row() -> bytes:
 _LEADS = "external_id,mql_at,channel"
 
 
+def _blocks() -> bytes:
+    """30,000 good rows, 2 MB: pyarrow reads them in blocks, as it reads real exports."""
+    rows = "".join(
+        f"B{i:05d},2018-01-05T10:00:00{'+02:00' if i % 2 else ''},social,{'n' * 20}\n"
+        for i in range(30_000)
+    )
+    return f"{_LEADS},note\n{rows}".encode()
+
+
 # --- workbooks -------------------------------------------------------------------------------
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -540,6 +549,7 @@ CASES: tuple[Case, ...] = (
     _rows("an id over CELL_MAX_CHARS", _text(_LEADS, f"{_long_text()},2018-01-05,social",
                                              "N02,2018-01-06,social"),
           Counts(2, 1, 0, 0, 1), P(2, "external_id", "10,001 characters")),
+    _rows("a good file read in blocks", _blocks, Counts(30_000, 30_000, 0, 0, 0)),
     _rows("UTF-8 with a BOM", lambda: codecs.BOM_UTF8 + _text(_LEADS, "N01,2018-01-05,social")(),
           Counts(1, 1, 0, 0, 0)),
     _rows("UTF-16 with a BOM", lambda: codecs.BOM_UTF16_LE + _text(
