@@ -12,11 +12,14 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cache
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
+from xml.parsers import expat
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -24,6 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+
+from core import limits
 
 __all__ = [
     "LEAD_FIELDS",
@@ -198,6 +203,13 @@ _KIND_SYNONYMS = {
     "other": ("other", "note", "task", "sms", "text", "linkedin", "chat", "whatsapp", "social"),
 }  # fmt: skip
 _KIND_BY_NAME = {name: kind for kind, names in _KIND_SYNONYMS.items() for name in names}
+_IDS = ("external_id", "lead_external_id")
+# The stored widths of the lead's text fields; `source` is an option, which the services check.
+_LEAD_WIDTHS = {
+    name: width for name, width in limits.LEAD_FIELD_MAX_CHARS.items() if name != "source"
+}
+_MAX_OFFSET_MINUTES = 14 * 60  # UTC+14:00 (Kiribati) to UTC-12:00: nothing lies beyond ±14:00
+_OFFSET_AT_END = r"(?P<z>Z|[+-]\d{2}(?::?\d{2})?)$"
 _TRUE = ("true", "yes", "y", "t", "1", "1.0")
 _FALSE = ("false", "no", "n", "f", "0", "0.0", "")
 
@@ -266,8 +278,9 @@ class Table:
     rows: pd.DataFrame
     lines: np.ndarray
     filename: str
-    errors: tuple[RowError, ...] = ()  # rows the reader could not fit to the header
+    errors: tuple[RowError, ...] = ()  # rows the reader could not fit to the header, or read
     notes: tuple[str, ...] = ()
+    blanked: frozenset[tuple[int, str]] = frozenset()  # (line, column) the reader left empty
 
 
 @dataclass(frozen=True)
@@ -286,9 +299,25 @@ class ParsedFile:
 
 # --- reading ---------------------------------------------------------------------------------
 
+_CHUNK = 4 * 1024 * 1024  # bytes scanned at once: bounds the index arrays of one step
+_SNIFF_LINE_BYTES = 1024 * 1024  # the delimiter is sniffed on at most this much of a line
+# A header longer than this has too many columns or too long a name (a UTF-8 character takes
+# at most 4 bytes; quotes and the delimiter 3 more per name), so only this much of it is split.
+_HEADER_MAX_BYTES = limits.MAX_COLUMNS * (4 * limits.HEADER_MAX_CHARS + 3)
+# Likewise a row longer than this has too many cells or too long a cell: it is never parsed whole.
+_RECORD_MAX_BYTES = limits.MAX_COLUMNS * (4 * limits.CELL_MAX_CHARS + 3)
+_NOT_BLANK = re.compile(rb"\S")
+_QUOTED_CELL = re.compile(r'"[^"]*+(?:""[^"]*+)*+"?')  # possessive: no backtracking state
+_ZERO_WIDTH = "[\u200b-\u200d\u2060\ufeff]"
+
 
 def read_table(data: bytes, filename: str) -> Table:
     """The cells of a CSV or XLSX file as text, with the physical line of every row."""
+    if len(data) > limits.FILE_MAX_BYTES:
+        raise FileRefused(
+            f"{filename}: the file is {len(data):,} bytes; at most {limits.FILE_MAX_BYTES:,} "
+            f"({_megabytes(limits.FILE_MAX_BYTES)}) are allowed"
+        )
     if data.startswith(_OLE_MAGIC):
         raise FileRefused(
             f"{filename}: Excel 97-2003 (.xls) files are not supported; save it as .xlsx or .csv"
@@ -296,6 +325,25 @@ def read_table(data: bytes, filename: str) -> Table:
     if data.startswith(_ZIP_MAGIC) or filename.lower().endswith(_XLSX_EXTENSIONS):
         return _read_xlsx(data, filename)
     return _read_csv(data, filename)
+
+
+def _megabytes(size: int) -> str:
+    """A size in MB as people read it: "512 MB", "1.5 MB"."""
+    return f"{size / 2**20:,.1f}".removesuffix(".0") + " MB"
+
+
+def _too_long(length: int | None) -> str:
+    """The reason for a cell over CELL_MAX_CHARS (None: longer than could be measured)."""
+    size = f"{length:,}" if length is not None else f"more than {limits.CELL_MAX_CHARS:,}"
+    return f"the cell holds {size} characters; at most {limits.CELL_MAX_CHARS:,} are allowed"
+
+
+def _too_many_rows(filename: str, limit: int, where: str = "") -> FileRefused:
+    """The refusal of a file with more rows than `limit`."""
+    return FileRefused(
+        f"{filename}: {where}more than {limit:,} rows; at most {limit:,} are allowed in one "
+        "file (split it)"
+    )
 
 
 class _Grid(NamedTuple):
@@ -306,47 +354,89 @@ class _Grid(NamedTuple):
     cells: pd.DataFrame
     lines: np.ndarray
     misfits: list[RowError]
+    blank_rows: tuple[int, ...] = ()  # lines of rows too long to read, left without cells
 
 
 def _read_csv(data: bytes, filename: str) -> Table:
     """A delimited text file as a Table."""
-    text, encoding = _decode(data)
-    if "\x00" in text:
+    raw, encoding = _utf8(data, filename)
+    if b"\x00" in raw:
         raise FileRefused(f"{filename}: not a CSV text file or an XLSX workbook")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if _NOT_BLANK.search(raw) is None:
         raise FileRefused(f"{filename}: the file is empty")
-    delimiter = _sniff_delimiter(text)
-    grid = _fast_grid(text, delimiter) or _slow_grid(text, delimiter, filename)
+    delimiter = _sniff_delimiter(raw)
+    spans = _record_spans(raw, filename)
+    grid, cut = None, []
+    if spans.balanced:
+        found = _header_record(raw, spans, delimiter, filename)
+        if found is not None:
+            raw, cut = _cut_long_records(raw, spans, found, delimiter)
+            grid = _fast_grid(raw, spans, found, delimiter)
+    elif spans.longest > _RECORD_MAX_BYTES:
+        raise FileRefused(
+            f"{filename}: line {spans.longest_line:,} is {spans.longest:,} bytes long; a row "
+            f"holds at most {limits.MAX_COLUMNS:,} cells of {limits.CELL_MAX_CHARS:,} characters"
+        )
+    grid = grid or _slow_grid(raw, delimiter, filename)
     notes = () if encoding == "utf-8" else (f"{filename}: not UTF-8, read as {encoding}",)
+    grid = grid._replace(misfits=[*grid.misfits, *cut], blank_rows=tuple(e.line for e in cut))
     return _table(grid, filename, notes)
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """The text of a CSV file and the encoding it was read with."""
+def _utf8(data: bytes, filename: str) -> tuple[bytes, str]:
+    """The text of a CSV file as UTF-8 without a BOM, and the encoding it was read with."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "UTF-16"
-    for encoding, name in (("utf-8", "utf-8"), ("cp1252", "Windows-1252")):
         try:
-            return data.decode(encoding), name
+            return data.decode("utf-16").encode("utf-8"), "UTF-16"
         except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "Latin-1"
+            raise FileRefused(f"{filename}: starts like UTF-16 text but is not") from None
+    if data.isascii() or _is_utf8(data):
+        return data, "utf-8"
+    try:
+        return data.decode("cp1252").encode("utf-8"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode("utf-8"), "Latin-1"
 
 
-def _sniff_delimiter(text: str) -> str:
+def _is_utf8(data: bytes) -> bool:
+    """Whether bytes are valid UTF-8, checked a chunk at a time (no copy of the whole text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), _CHUNK):
+            decoder.decode(view[start : start + _CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _head_lines(raw: bytes, count: int) -> list[bytes]:
+    """The first `count` lines, each cut at _SNIFF_LINE_BYTES."""
+    lines, position = [], 0
+    while len(lines) < count and position <= len(raw):
+        end = raw.find(b"\n", position)
+        end = len(raw) if end < 0 else end
+        lines.append(raw[position : min(end, position + _SNIFF_LINE_BYTES)])
+        position = end + 1
+    return lines
+
+
+def _sniff_delimiter(raw: bytes) -> str:
     """The delimiter that splits the header, and the most lines after it the same way."""
-    head = [re.sub(r'"[^"]*"', "", line) for line in text.split("\n", 20)[:20] if line.strip()]
-    header = head[0] if head else ""
+    head = [re.sub(rb'"[^"]*"', b"", line) for line in _head_lines(raw, 20) if line.strip()]
+    header = head[0] if head else b""
 
     def fit(delimiter: str) -> tuple[bool, int, int]:
-        width = header.count(delimiter)
-        return width > 0, sum(line.count(delimiter) == width for line in head), width
+        mark = delimiter.encode()
+        width = header.count(mark)
+        return width > 0, sum(line.count(mark) == width for line in head), width
 
     best = max(_DELIMITERS, key=fit)
-    return best if header.count(best) else ","
+    return best if header.count(best.encode()) else ","
 
 
 class _Spans(NamedTuple):
@@ -356,22 +446,52 @@ class _Spans(NamedTuple):
     ends: np.ndarray
     lines: np.ndarray
     quoted_newlines: bool  # some cell holds a line break
+    balanced: bool  # an even number of quotes: the records are right
+    longest: int  # the longest physical line, in bytes
+    longest_line: int
 
 
-def _record_spans(raw: bytes) -> _Spans | None:
-    """The records of a CSV text; a newline inside quotes is data. None if quotes are unbalanced."""
+def _record_spans(raw: bytes, filename: str) -> _Spans:
+    """The records of a CSV text (a newline inside quotes is data), scanned a chunk at a time.
+
+    A file with more than CSV_MAX_ROWS rows is refused as soon as they are counted.
+    """
     buffer = np.frombuffer(raw, dtype=np.uint8)
-    newlines = np.flatnonzero(buffer == _NEWLINE)
-    quotes = np.flatnonzero(buffer == _QUOTE)
-    if len(quotes) % 2:
-        return None  # an unclosed or stray quote: the csv module says which
-    outside = np.searchsorted(quotes, newlines) % 2 == 0
-    separators = newlines[outside]
-    starts = np.concatenate(([0], separators + 1))
-    ends = np.concatenate((separators, [len(raw)]))
-    lines = np.concatenate(([1], np.flatnonzero(outside) + 2))
-    keep = ends > starts
-    return _Spans(starts[keep], ends[keep], lines[keep], not outside.all())
+    parts: list[tuple[np.ndarray, ...]] = []
+    rows, newlines, odd, quoted = 0, 0, 0, False
+    record_start, record_line, line_start, longest = 0, 1, 0, (0, 1)
+    for offset in range(0, len(buffer), _CHUNK):
+        chunk = buffer[offset : offset + _CHUNK]
+        breaks = np.flatnonzero(chunk == _NEWLINE) + offset
+        quotes = np.flatnonzero(chunk == _QUOTE)
+        outside = (np.searchsorted(quotes, breaks - offset) + odd) % 2 == 0
+        odd, quoted = (odd + len(quotes)) % 2, quoted or not outside.all()
+        if len(breaks):
+            lengths = np.diff(breaks, prepend=line_start - 1) - 1
+            widest = int(np.argmax(lengths))
+            longest = max(longest, (int(lengths[widest]), newlines + widest + 1))
+            line_start = int(breaks[-1]) + 1
+        number = newlines + np.flatnonzero(outside)  # the index of each record's newline
+        ends = breaks[outside]
+        newlines += len(breaks)
+        if not len(ends):
+            continue
+        starts = np.concatenate(([record_start], ends[:-1] + 1))
+        lines = np.concatenate(([record_line], number[:-1] + 2))
+        keep = ends > starts
+        parts.append((starts[keep], ends[keep], lines[keep]))
+        rows += int(keep.sum())
+        record_start, record_line = int(ends[-1]) + 1, int(number[-1]) + 2
+        if rows > limits.CSV_MAX_ROWS + 1:  # + 1: the header
+            raise _too_many_rows(filename, limits.CSV_MAX_ROWS)
+    longest = max(longest, (len(raw) - line_start, newlines + 1))
+    if len(raw) > record_start:
+        parts.append((np.array([record_start]), np.array([len(raw)]), np.array([record_line])))
+    starts, ends, lines = (
+        np.concatenate([part[field] for part in parts]) if parts else np.array([], np.int64)
+        for field in range(3)
+    )
+    return _Spans(starts, ends, lines, quoted, odd == 0, *longest)
 
 
 def _split_record(text: str, delimiter: str) -> list[str]:
@@ -379,38 +499,139 @@ def _split_record(text: str, delimiter: str) -> list[str]:
     return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
 
 
-def _first_filled(
-    raw: bytes, starts: np.ndarray, ends: np.ndarray, delimiter: str
+def _header_record(
+    raw: bytes, spans: _Spans, delimiter: str, filename: str
 ) -> tuple[int, list[str]] | None:
-    """The index and cells of the first record with a non-blank cell (the header)."""
-    for index, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        cells = _split_record(raw[start:end].decode("utf-8"), delimiter)
-        if "".join(cells).strip():
-            return index, cells
+    """The index and cells of the first record with a non-blank cell (the header), checked."""
+    for index in range(len(spans.starts)):
+        start, end = int(spans.starts[index]), int(spans.ends[index])
+        cut = min(end, start + _HEADER_MAX_BYTES + 1)
+        try:
+            cells = _split_record(raw[start:cut].decode("utf-8", "replace"), delimiter)
+        except csv.Error:  # a cell beyond the csv module's field limit
+            raise FileRefused(
+                f"{filename}: a column name is longer than {csv.field_size_limit():,} "
+                f"characters; at most {limits.HEADER_MAX_CHARS:,} are allowed"
+            ) from None
+        if not "".join(cells).strip():
+            continue
+        width: int | None = len(cells)
+        if cut < end:  # only a part was split: count all the columns unless quotes hide some
+            quoted = raw.count(b'"', start, end)
+            width = None if quoted else raw.count(delimiter.encode(), start, end) + 1
+        _check_header_size(cells, width, filename)
+        return index, cells
     return None
 
 
-def _fast_grid(text: str, delimiter: str) -> _Grid | None:
-    """The cells via pyarrow's CSV reader, or None when the file needs the tolerant reader."""
-    raw = text.encode("utf-8")
-    spans = _record_spans(raw)
-    if spans is None:
-        return None
-    starts, ends, lines, quoted_newlines = spans
-    found = _first_filled(raw, starts, ends, delimiter)
-    if found is None:
-        return None
+def _check_header_size(names: Sequence[str], width: int | None, filename: str) -> None:
+    """Refuse more than MAX_COLUMNS columns or a name over HEADER_MAX_CHARS (width None: unknown,
+    the header being too long to split whole)."""
+    count = len(names) if width is None else width
+    if count > limits.MAX_COLUMNS:
+        amount = f"more than {limits.MAX_COLUMNS:,}" if width is None else f"{count:,}"
+        raise FileRefused(
+            f"{filename}: {amount} columns; at most {limits.MAX_COLUMNS:,} are allowed"
+        )
+    for position, name in enumerate(names, start=1):
+        name = name.strip()
+        if len(name) > limits.HEADER_MAX_CHARS:
+            raise FileRefused(
+                f"{filename}: the name of column {position} is {len(name):,} characters long "
+                f"('{name[:40]}…'); at most {limits.HEADER_MAX_CHARS:,} are allowed"
+            )
+    if width is None:
+        raise FileRefused(f"{filename}: the header is longer than {_HEADER_MAX_BYTES:,} bytes")
+
+
+def _cut_long_records(
+    raw: bytes, spans: _Spans, found: tuple[int, list[str]], delimiter: str
+) -> tuple[bytes, list[RowError]]:
+    """Rows with a cell too long for the csv module, or too long to hold valid cells at all, as
+    errors; each is replaced by an empty row that keeps its line breaks (and so every later line
+    its number). Shorter rows' long cells are found in the grid."""
     index, header = found
-    names = [f"c{position}" for position in range(len(header))]
-    body = raw[int(ends[index]) + 1 :]
-    if not body.strip():
+    over = np.flatnonzero(spans.ends - spans.starts > csv.field_size_limit())
+    errors: dict[int, RowError] = {}
+    for record in over[over > index].tolist():
+        start, end = int(spans.starts[record]), int(spans.ends[record])
+        error = _long_record_error(raw, start, end, int(spans.lines[record]), header, delimiter)
+        if error is not None:
+            errors[record] = error
+    if not errors:
+        return raw, []
+    view, pieces, position = memoryview(raw), [], 0
+    for record in errors:
+        start, end = int(spans.starts[record]), int(spans.ends[record])
+        newlines = b"\n" * raw.count(b"\n", start, end)
+        pieces += [
+            view[position:start],
+            b'"' + newlines + b'"' + delimiter.encode() * (len(header) - 1),
+        ]
+        position = end
+    pieces.append(view[position:])
+    return b"".join(pieces), list(errors.values())
+
+
+def _long_record_error(
+    raw: bytes, start: int, end: int, line: int, header: list[str], delimiter: str
+) -> RowError | None:
+    """The error of a long row: its first cell over CELL_MAX_CHARS, or its size when over
+    _RECORD_MAX_BYTES; None when it is fine."""
+    text = raw[start : start + _RECORD_MAX_BYTES].decode("utf-8", "replace")
+    place = _long_cell(text, delimiter, len(header))
+    if place is not None:
+        return RowError(line, header[place].strip(), _too_long(None))
+    if end - start <= _RECORD_MAX_BYTES:
         return None
+    return RowError(
+        line,
+        "",
+        f"the row is {end - start:,} bytes long; a row holds at most "
+        f"{len(header):,} cells of {limits.CELL_MAX_CHARS:,} characters",
+    )
+
+
+def _long_cell(text: str, delimiter: str, width: int) -> int | None:
+    """The place of the first cell over CELL_MAX_CHARS among a record's first `width`: one find
+    per cell, as a cell may be beyond the csv module's field limit."""
+    position = 0
+    for place in range(width):
+        quoted = _QUOTED_CELL.match(text, position) if text.startswith('"', position) else None
+        stop = text.find(delimiter, quoted.end() if quoted else position)
+        stop = len(text) if stop < 0 else stop
+        length = stop - position
+        if quoted:  # less the quotes and the doubling of quotes inside
+            length -= 2 + text.count('""', position + 1, quoted.end() - 1)
+        if length > limits.CELL_MAX_CHARS:
+            return place
+        if stop == len(text):
+            return None
+        position = stop + 1
+    return None
+
+
+def _fast_grid(
+    raw: bytes, spans: _Spans, found: tuple[int, list[str]], delimiter: str
+) -> _Grid | None:
+    """The cells via pyarrow's CSV reader, or None when the file needs the tolerant reader."""
+    index, header = found
+    body = int(spans.ends[index]) + 1
+    if _NOT_BLANK.search(raw, body) is None:
+        return None
+    names = [f"c{position}" for position in range(len(header))]
+    longest = int((spans.ends - spans.starts).max())
     try:
         arrow = pa_csv.read_csv(
-            io.BytesIO(body),
-            read_options=pa_csv.ReadOptions(column_names=names),
+            pa.BufferReader(pa.py_buffer(raw).slice(body)),  # no copy of the text
+            # A block must hold the longest row when cells hold line breaks.
+            read_options=pa_csv.ReadOptions(
+                column_names=names, block_size=max(1 << 20, longest + 2)
+            ),
             parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=quoted_newlines, ignore_empty_lines=True
+                delimiter=delimiter,
+                newlines_in_values=spans.quoted_newlines,
+                ignore_empty_lines=True,
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -420,27 +641,39 @@ def _fast_grid(text: str, delimiter: str) -> _Grid | None:
         )
     except (pa.ArrowInvalid, csv.Error):
         return None
-    data_lines = lines[index + 1 :]
+    data_lines = spans.lines[index + 1 :]
     if arrow.num_rows != len(data_lines):
         return None  # stray quotes fooled the line scan: let the csv module count lines
     cells = arrow.to_pandas()
-    return _Grid(header, int(lines[index]), cells, data_lines.astype(np.int64), [])
+    return _Grid(header, int(spans.lines[index]), cells, data_lines.astype(np.int64), [])
 
 
-def _slow_grid(text: str, delimiter: str, filename: str) -> _Grid:
+def _slow_grid(raw: bytes, delimiter: str, filename: str) -> _Grid:
     """The cells via the csv module: tolerant of ragged rows, counts lines exactly."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", newline="")  # decoded as read
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
     records: list[list[str]] = []
     lines: list[int] = []
-    previous = 0
+    previous, header = 0, False
     try:
         for record in reader:
             if record:  # blank lines come as []; rows of empty cells are dropped later
+                if not header and "".join(record).strip():
+                    _check_header_size(record, len(record), filename)
+                    header = True
                 records.append(record)
                 lines.append(previous + 1)
+                if len(records) > limits.CSV_MAX_ROWS + 1:
+                    raise _too_many_rows(filename, limits.CSV_MAX_ROWS)
             previous = reader.line_num
     except csv.Error as error:
-        raise FileRefused(f"{filename}: line {previous + 1}: not valid CSV ({error})") from None
+        problem = str(error)
+        if "field larger than field limit" in problem:  # the csv module's own bound
+            problem = (
+                f"a cell is longer than {csv.field_size_limit():,} characters, or a quote is "
+                "never closed"
+            )
+        raise FileRefused(f"{filename}: line {previous + 1}: not valid CSV ({problem})") from None
     return _grid_from_records(records, lines)
 
 
@@ -464,30 +697,385 @@ def _grid_from_records(records: list[list[str]], lines: list[int]) -> _Grid:
     return _Grid(header, lines[0], cells, np.array(lines[1:], dtype=np.int64), misfits)
 
 
+# --- reading XLSX ----------------------------------------------------------------------------
+
+_XML_CHUNK = 1024 * 1024
+# One shared string or cell, from its start tag to the next: 10,000 characters of even the most
+# formatted rich text take far less. A larger one is a bomb that openpyxl would hold whole.
+_XML_ITEM_MAX_BYTES = 2 * 1024 * 1024
+_EXCEL_MAX_ROWS = 1_048_576  # Excel's last row: a row number beyond it is forged
+_NAME_ENDS = np.frombuffer(b" \t\r\n/>", dtype=np.uint8)
+_LT = ord("<")
+
+
+class _Doctype(Exception):
+    """An XML part declares a DTD."""
+
+
+class _Root(Exception):
+    """The first element of an XML part was reached: the prolog is over."""
+
+
 def _read_xlsx(data: bytes, filename: str) -> Table:
     """The first sheet of a workbook as a Table; lines are sheet row numbers."""
-    import openpyxl  # imported here: only XLSX uploads need it
-
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds of errors for a damaged file
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            roots = _check_archive(archive, filename)
+        reader = _workbook(data)
+        try:
+            sheets = _worksheet_parts(reader)
+            if not sheets:
+                raise FileRefused(f"{filename}: the workbook has no worksheet")
+            unsaved = _check_sheet(reader.archive, sheets[0], roots.get(sheets[0], ""), filename)
+            sheet = _sheet_type()(reader.wb, "", sheets[0], reader.shared_strings)
+            grid = _sheet_grid(sheet.iter_rows(), unsaved, filename)
+        finally:
+            reader.archive.close()
+    except FileRefused:
+        raise
+    except Exception as error:  # zipfile, zlib, expat and openpyxl raise many kinds of errors
         raise FileRefused(f"{filename}: not a readable XLSX workbook ({error})") from None
+    return _table(grid, filename, ())
+
+
+def _workbook(data: bytes) -> Any:
+    """openpyxl's reader of a workbook, read up to its sheets: the steps of load_workbook but
+    the last, which parses every sheet without a <dimension> whole, only to find its size."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)  # number formats: which numbers are dates
+    return reader
+
+
+def _worksheet_parts(reader: Any) -> list[str]:
+    """The workbook's worksheet parts in order, as load_workbook finds them."""
+    names = set(reader.valid_files)
+    return [
+        relation.target
+        for _sheet, relation in reader.parser.find_sheets()
+        if relation.target in names and "chartsheet" not in relation.Type
+    ]
+
+
+@cache
+def _sheet_type() -> type:
+    """openpyxl's read-only worksheet, without its size: a <dimension> can lie, and without one
+    openpyxl would parse the whole sheet to find it (rows are then read without a size)."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class Sheet(ReadOnlyWorksheet):
+        """A read-only worksheet of unknown size."""
+
+        def _get_size(self) -> None:
+            """Leave the size unknown."""
+
+    return Sheet
+
+
+def _check_archive(archive: zipfile.ZipFile, filename: str) -> dict[str, str]:
+    """Refuse a workbook that inflates too far, declares a DTD or has too many shared strings,
+    before anything is inflated whole; the root element's name of every XML part."""
+    inflated = sum(info.file_size for info in archive.infolist())
+    # The zip directory's sizes bind: zipfile never inflates a member past its declared size.
+    if inflated > limits.XLSX_MAX_UNCOMPRESSED_BYTES:
+        raise FileRefused(
+            f"{filename}: the workbook inflates to {_megabytes(inflated)}; at most "
+            f"{_megabytes(limits.XLSX_MAX_UNCOMPRESSED_BYTES)} are allowed"
+        )
+    roots = {}
+    for info in archive.infolist():  # every member: openpyxl follows relations, not extensions
+        with archive.open(info) as stream:
+            roots[info.filename] = _root_element(stream, info.filename, filename)
+    _check_shared_strings(archive, roots, filename)
+    return roots
+
+
+def _root_element(stream: IO[bytes], part: str, filename: str) -> str:
+    """The name of an XML part's first element; refuses a DTD (its entities could expand
+    without bound, and Excel never writes one). "" when the part is not XML."""
+    parser = expat.ParserCreate()
+
+    def doctype(*_arguments: object) -> None:
+        raise _Doctype
+
+    def root(name: str, _attributes: object) -> None:
+        raise _Root(name)
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = root
     try:
-        if not workbook.worksheets:
-            raise FileRefused(f"{filename}: the workbook has no worksheet")
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some writers store a wrong sheet size
-        records, lines = [], []
-        for number, row in enumerate(sheet.iter_rows(), start=1):
-            cells = [_cell_text(cell) for cell in row]
-            if "".join(cells).strip():
-                records.append(cells)
-                lines.append(number)
-    finally:
-        workbook.close()
+        while chunk := stream.read(64 * 1024):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Root as found:
+        return found.args[0]
+    except _Doctype:
+        raise FileRefused(
+            f"{filename}: {part} declares a DTD (<!DOCTYPE …>); a workbook never does, and its "
+            "entities could expand without bound"
+        ) from None
+    except expat.ExpatError:
+        pass  # openpyxl decides whether a broken part matters
+    return ""
+
+
+def _manifest(archive: zipfile.ZipFile) -> Any:
+    """The package's [Content_Types].xml, read as openpyxl reads it."""
+    from openpyxl.packaging.manifest import Manifest
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES
+    from openpyxl.xml.functions import fromstring
+
+    return Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES)))
+
+
+def _shared_strings_part(archive: zipfile.ZipFile) -> str | None:
+    """The shared-strings part, found as openpyxl finds it."""
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    part = _manifest(archive).find(SHARED_STRINGS)
+    return part.PartName[1:] if part is not None else None
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, roots: dict[str, str], filename: str) -> None:
+    """Refuse more than XLSX_MAX_SHARED_STRINGS shared strings, counted while streaming."""
+    part = _shared_strings_part(archive)
+    if part not in roots:
+        return
+    count = 0
+    with archive.open(part) as stream:
+        for found in _tag_scan(stream, roots[part], (b"si",), b"sst", filename):
+            count += len(found[b"si"])
+            if count > limits.XLSX_MAX_SHARED_STRINGS:
+                raise FileRefused(
+                    f"{filename}: more than {limits.XLSX_MAX_SHARED_STRINGS:,} shared strings; at "
+                    f"most {limits.XLSX_MAX_SHARED_STRINGS:,} are allowed (save it as CSV)"
+                )
+
+
+def _windows(stream: IO[bytes], margin: int) -> Iterator[tuple[np.ndarray, int, int]]:
+    """A stream a chunk at a time: (bytes, offset of the first, how many to scan). A tag that
+    starts in the last `margin` bytes is scanned with the next chunk."""
+    carry, offset = b"", 0
+    while chunk := stream.read(_XML_CHUNK):
+        data = carry + chunk
+        cut = max(len(data) - margin, 0)
+        yield np.frombuffer(data, dtype=np.uint8), offset, cut
+        carry, offset = data[cut:], offset + cut
+    yield np.frombuffer(carry + bytes(margin), dtype=np.uint8), offset, len(carry)
+
+
+def _tags(buffer: np.ndarray, opens: np.ndarray, pattern: bytes) -> np.ndarray:
+    """The '<' positions among `opens` that begin a tag named `pattern` (then a space, / or >)."""
+    hit = opens
+    for offset, byte in enumerate(pattern, start=1):
+        hit = hit[buffer[hit + offset] == byte]
+    return hit[np.isin(buffer[hit + len(pattern) + 1], _NAME_ENDS)]
+
+
+def _tag_scan(
+    stream: IO[bytes], root: str, items: tuple[bytes, ...], closing: bytes, filename: str
+) -> Iterator[dict[bytes, np.ndarray]]:
+    """Per chunk of an XML part, where its `items` elements start, found by a byte scan (no
+    parse: a fraction of openpyxl's cost). Refuses an item, from its start to the next one or
+    to the `closing` end tag, over _XML_ITEM_MAX_BYTES."""
+    prefix = root.rpartition(":")[0].encode() + b":" if ":" in root else b""
+    patterns = {name: prefix + name for name in items}
+    end = b"/" + prefix + closing
+    margin = max(len(pattern) for pattern in [*patterns.values(), end]) + 2
+    last, closed, size = -1, False, 0
+    for buffer, offset, cut in _windows(stream, margin):
+        opens = np.flatnonzero(buffer[:cut] == _LT)
+        found = {name: _tags(buffer, opens, pattern) + offset for name, pattern in patterns.items()}
+        size = offset + cut
+        if not closed:
+            bounds = np.sort(np.concatenate(list(found.values())))
+            ends = _tags(buffer, opens, end) + offset
+            if len(ends):
+                bounds, closed = np.append(bounds[bounds < ends[0]], ends[0]), True
+            last = _check_gaps(bounds, last, filename, root)
+        yield found
+    if not closed:
+        _check_gaps(np.array([size]), last, filename, root)
+
+
+def _check_gaps(bounds: np.ndarray, last: int, filename: str, root: str) -> int:
+    """Refuse an item over _XML_ITEM_MAX_BYTES between consecutive bounds; the last bound."""
+    if not len(bounds):
+        return last
+    gaps = np.diff(bounds, prepend=bounds[0] if last < 0 else last)
+    if gaps.max() > _XML_ITEM_MAX_BYTES:
+        what = "shared string" if root.endswith("sst") else "cell"
+        raise FileRefused(
+            f"{filename}: one {what} takes {int(gaps.max()):,} bytes of XML; a cell holds at "
+            f"most {limits.CELL_MAX_CHARS:,} characters"
+        )
+    return int(bounds[-1])
+
+
+def _check_sheet(
+    archive: zipfile.ZipFile, part: str, root: str, filename: str
+) -> dict[int, list[int]]:
+    """Refuse a first sheet of more than XLSX_MAX_ROWS rows, MAX_COLUMNS cells in a row or
+    XLSX_MAX_CELLS cells, by a byte scan before openpyxl reads it (a <dimension> can lie); its
+    formulas without a saved value."""
+    rows = open_row = cells = 0
+    formulas = False
+    with archive.open(part) as stream:
+        for found in _tag_scan(stream, root, (b"row", b"c", b"f"), b"sheetData", filename):
+            open_row = _check_rows(found, open_row, filename)
+            rows += len(found[b"row"])
+            if rows > limits.XLSX_MAX_ROWS:
+                raise _too_many_rows(filename, limits.XLSX_MAX_ROWS, "the first sheet has ")
+            cells += len(found[b"c"])
+            if cells > limits.XLSX_MAX_CELLS:
+                raise FileRefused(
+                    f"{filename}: the first sheet has more than {limits.XLSX_MAX_CELLS:,} cells; "
+                    f"at most {limits.XLSX_MAX_CELLS:,} are allowed (save it as CSV)"
+                )
+            formulas = formulas or bool(len(found[b"f"]))
+    return _unsaved_formulas(archive, part, root) if formulas else {}
+
+
+def _check_rows(found: dict[bytes, np.ndarray], open_row: int, filename: str) -> int:
+    """Refuse a row of more than MAX_COLUMNS cells; the cells of the row still open."""
+    row_starts, cell_starts = found[b"row"], found[b"c"]
+    # Cells per row; the first count goes to the row still open from the chunk before.
+    widths = np.bincount(
+        np.searchsorted(row_starts, cell_starts, side="right"), minlength=len(row_starts) + 1
+    )
+    widths[0] += open_row
+    if widths.max() > limits.MAX_COLUMNS:
+        raise FileRefused(
+            f"{filename}: a row of the first sheet has more than {limits.MAX_COLUMNS:,} cells; "
+            f"at most {limits.MAX_COLUMNS:,} columns are allowed"
+        )
+    return int(widths[-1])
+
+
+class _FormulaCells:
+    """expat handlers that find the formula cells without a saved value, as openpyxl counts
+    rows and columns (a row's or cell's `r`, else the next number)."""
+
+    def __init__(self, root: str):
+        prefix = root.rpartition(":")[0] + ":" if ":" in root else ""
+        self.row_tag, self.cell_tag, self.formula_tag, self.value_tag = (
+            prefix + name for name in ("row", "c", "f", "v")
+        )
+        self.row = self.column = 0
+        self.formula = self.value = self.inline = self.in_value = False
+        self.found: dict[int, list[int]] = {}
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        """An element opens."""
+        from openpyxl.utils.cell import coordinate_to_tuple
+
+        if name == self.row_tag:
+            number = attributes.get("r")
+            self.row = int(float(number)) if number else self.row + 1
+            self.column = 0
+        elif name == self.cell_tag:
+            reference = attributes.get("r")
+            self.column = coordinate_to_tuple(reference)[1] if reference else self.column + 1
+            self.formula = self.value = False
+            self.inline = attributes.get("t") == "inlineStr"
+        elif name == self.formula_tag:
+            self.formula = True
+        elif name == self.value_tag:
+            self.in_value = True
+
+    def text(self, data: str) -> None:
+        """Character data: a value's text makes the cell's saved value."""
+        self.value = self.value or (self.in_value and bool(data))
+
+    def end(self, name: str) -> None:
+        """An element closes."""
+        if name == self.value_tag:
+            self.in_value = False
+        elif name == self.cell_tag and self.formula and not (self.value or self.inline):
+            self.found.setdefault(self.row, []).append(self.column - 1)
+
+
+def _unsaved_formulas(archive: zipfile.ZipFile, part: str, root: str) -> dict[int, list[int]]:
+    """Sheet row -> positions of its formula cells that hold no saved value (openpyxl reads
+    them as empty). A second pass over the sheet, run only when it has formulas."""
+    cells = _FormulaCells(root)
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler = cells.start
+    parser.EndElementHandler = cells.end
+    parser.CharacterDataHandler = cells.text
+    with archive.open(part) as stream:
+        parser.ParseFile(stream)
+    return cells.found
+
+
+_UNSAVED = "a formula with no saved value: open and save the workbook in Excel, or export CSV"
+
+
+def _sheet_grid(
+    rows: Iterator[tuple[Any, ...]], unsaved: dict[int, list[int]], filename: str
+) -> _Grid:
+    """The grid of a sheet's rows. Data cells over CELL_MAX_CHARS and formulas without a saved
+    value are row errors; the sheet's text is bounded (a shared string may fill many cells)."""
+    records: list[list[str]] = []
+    lines: list[int] = []
+    errors: list[RowError] = []
+    text = 0
+    for number, row in enumerate(rows, start=1):
+        if number > _EXCEL_MAX_ROWS:
+            raise FileRefused(f"{filename}: the first sheet has rows beyond Excel's last row")
+        if not row:
+            continue  # a row openpyxl fills in for a gap in the row numbers
+        if len(row) > limits.MAX_COLUMNS:
+            raise FileRefused(
+                f"{filename}: row {number:,} of the first sheet reaches column {len(row):,}; at "
+                f"most {limits.MAX_COLUMNS:,} columns are allowed"
+            )
+        cells = [_cell_text(cell) for cell in row]
+        problems = _cell_problems(
+            cells, records[0] if records else None, unsaved.get(number, ()), number, filename
+        )
+        text += sum(map(len, cells))
+        if text > limits.XLSX_MAX_UNCOMPRESSED_BYTES:
+            raise FileRefused(
+                f"{filename}: the cells of the first sheet hold more than "
+                f"{_megabytes(limits.XLSX_MAX_UNCOMPRESSED_BYTES)} of text (one saved text may "
+                "fill many cells); save it as CSV"
+            )
+        if problems or "".join(cells).strip():
+            records.append(cells)
+            lines.append(number)
+            errors += problems
     if not records:
         raise FileRefused(f"{filename}: the first sheet is empty")
-    return _table(_grid_from_records(records, lines), filename, ())
+    grid = _grid_from_records(records, lines)
+    return grid._replace(misfits=[*grid.misfits, *errors])
+
+
+def _cell_problems(
+    cells: list[str], header: list[str] | None, unsaved: Sequence[int], number: int, filename: str
+) -> list[RowError]:
+    """The errors of a data row's cells under the header, blanking the cells over the limit."""
+    if header is None:
+        if unsaved and "".join(cells).strip():
+            raise FileRefused(f"{filename}: the header (row {number}) holds {_UNSAVED}")
+        return []
+    width = len(header)
+    problems = [
+        RowError(number, header[position].strip(), _UNSAVED)
+        for position in unsaved
+        if position < width
+    ]
+    for position, cell in enumerate(cells[:width]):
+        if len(cell) > limits.CELL_MAX_CHARS:
+            problems.append(RowError(number, header[position].strip(), _too_long(len(cell))))
+            cells[position] = ""
+    return problems
 
 
 def _cell_text(cell: Any) -> str:
@@ -515,12 +1103,14 @@ def _shows_time(number_format: str) -> bool:
     return "h" in bare or "s" in bare
 
 
+# --- the table -------------------------------------------------------------------------------
+
+
 def _table(grid: _Grid, filename: str, notes: tuple[str, ...]) -> Table:
-    """A checked Table: named, stripped columns without blank rows."""
+    """A checked Table: named, stripped columns without blank rows; long cells are row errors."""
     if not grid.header:
         raise FileRefused(f"{filename}: the file is empty")
     names = [name.strip() for name in grid.header]
-    misfit_lines = [misfit.line for misfit in grid.misfits]
     cells = grid.cells.apply(lambda column: column.str.strip()) if len(grid.cells) else grid.cells
     keep = [position for position, name in enumerate(names) if name or _has_data(cells, position)]
     for position in keep:
@@ -533,11 +1123,32 @@ def _table(grid: _Grid, filename: str, notes: tuple[str, ...]) -> Table:
     names = [names[position] for position in keep]
     cells = cells[[f"c{position}" for position in keep]]
     cells.columns = names
-    filled = (cells != "").any(axis=1).to_numpy() | np.isin(grid.lines, misfit_lines)
+    errors = [*grid.misfits, *_blank_long_cells(cells, grid.lines)]
+    filled = (cells != "").any(axis=1).to_numpy() | np.isin(grid.lines, [e.line for e in errors])
     if not filled.any():
         raise FileRefused(f"{filename}: the file has a header but no data rows")
     rows = cells[filled].reset_index(drop=True)
-    return Table(names, rows, grid.lines[filled], filename, tuple(grid.misfits), notes)
+    # A reported cell (too long, a formula without a value) or row (too long) was left empty.
+    blanked = {(error.line, error.column) for error in errors if error.column}
+    blanked |= {(line, name) for line in grid.blank_rows for name in names}
+    return Table(
+        names, rows, grid.lines[filled], filename, tuple(errors), notes, frozenset(blanked)
+    )
+
+
+def _blank_long_cells(cells: pd.DataFrame, lines: np.ndarray) -> list[RowError]:
+    """Row errors for the cells over CELL_MAX_CHARS, which are blanked (no reason quotes them)."""
+    errors = []
+    for place, name in enumerate(cells.columns):
+        lengths = _numpy(pc.utf8_length(_arrow(cells[name]))) if len(cells) else np.array([])
+        long = np.flatnonzero(lengths > limits.CELL_MAX_CHARS)
+        if len(long):
+            errors += [
+                RowError(int(lines[row]), name, _too_long(int(lengths[row])))
+                for row in long.tolist()
+            ]
+            cells.iloc[long, place] = ""
+    return errors
 
 
 def _has_data(cells: pd.DataFrame, position: int) -> bool:
@@ -546,15 +1157,25 @@ def _has_data(cells: pd.DataFrame, position: int) -> bool:
 
 
 def _check_header(names: dict[int, str], line: int, filename: str) -> None:
-    """Refuse a header with repeated names, or a first line that holds values, not names."""
-    seen: dict[str, int] = {}
+    """Refuse a header too wide or long, with names equal but for case, or a first line that
+    holds values, not names."""
+    _check_header_size(list(names.values()), len(names), filename)
+    seen: dict[str, tuple[int, str]] = {}
     for position, name in names.items():
-        if name in seen:
+        key = name.casefold()
+        if key in seen:
+            first, other = seen[key]
+            if other == name:
+                raise FileRefused(
+                    f"{filename}: the header names column '{name}' twice (columns "
+                    f"{first} and {position}); rename one"
+                )
+            # "mql_at" and "MQL_AT": one would go to attributes unseen
             raise FileRefused(
-                f"{filename}: the header names column '{name}' twice (columns "
-                f"{seen[name]} and {position}); rename one"
+                f"{filename}: columns '{other}' and '{name}' (columns {first} and {position}) "
+                "differ only in case; rename one"
             )
-        seen[name] = position
+        seen[key] = (position, name)
     looks_like_data = [name for name in names.values() if _VALUE_LIKE.fullmatch(name)]
     if looks_like_data or (names and all(_NUMBER_LIKE.fullmatch(n) for n in names.values())):
         example = (looks_like_data or list(names.values()))[0]
@@ -709,6 +1330,7 @@ class _Problems:
         self.bad = np.zeros(len(table.lines), dtype=bool)
         self.found: list[tuple[int, str, str]] = []
         self.order = {column: position for position, column in enumerate(table.columns)}
+        self.blanked = table.blanked
         for error in table.errors:
             self.add(np.searchsorted(self.lines, [error.line]), error.column, error.reason)
 
@@ -722,6 +1344,13 @@ class _Problems:
         self.found.extend(
             zip(self.lines[positions].tolist(), [column] * len(positions), reasons, strict=True)
         )
+
+    def add_missing(self, positions: np.ndarray, column: str, reason: str) -> None:
+        """Record an empty required cell, unless the reader reported the cell (it was blanked)."""
+        if self.blanked:
+            lines = self.lines[positions].tolist()
+            positions = positions[[(line, column) not in self.blanked for line in lines]]
+        self.add(positions, column, reason)
 
     def row_errors(self) -> list[RowError]:
         """Every problem once, by line and then by the column's place in the file."""
@@ -838,6 +1467,13 @@ class _DateColumn:
         self.utc = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
         self.date_only = np.zeros(len(values), dtype=bool)
         self.done = np.zeros(len(values), dtype=bool)
+        self.far_offset = np.zeros(len(values), dtype=bool)  # beyond ±14:00: done, as errors
+
+    def far(self, positions: np.ndarray) -> None:
+        """Rows whose UTC offset is beyond ±14:00: no instant, one error each."""
+        self.far_offset[positions] = True
+        self.done[positions] = True
+        self.utc[positions] = np.datetime64("NaT")
 
     def refuse(self, message: str) -> FileRefused:
         """The error that refuses the whole file because of this column."""
@@ -862,6 +1498,10 @@ def _parse_dates(values: pd.Series, label: str, reader: _Reader) -> _Dates:
         out_of_range,
         label,
         _bad_reasons(values, out_of_range, "date '{value}' is out of range (1900 to 2199)"),
+    )
+    far = np.flatnonzero(column.far_offset)
+    reader.problems.add(
+        far, label, _bad_reasons(values, far, "the UTC offset of '{value}' is beyond ±14:00")
     )
     unparsed = np.flatnonzero(column.given & ~done)
     reader.problems.add(
@@ -910,6 +1550,11 @@ def _parse_iso(column: _DateColumn) -> None:
     result[offset] = _utc_ns(wall[offset])
     result[~offset] = _localize(wall[~offset], column.reader.zone)
     _settle(column, positions, result)
+    offsets = pc.extract_regex(tail.filter(pa.array(offset)), _OFFSET_AT_END)
+    if isinstance(offsets, pa.ChunkedArray):  # a large file's column comes in blocks
+        offsets = offsets.combine_chunks()
+    minutes = _offset_minutes(offsets)
+    column.far(positions[offset][np.abs(minutes) > _MAX_OFFSET_MINUTES])
     column.date_only[positions[~offset & (length == 10)]] = True
 
 
@@ -959,7 +1604,8 @@ def _parse_loose(column: _DateColumn) -> None:
     day = np.where(year_first, number["c"], np.where(first_is_day, number["a"], number["b"]))
     hour, valid_hour = _hours(parts, number["H"])
     offsets = _offset_minutes(parts)
-    usable = (year_first | day_month) & valid_hour & ~(np.abs(offsets) > 18 * 60)
+    far = matched & (np.abs(offsets) > _MAX_OFFSET_MINUTES)
+    usable = (year_first | day_month) & valid_hour & ~far
     naive = _compose(year, month, day, hour, number["M"], number["S"], _nanoseconds(parts), usable)
     aware = ~np.isnan(offsets)
     result = np.full(len(positions), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -969,6 +1615,7 @@ def _parse_loose(column: _DateColumn) -> None:
     shifted = ~np.isnat(naive) & aware
     result[shifted] = naive[shifted] - (offsets[shifted] * 60).astype("timedelta64[s]")
     _settle(column, positions, result)
+    column.far(positions[far])
     column.date_only[positions] |= ~np.isnat(result) & np.isnan(number["H"])
 
 
@@ -1071,10 +1718,12 @@ def _compose(
     return result
 
 
-def _parse_numbers(
-    values: pd.Series, label: str, problems: _Problems, non_negative: bool
-) -> np.ndarray:
-    """float64 numbers (NaN = not supplied); "1.234,50", "1,234.50" and "$ 1 234" are read."""
+def _parse_numbers(values: pd.Series, label: str, problems: _Problems, name: str) -> np.ndarray:
+    """float64 numbers (NaN = not supplied); "1.234,50", "1,234.50" and "$ 1 234" are read.
+
+    Not finite ("inf", "1e400") is not a number; an amount is at least 0 and at most MONEY_MAX, a
+    score within ±SCORE_MAX_ABS (sums of absurd values would overflow the reports).
+    """
     given = _filled(values)
     result = np.full(len(values), np.nan)
     if not given.any():
@@ -1101,13 +1750,22 @@ def _parse_numbers(
         label,
         _bad_reasons(values, positions[not_number], "'{value}' is not a number"),
     )
-    if non_negative:
+    if name == "amount":
         negative = numbers < 0
         problems.add(
             positions[negative],
             label,
             _bad_reasons(values, positions[negative], "negative amount '{value}'"),
         )
+        beyond, bound = numbers > limits.MONEY_MAX, f"above the limit of {limits.MONEY_MAX:,}"
+    else:
+        beyond, bound = np.abs(numbers) > limits.SCORE_MAX_ABS, f"beyond ±{limits.SCORE_MAX_ABS:,}"
+    beyond &= ~not_number  # "1e400" is already not a number
+    problems.add(
+        positions[beyond],
+        label,
+        _bad_reasons(values, positions[beyond], f"{name} '{{value}}' is {bound}"),
+    )
     result[positions[~not_number]] = numbers[~not_number]
     return result
 
@@ -1150,14 +1808,15 @@ class _Reader:
         self.problems = _Problems(table)
         self.notes: list[str] = list(table.notes)
         self._dates: dict[tuple[str, ...], _Dates] = {}
-        self._texts: dict[tuple[str, ...], pd.Series] = {}
+        self._texts: dict[tuple[tuple[str, ...], bool], pd.Series] = {}
 
     def text(self, name: str) -> pd.Series:
-        """The stripped text of a field."""
-        columns = tuple(self.mapping[name])
-        if columns not in self._texts:
-            self._texts[columns] = _text_of(self.table, columns)
-        return self._texts[columns]
+        """The stripped text of a field; ids in one Unicode spelling."""
+        key = (tuple(self.mapping[name]), name in _IDS)
+        if key not in self._texts:
+            text = _text_of(self.table, key[0])
+            self._texts[key] = _normal_ids(text) if key[1] else text
+        return self._texts[key]
 
     def label(self, name: str) -> str:
         """The file column(s) of a field, as errors name them."""
@@ -1203,14 +1862,12 @@ def parse_leads(
             columns[name] = reader.dates(name).utc
         elif name in LEAD_NUMBERS:
             columns[name] = _parse_numbers(
-                reader.text(name),
-                reader.label(name),
-                reader.problems,
-                non_negative=name == "amount",
+                reader.text(name), reader.label(name), reader.problems, name
             )
         else:
             columns[name] = _optional_text(reader.text(name))
     _check_external_ids(reader)
+    _check_widths(reader, _LEAD_WIDTHS)
     _check_stage_order(reader)
     if "email" in reader.mapping:
         _check_emails(reader)
@@ -1233,7 +1890,7 @@ def _check_external_ids(reader: _Reader) -> None:
     ids = reader.text("external_id")
     label = reader.label("external_id")
     missing = np.flatnonzero(~_filled(ids))
-    reader.problems.add(missing, label, "missing external id")
+    reader.problems.add_missing(missing, label, "missing external id")
     codes, _ = pd.factorize(ids)
     first_of_code = np.unique(codes, return_index=True)[1]
     first = first_of_code[codes]
@@ -1252,6 +1909,36 @@ def _check_external_ids(reader: _Reader) -> None:
             for line, same in zip(first_lines.tolist(), identical.tolist(), strict=True)
         ],
     )
+
+
+def _check_widths(reader: _Reader, widths: Mapping[str, int]) -> None:
+    """A text longer than its stored column is a row error, checked before any database sees it
+    (PostgreSQL would abort the whole import, SQLite would store it whole)."""
+    for name, width in widths.items():
+        if name not in reader.mapping:
+            continue
+        lengths = _numpy(pc.utf8_length(_arrow(reader.text(name))))
+        long = np.flatnonzero(lengths > width)
+        reader.problems.add(
+            long,
+            reader.label(name),
+            [
+                f"{name} is {n:,} characters long; at most {width:,} are allowed"
+                for n in lengths[long].tolist()
+            ],
+        )
+
+
+def _normal_ids(values: pd.Series) -> pd.Series:
+    """Ids in one spelling, so that "José" (NFC or NFD), "Ｌ００１" and "L0\u200b01" are not new
+    leads: NFKC (it composes like NFC and also folds fullwidth digits and letters), without
+    zero-width characters, stripped."""
+    text = _arrow(values)
+    if pc.all(pc.string_is_ascii(text)).as_py() is not False:
+        return values  # NFKC leaves ASCII alone, and the zero-width characters are not ASCII
+    text = pc.utf8_normalize(text, "NFKC")
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _ZERO_WIDTH, ""))
+    return pd.Series(text.to_pandas(), dtype=values.dtype)
 
 
 def _check_stage_order(reader: _Reader) -> None:
@@ -1340,13 +2027,14 @@ def parse_touches(
     reader = _Reader(table, _check_mapping(table, mapping, "touches"), tz, date_format)
     size = len(table.rows)
     leads = reader.text("lead_external_id")
-    reader.problems.add(
-        np.flatnonzero(~_filled(leads)),
-        reader.label("lead_external_id"),
-        "missing lead id",
+    reader.problems.add_missing(
+        np.flatnonzero(~_filled(leads)), reader.label("lead_external_id"), "missing lead id"
     )
     at_text = reader.text("at")
-    reader.problems.add(np.flatnonzero(~_filled(at_text)), reader.label("at"), "missing touch time")
+    reader.problems.add_missing(
+        np.flatnonzero(~_filled(at_text)), reader.label("at"), "missing touch time"
+    )
+    _check_widths(reader, limits.TOUCH_FIELD_MAX_CHARS)
     mapped = reader.mapping
     frame = pd.DataFrame(
         {
