@@ -393,7 +393,7 @@ def _run_import(service, file: Path, map_: list[str] | None, tz: str | None,
                               data=read_at_most(file, limits.FILE_MAX_BYTES),
                               filename=file.name, overrides=overrides, tz=tz, **options)
     except UsageError as error:
-        raise typer.BadParameter(str(error), param_hint="--map") from None
+        raise typer.BadParameter(str(error)) from None
     except FileRefused as error:
         fail(str(error))
     if output == Output.json:

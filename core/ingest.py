@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from core import limits
+from core.csv_safe import inert
 
 __all__ = [
     "LEAD_FIELDS",
@@ -2090,10 +2091,5 @@ def errors_csv(errors: list[RowError]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["line", "column", "reason"])
     for error in errors:
-        writer.writerow([error.line, _inert(error.column), _inert(error.reason)])
+        writer.writerow([error.line, inert(error.column), inert(error.reason)])
     return buffer.getvalue()
-
-
-def _inert(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading =, +, - or @ would start a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

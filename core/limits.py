@@ -48,8 +48,8 @@ XLSX_MAX_SHARED_STRINGS = 2_000_000
 SCORE_MAX_ABS = 1_000_000_000
 
 # Widths of the stored text fields: checked as row errors before the database sees a value
-# (PostgreSQL would abort the whole import; SQLite would store it silently). db.models uses
-# these same numbers for its columns.
+# (PostgreSQL would abort the whole import; SQLite would store it silently). They are the
+# widths of db.models' columns (tests/unit/test_limits.py keeps them equal).
 LEAD_FIELD_MAX_CHARS = {
     "source": 64, "external_id": 128, "rejection_reason": 64, "owner": 64, "channel": 64,
     "segment": 64, "region": 64, "country": 64, "company": 200, "name": 200, "email": 254,

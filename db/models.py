@@ -57,7 +57,7 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=64)
     action: str = Field(max_length=64)
     object_type: str = Field(max_length=32)
-    object_id: str = Field(max_length=128)
+    object_id: str = Field(max_length=255)  # a lead's is "source/external_id": up to 193
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     # Where the action came from: app | cli | worker | api (core.services.audit.channel).

@@ -15,13 +15,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, create_engine, select
 
 from core import agreement as sla
+from core import clock
 from core.demo import DEMO_PASSWORD
 from core.services import agreements, dashboards, get_actor, leads
 from db.engine import session_scope
@@ -132,7 +133,7 @@ def dispute_a_rejection(engine: Engine, text: str) -> None:
 def name_the_urgent_leads(engine: Engine, lines: list[str]) -> None:
     """Every open clock's lead the head of sales sees gets a hostile name and company; one
     overdue lead is planted first, so that the worklist lists at least one."""
-    now = datetime.now(UTC)
+    now = clock.now()
     with session_scope(engine) as session:
         session.add(Lead(source="browser-test", external_id="T-HOSTILE", owner="ana",
                          created_at=now - timedelta(days=5), mql_at=now - timedelta(days=5)))
@@ -175,10 +176,11 @@ def test_comments_and_the_agreement_document_show_markdown_as_text(page, served,
     page.get_by_role("tab", name="Comments").click()
     page.get_by_role("textbox", name="Comment", exact=True).fill(hostile)
     page.get_by_role("button", name="Add comment").click()
-    # Not the "Comment added." flash: a later rerun of the page may take it away again.
+    # Not the "Comment added." flash: a later rerun of the page may take it away again. And
+    # textContent, not innerText: the rerun may show another tab, which hides this one's text.
     page.wait_for_function(f"""lines => [...document.querySelectorAll(
         '[data-testid="stChatMessage"]')].some(message => lines.every(
-        line => message.innerText.replaceAll('{JOINER}', '').includes(line)))""",
+        line => message.textContent.replaceAll('{JOINER}', '').includes(line)))""",
                            arg=recorder.lines(), polling=100)
     settle(page)
     page.get_by_role("tab", name="Comments").click()  # the tab the rerun may not keep open

@@ -203,3 +203,15 @@ def test_a_touch_before_its_lead_was_created_is_a_row_error(session, people):
     assert [(e.line, e.column) for e in summary.errors] == [(2, "at")]
     assert "before its lead 'm0000' was created (2018-01-01 02:00 UTC)" in \
         summary.errors[0].reason
+
+
+def test_a_lead_with_the_longest_id_can_be_updated_and_audited(session, people):
+    longest = "x" * 128  # with a 64-character source its audit reference is 193 characters
+    source = "s" * 64
+    first = b"mql_id,first_contact_date,origin\n" + longest.encode() + b",2018-01-02,social\n"
+    run_import(session, people["marco"], first, source=source)
+    again = run_import(session, people["marco"], first.replace(b"social", b"events"),
+                       source=source)
+    assert again.updated == 1
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "lead.import_update")).one()
+    assert event.object_id == f"{source}/{longest}"

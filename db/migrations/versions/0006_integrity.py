@@ -32,6 +32,9 @@ def upgrade() -> None:
                                       server_default='app', nullable=False))
         batch_op.add_column(sa.Column('batch_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_audit_events_batch_id'), ['batch_id'], unique=False)
+        batch_op.alter_column('object_id', existing_type=sa.String(length=128),
+                              type_=sqlmodel.sql.sqltypes.AutoString(length=255),
+                              existing_nullable=False)
     op.execute("UPDATE audit_events SET channel = 'cli' WHERE actor = 'cli'")
 
     for table in ('leads', 'touches'):
@@ -86,6 +89,8 @@ def downgrade() -> None:
             batch_op.drop_column('import_batch_id')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_batch_id'))
+        batch_op.alter_column('object_id', existing_type=sqlmodel.sql.sqltypes.AutoString(
+            length=255), type_=sa.String(length=128), existing_nullable=False)
         batch_op.drop_column('batch_id')
         batch_op.drop_column('channel')
     with op.batch_alter_table('users', schema=None) as batch_op:
