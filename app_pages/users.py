@@ -60,6 +60,8 @@ with edit_tab:
                                       if u.username == name),
     )
     user = next(u for u in users if u.username == chosen)
+    st.caption("Each change below signs the user out on every device: their open sessions and "
+               "re-login cookies stop working, and they log in again.")
     role_col, active_col, password_col = st.columns(3)
     with role_col.form("users_role"):
         new_role = st.selectbox(
@@ -67,19 +69,22 @@ with edit_tab:
             key="users_role_value",
         )
         if st.form_submit_button("Change role"):
-            run(services.change_role, f"{chosen} is now {Role(new_role).label}.",
+            run(services.change_role,
+                f"{chosen} is now {Role(new_role).label}, and signed out everywhere.",
                 username=chosen, role=new_role)
             st.rerun()
     with active_col:
         st.write("Status: **active**" if user.active else "Status: **deactivated**")
         if st.button("Deactivate" if user.active else "Reactivate", key="users_toggle_active"):
             run(services.set_active,
-                f"{chosen} is {'deactivated' if user.active else 'active again'}.",
+                f"{chosen} is {'deactivated' if user.active else 'active again'}, and signed "
+                "out everywhere.",
                 username=chosen, active=not user.active)
             st.rerun()
     with password_col.form("users_password", clear_on_submit=True):
         new_password = st.text_input("New password", type="password", key="users_new_password")
         if st.form_submit_button("Reset password"):
-            run(services.reset_password, f"Password of {chosen} reset.",
+            run(services.reset_password,
+                f"Password of {chosen} reset; they are signed out everywhere.",
                 username=chosen, new_password=new_password)
             st.rerun()
