@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import limits
 from core.agreement import (
     AcceptanceRateCommitment,
     AttemptsCommitment,
@@ -113,6 +114,9 @@ def parse_period(text: str, timezone: str) -> Period:
         if str(error).startswith("period"):
             raise
         raise ValueError(f"period {text!r}: {error}") from None
+    if not (first.year >= limits.DATE_FIRST_YEAR and last.year <= limits.DATE_LAST_YEAR):
+        raise ValueError(f"period {text!r}: a period lies within the years "
+                         f"{limits.DATE_FIRST_YEAR} to {limits.DATE_LAST_YEAR}")
     return Period(_local_midnight(first, timezone), _local_midnight(last, timezone))
 
 

@@ -27,6 +27,10 @@ ID_MAX_CHARS = 64  # commitment and goal ids: "shared_goals[<id>]" fits comments
 KEY_MAX_CHARS = 200
 COUNT_TARGET_MAX = 1_000_000_000  # volume targets, attempts, won-count and SQL-count goals
 MONEY_MAX = 1_000_000_000_000  # money targets and lead amounts: a trillion
+# The goal planner: a revenue goal is an amount (up to MONEY_MAX); below these, the funnel it
+# computes grows past any real company (a rate of 1e-300 asked for 10^300 MQLs).
+PLAN_RATE_MIN = 0.001  # a stage-to-stage conversion rate
+PLAN_AVG_WON_MIN = 0.01  # the average won amount: a cent
 # Dates of the document: clocks and reports work in nanoseconds since 1970 (pandas: 1677-2262).
 DATE_FIRST_YEAR = 1900
 DATE_LAST_YEAR = 2199

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core import limits
+
 __all__ = [
     "RATE_KEYS",
     "History",
@@ -261,11 +263,12 @@ def _shares(owners: pd.Series, mask: np.ndarray) -> dict[str, float]:
 
 
 def _check_rate(key: str, value: object, source: str) -> float:
-    """A rate in (0, 1], else PlanInputError naming it."""
+    """A rate from PLAN_RATE_MIN to 1, else PlanInputError naming it."""
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise PlanInputError("rates", f"{key} {source}{value!r} is not a number")
-    if not 0 < value <= 1:
-        raise PlanInputError("rates", f"{key} {source}{value} must be in (0, 1]")
+    if not limits.PLAN_RATE_MIN <= value <= 1:
+        raise PlanInputError("rates", f"{key} {source}{value} must be from "
+                                      f"{limits.PLAN_RATE_MIN} to 1")
     return float(value)
 
 
@@ -327,13 +330,23 @@ def parse_rates(items: Iterable[str]) -> dict[str, float]:
             value = float(text)
         except ValueError:
             raise PlanInputError("rate", f"{item!r}: {text.strip()!r} is not a number") from None
-        if not 0 < value <= 1:  # also refuses nan
-            raise PlanInputError("rate", f"{item!r}: a rate must be in (0, 1], such as 0.6")
+        if not limits.PLAN_RATE_MIN <= value <= 1:  # also refuses nan
+            raise PlanInputError("rate", f"{item!r}: a rate must be in [{limits.PLAN_RATE_MIN}"
+                                         ", 1], such as 0.6")
         rates[name] = value
     return rates
 
 
 # --- the plan ------------------------------------------------------------------------------
+
+
+def _check_amount(name: str, value: object, at_least: float) -> None:
+    """A finite amount above `at_least` (at least it, when it is not 0) and within MONEY_MAX."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise PlanInputError(name, f"{value!r} must be a positive amount")
+    if not at_least <= value <= limits.MONEY_MAX:  # also refuses inf
+        raise PlanInputError(name, f"{value!r} must be from {at_least or 0:,} to "
+                                   f"{limits.MONEY_MAX:,}")
 
 
 def _ceil(value: float) -> int:
@@ -378,10 +391,8 @@ def plan(
     (each stage the next one divided by its rate, rounded up), MQLs per month placed
     `lag_months` before the quarter's months, and per rep by `rep_share`."""
     parse_quarter(quarter)
-    if isinstance(revenue, bool) or not isinstance(revenue, int | float) or not revenue > 0:
-        raise PlanInputError("revenue", f"{revenue!r} must be a positive amount")
-    if isinstance(avg_won, bool) or not isinstance(avg_won, int | float) or not avg_won > 0:
-        raise PlanInputError("avg_won", f"{avg_won!r} must be a positive amount")
+    _check_amount("revenue", revenue, 0)
+    _check_amount("avg_won", avg_won, limits.PLAN_AVG_WON_MIN)
     if isinstance(lag_months, bool) or not isinstance(lag_months, int) or lag_months < 0:
         raise PlanInputError("lag_months", f"{lag_months!r} must be a whole number ≥ 0")
     missing = [key for key in RATE_KEYS if key not in rates]

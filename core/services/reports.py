@@ -8,7 +8,7 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from core import agreement as sla
-from core import clock, compliance
+from core import clock, compliance, limits
 from core.errors import InvalidInput
 from core.permissions import Action, require
 from core.services.accounts import Actor
@@ -201,6 +201,9 @@ def _as_of(value: str | datetime | None, zone: str) -> pd.Timestamp:
         stamp = pd.Timestamp(value)
     except ValueError:
         raise InvalidInput("as_of", f"'{value}' is not an ISO 8601 instant or date") from None
+    if not limits.DATE_FIRST_YEAR <= stamp.year <= limits.DATE_LAST_YEAR:
+        raise InvalidInput("as_of", f"'{value}' is not within the years "
+                           f"{limits.DATE_FIRST_YEAR} to {limits.DATE_LAST_YEAR}")
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(ZoneInfo(zone), nonexistent="shift_forward",
                                   ambiguous=True)

@@ -188,6 +188,11 @@ def test_the_report_cli_prints_json_csv_and_detail(seeded_database):
     by_channel = json.loads(cli(seeded_database, *args, "--by", "channel").stdout)
     assert {row["channel"] for row in by_channel["breakdown"]} == {"paid_search", "social"}
     assert cli(seeded_database, "report", "--period", "2026-13").returncode == 1
+    for absurd in (["--period", "2018-01-01:9999-01-01"], ["--period", "1850-01"],
+                   ["--period", "2026-03", "--as-of", "9999-12-31"]):
+        refused = cli(seeded_database, "report", *absurd)
+        assert refused.returncode == 1 and "within the years 1900 to 2199" in refused.stderr
+        assert "Traceback" not in refused.stderr
     what_if = json.loads(cli(seeded_database, *args, "--what-if", "1").stdout)
     assert what_if["what_if"] == {"version": 1, "state": "active"}
     summary = json.loads(first.stdout)

@@ -244,9 +244,10 @@ def test_parse_rates():
 @pytest.mark.parametrize(("item", "words"), [
     ("mql_won=0.5", "unknown rate 'mql_won'"),
     ("mql_sal=high", "'high' is not a number"),
-    ("mql_sal=0", "(0, 1]"),
-    ("mql_sal=1.5", "(0, 1]"),
-    ("mql_sal=nan", "(0, 1]"),
+    ("mql_sal=0", "[0.001, 1]"),
+    ("mql_sal=1e-9", "[0.001, 1]"),
+    ("mql_sal=1.5", "[0.001, 1]"),
+    ("mql_sal=nan", "[0.001, 1]"),
     ("mql_sal", "NAME=VALUE"),
 ])
 def test_parse_rates_errors_name_the_item(item, words):
@@ -258,3 +259,13 @@ def test_parse_rates_errors_name_the_item(item, words):
 def test_parse_rates_refuses_a_repeat():
     with pytest.raises(ValueError, match="given twice"):
         planner.parse_rates(["sql_won=0.3", "sql_won=0.4"])
+
+
+@pytest.mark.parametrize(("revenue", "avg_won", "field"), [
+    (float("inf"), 8000, "revenue"), (1e308, 8000, "revenue"), (float("nan"), 8000, "revenue"),
+    (2_400_000, 1e-300, "avg_won"), (2_400_000, float("inf"), "avg_won"),
+])
+def test_absurd_amounts_are_refused_before_any_arithmetic(revenue, avg_won, field):
+    with pytest.raises(planner.PlanInputError, match=f"^{field}: "):
+        planner.plan(revenue, "2018-Q3", DESIGN_RATES, avg_won, 0, {"ana": 1.0},
+                     {"quarters": 4, "mql": 100, "won": 10})
