@@ -1,7 +1,7 @@
 """Shared fixtures: a database session on SQLite and, with TEST_DATABASE_URL, on PostgreSQL."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import text
@@ -42,12 +42,11 @@ def empty_tables(engine: Engine) -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=BACKENDS)
-def concurrent_engine(request, tmp_path) -> Iterator[Engine]:
-    """An engine with empty tables that many connections can use at once, as the app's
-    processes do: a SQLite file in WAL mode, or the PostgreSQL test database."""
+def backend_engine(request, sqlite_engine: Callable[[], Engine]) -> Iterator[Engine]:
+    """The engine of the test's backend with empty tables: a fresh SQLite one from
+    `sqlite_engine`, or the PostgreSQL test database emptied."""
     if request.param == "sqlite":
-        engine = engine_for(f"sqlite:///{tmp_path / 'concurrent.db'}")
+        engine = sqlite_engine()
         SQLModel.metadata.create_all(engine)
         yield engine
         engine.dispose()
@@ -55,22 +54,20 @@ def concurrent_engine(request, tmp_path) -> Iterator[Engine]:
     engine = request.getfixturevalue("postgres_engine")
     empty_tables(engine)
     yield engine
+
+
+@pytest.fixture(params=BACKENDS)
+def concurrent_engine(request, tmp_path) -> Iterator[Engine]:
+    """An engine with empty tables that many connections can use at once, as the app's
+    processes do: a SQLite file in WAL mode, or the PostgreSQL test database."""
+    yield from backend_engine(request, lambda: engine_for(f"sqlite:///{tmp_path / 'c.db'}"))
 
 
 @pytest.fixture(params=BACKENDS)
 def engine(request) -> Iterator[Engine]:
     """An engine with empty tables: in-memory SQLite, or the PostgreSQL test database."""
-    if request.param == "sqlite":
-        engine = create_engine(
-            "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
-        )
-        SQLModel.metadata.create_all(engine)
-        yield engine
-        engine.dispose()
-        return
-    engine = request.getfixturevalue("postgres_engine")
-    empty_tables(engine)
-    yield engine
+    yield from backend_engine(request, lambda: create_engine(
+        "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool))
 
 
 @pytest.fixture
