@@ -43,20 +43,33 @@ def workflow_bar(actor: Actor, version: VersionView) -> None:
     if not steps:
         return
     prefix = f"sla_step_{version.agreement_id}_{version.number}"
-    comment = st.text_input("Comment for this step (optional)", key=f"{prefix}_comment")
+    st.text_input("Comment for this step (optional)", key=f"{prefix}_comment")
     for column, (name, label, service, success) in zip(st.columns(len(steps)), steps,
                                                        strict=True):
-        if column.button(label, key=f"{prefix}_{name}", type="primary"):
-            kwargs = {"agreement_id": version.agreement_id}
-            if service is not agreements.amend:
-                kwargs |= {"number": version.number, "comment": comment or None}
-            if service in (agreements.approve, agreements.sign):  # exactly what is on screen
-                kwargs |= {"revision": version.revision,
-                           "document_sha256": version.document_sha256}
-            result = run_service(service, success, actor=actor, **kwargs)
-            if result is not None:
-                st.session_state["sla_open"] = (result.agreement_id, result.number)
-            st.rerun()
+        # A callback with its arguments bound now: the step names the revision this run shows,
+        # not the one the click's rerun would read (someone may have edited it meanwhile).
+        column.button(label, key=f"{prefix}_{name}", type="primary", on_click=_take_step,
+                      args=(actor, service, success, _step_arguments(service, version),
+                            f"{prefix}_comment"))
+
+
+def _step_arguments(service, version: VersionView) -> dict:
+    """What a workflow step is called with; approvals and sign-offs name what is on screen."""
+    arguments = {"agreement_id": version.agreement_id}
+    if service is not agreements.amend:
+        arguments["number"] = version.number
+    if service in (agreements.approve, agreements.sign):
+        arguments |= {"revision": version.revision, "document_sha256": version.document_sha256}
+    return arguments
+
+
+def _take_step(actor: Actor, service, success: str, arguments: dict, comment_key: str) -> None:
+    """Run a workflow step from its button, with the step's comment; open what it made."""
+    if service is not agreements.amend:
+        arguments = {**arguments, "comment": st.session_state.get(comment_key) or None}
+    result = run_service(service, success, actor=actor, **arguments)
+    if result is not None:
+        st.session_state["sla_open"] = (result.agreement_id, result.number)
 
 
 def _approval_text(version: VersionView, side: str) -> str:

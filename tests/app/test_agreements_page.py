@@ -154,3 +154,22 @@ def test_a_stale_save_is_refused_on_the_page_and_keeps_the_users_edit(people):
     assert "marco saved it" in sofia.error[0].value
     assert "title: Demo SLA → Marketing's title" in sofia.error[0].value
     assert sofia.session_state["sla_edit_1_1"]["data"]["title"] == "Sales' title"
+
+
+def test_an_approval_names_the_revision_on_screen_not_one_edited_meanwhile(people):
+    """Sofia reads revision 1; Marco edits the version in review; Sofia's click on Approve
+    (rendered for revision 1) is refused with what changed, not recorded for revision 2."""
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    press(marco, "sla_step_1_1_submit")
+    sofia = open_page(people["sofia"])  # shows revision 1, with its Approve button
+    marco.radio(key="sla_edit_1_1_section").set_value("General").run()
+    marco.text_input(key="sla_edit_1_1_title").input("Marketing's title")
+    press(marco, "FormSubmitter:sla_edit_1_1_general-Apply")
+    press(marco, "sla_edit_1_1_save")  # revision 2, in place: nobody approved yet
+    press(sofia, "sla_step_1_1_approve")
+    assert "changed since you read revision 1" in sofia.error[0].value
+    assert "title: Demo SLA → Marketing's title" in sofia.error[0].value
+    assert "Sales: waiting" in texts(sofia)
+    press(sofia, "sla_step_1_1_approve")  # now she has read revision 2
+    assert "Sales: ✔ sofia" in texts(sofia)
