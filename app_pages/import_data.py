@@ -21,7 +21,9 @@ show_flash()
 kind = st.radio("What are you importing?", list(KINDS), format_func=KINDS.get,
                 horizontal=True, key="import_kind")
 upload = st.file_uploader("A CSV or Excel export", type=["csv", "txt", "tsv", "xlsx"],
-                          key=f"import_file_{kind}")
+                          key=f"import_file_{kind}",
+                          help="Up to 200 MB here (the command line takes up to 512 MB). An "
+                               "Excel sheet holds up to 200,000 rows; larger: save it as CSV.")
 
 
 def mapping_editor(columns: list[str], base: dict[str, list[str]]) -> dict[str, str]:
