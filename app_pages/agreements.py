@@ -4,17 +4,16 @@ import streamlit as st
 
 from core.permissions import Action, can
 from core.services import agreements
-from db.engine import get_session
 from ui import sla_document, sla_editor, sla_workflow
 from ui.auth import require_page
 from ui.feedback import show_flash
+from ui.services import call
 
 actor = require_page("agreements")
 st.title("Agreements")
 show_flash()
 
-with get_session() as session:
-    summaries = agreements.list_agreements(session=session, actor=actor)
+summaries = call(agreements.list_agreements, actor=actor)
 if can(actor.role, Action.EDIT_AGREEMENT):
     sla_workflow.new_agreement_form(actor, summaries)
 if not summaries:
@@ -34,8 +33,7 @@ agreement_id = agreement_column.selectbox(
     format_func=lambda i: f"{by_id[i].title} · #{i} · latest v{by_id[i].latest_number} "
                           f"{sla_workflow.STATE_BADGES[by_id[i].latest_state][0].lower()}",
 )
-with get_session() as session:
-    versions = agreements.list_versions(session=session, actor=actor, agreement_id=agreement_id)
+versions = call(agreements.list_versions, actor=actor, agreement_id=agreement_id)
 numbers = [v.number for v in versions]
 version_key = f"sla_version_{agreement_id}"
 if st.session_state.get(version_key) not in numbers:
@@ -55,9 +53,9 @@ with document_tab:
     sla_document.render_document(version.document)
 with edit_tab:
     sla_editor.render_editor(actor, version)
-with comments_tab, get_session() as session:
-    comments = agreements.list_comments(session=session, actor=actor, agreement_id=agreement_id,
-                                        number=number)
+with comments_tab:
+    comments = call(agreements.list_comments, actor=actor, agreement_id=agreement_id,
+                    number=number)
     sla_workflow.comments_panel(actor, version, comments)
 with redline_tab:
     left, right = st.columns(2)
@@ -65,17 +63,14 @@ with redline_tab:
                          key=f"sla_redline_old_{agreement_id}")
     new = right.selectbox("To version", numbers, index=numbers.index(number),
                           key=f"sla_redline_new_{agreement_id}")
-    with get_session() as session:
-        changes = agreements.compare_versions(session=session, actor=actor,
-                                              agreement_id=agreement_id, old=old, new=new)
+    changes = call(agreements.compare_versions, actor=actor, agreement_id=agreement_id,
+                   old=old, new=new)
     sla_workflow.redline_panel(changes, old, new)
-with history_tab, get_session() as session:
+with history_tab:
     sla_workflow.history_panel(
-        agreements.agreement_history(session=session, actor=actor, agreement_id=agreement_id)
-    )
-with yaml_tab, get_session() as session:
-    text = agreements.export_yaml(session=session, actor=actor, agreement_id=agreement_id,
-                                  number=number)
+        call(agreements.agreement_history, actor=actor, agreement_id=agreement_id))
+with yaml_tab:
+    text = call(agreements.export_yaml, actor=actor, agreement_id=agreement_id, number=number)
     st.code(text, language="yaml")
     st.download_button("Download YAML", text, file_name=f"sla-{agreement_id}-v{number}.yaml",
                        key="sla_download_yaml")

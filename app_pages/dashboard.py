@@ -2,14 +2,13 @@
 
 import streamlit as st
 
-from core import compliance, dashboard
+from core import periods
 from core.errors import InvalidInput
-from core.services import dashboards
-from db.engine import get_session
+from core.services import measurement
 from ui import charts, data
 from ui.auth import require_page
 from ui.exports import chart_downloads, table_download
-from ui.scorecard import render_scorecard
+from ui.scorecard import period_card, render_scorecard
 from ui.text import literal
 
 actor = require_page("dashboard")
@@ -27,23 +26,41 @@ chosen = {}
 for column, name in zip(filter_columns, ("channel", "segment", "region", "rep"), strict=True):
     picked = column.selectbox(name.title(), ["All", *options[name]], key=f"dash_{name}")
     chosen[name] = None if picked == "All" else picked
-filters = dashboards.Filters.of(**chosen).values
+filters = measurement.Filters.of(**chosen).values
 
+what_if = None
 try:
-    evaluation = data.evaluation(version, period, as_of, filters, _actor=actor)
+    evaluation = data.evaluation(period, as_of, filters, actor=actor)
+except measurement.NotCovered as uncovered:
+    # Nothing governs the period: say so, and offer to measure it against a version instead.
+    st.warning(literal(uncovered.message))
+    labels = {f"Version {number} (in force {start} to {end})": number
+              for number, start, end in uncovered.versions}
+    picked = st.selectbox("What if this version had governed the period?", [None, *labels],
+                          format_func=lambda label: "Choose a version…" if label is None
+                          else label, key="dash_uncovered_version")
+    if picked is None:
+        st.stop()
+    what_if = labels[picked]
+    evaluation = data.evaluation(period, as_of, filters, what_if, actor=actor)
 except InvalidInput as error:
     st.error(literal(error))
     st.stop()
-report = data.report(version, period, as_of, filters, _actor=actor)
-st.caption(f"{literal(report['agreement']['title'])} · version {report['agreement']['version']} "
-           f"in force at the period's start · {report['period']['start'][:10]} to "
+report = data.report(period, as_of, filters, what_if, actor=actor)
+governed = (f"what-if: every lead measured against version {what_if}, which does not govern "
+            "this period" if what_if else
+            f"version {report['agreement']['version']} in force at the period's start")
+st.caption(f"{literal(report['agreement']['title'])} · {governed} · "
+           f"{report['period']['start'][:10]} to "
            f"{report['period']['end'][:10]} · as of {report['as_of'][:16].replace('T', ' ')} UTC"
            + (f" · filtered by {', '.join(f'{k} = {literal(v)}' for k, v in filters)}"
-              if filters else ""))
+              if filters else "")
+           + (f" · {report['not_covered']:,} clocks no signed version governs are left out"
+              if report.get("not_covered") else ""))
 
-previous = data.previous_report(version, period, as_of, filters, actor=actor)
-card = dashboard.scorecard(report, previous)
-render_scorecard(card, dashboard.reading(report), compliance.previous_period(period))
+previous = None if what_if else data.previous_report(period, as_of, filters, actor=actor)
+card = period_card(report, previous)
+render_scorecard(card, report, period)
 table_download(card, "scorecard", key="dash_card_csv")
 
 clock_ids = [c["id"] for c in report["commitments"] if c["kind"] in ("response", "attempts")]
@@ -52,7 +69,7 @@ commitment = st.selectbox("Clock commitment for the response charts", clock_ids,
 
 target_pct = next((c["target_pct"] for c in report["commitments"] if c["id"] == commitment),
                   None)
-frames = data.chart_frames(version, period, as_of, filters, commitment, _actor=actor)
+frames = data.chart_frames(period, as_of, filters, commitment, what_if, actor=actor)
 built = {
     "weekly": lambda frame: charts.weekly_chart(frame, commitment),
     "heatmap": lambda frame: charts.heatmap_chart(frame, target_pct),
@@ -82,29 +99,27 @@ if picked_chart:
     name, title, pick = picked_chart
     if name in ("weekly", "heatmap", "distribution"):
         pick = {"commitment": commitment, **pick}
-    behind = dashboard.leads_behind(evaluation, name, pick)
+    behind = data.leads_behind(evaluation, name, pick)
     st.subheader(f"Leads behind the selection in “{title}”")
     total = behind.attrs["total"]
     st.caption(f"{total:,} lead{'s' if total != 1 else ''}"
-               + (f"; the {dashboard.DRILL_LIMIT:,} newest are listed" if total > len(behind)
+               + (f"; the {data.DRILL_LIMIT:,} newest are listed" if total > len(behind)
                   else ""))
     st.dataframe(behind, hide_index=True, width="stretch", key="dash_behind")
     table_download(behind, f"leads-{name}", key="dash_behind_csv")
 
-last_period = compliance.previous_period(period)
+if what_if:
+    st.stop()
+last_period = periods.previous_period(period)
 with st.expander(f"What if a draft had governed last period ({last_period})?"):
-    with get_session() as session:
-        drafts = dashboards.draft_versions(session=session, actor=actor,
-                                           agreement_id=report["agreement"]["id"])
+    drafts = data.draft_versions(report["agreement"]["id"], actor=actor)
     if not drafts:
         st.caption("No draft or pending version to compare.")
     else:
         labels = {f"Version {number}": number for number in drafts}
         draft = labels[st.selectbox("Draft version", list(labels), key="dash_whatif_version")]
-        measured = data.report(version, last_period, as_of, filters, _actor=actor)
-        what_if = data.report(version, last_period, as_of, filters, draft, _actor=actor)
         st.caption(f"Every lead of {last_period}, as the signed versions measured it and as "
                    f"version {draft} would have.")
-        compared = dashboard.compare_reports(measured, what_if)
+        compared = data.what_if_comparison(last_period, as_of, filters, draft, actor=actor)
         st.dataframe(compared, hide_index=True, width="stretch", key="dash_whatif_table")
         table_download(compared, f"what-if-v{draft}", key="dash_whatif_csv")

@@ -4,17 +4,16 @@ import streamlit as st
 
 from core.permissions import Action, can
 from core.services import leads
-from db.engine import get_session
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
+from ui.services import call
 from ui.text import code, literal
 
 actor = require_page("disputes")
 st.title("Disputed rejections")
 show_flash()
 
-with get_session() as session:
-    open_disputes = leads.list_disputes(session=session, actor=actor)
+open_disputes = call(leads.list_disputes, actor=actor)
 
 st.subheader(f"Open disputes ({len(open_disputes)})")
 if not open_disputes:
@@ -39,8 +38,7 @@ for dispute in open_disputes:
 
 if can(actor.role, Action.DISPUTE_REJECTION):
     st.subheader("Dispute a rejection")
-    with get_session() as session:
-        rejected = leads.rejected_leads(session=session, actor=actor)
+    rejected = call(leads.rejected_leads, actor=actor)
     open_to_dispute = rejected[~rejected["disputed"].astype(bool)]
     if open_to_dispute.empty:
         st.caption("No rejected lead to dispute.")

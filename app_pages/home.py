@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from core import compliance, dashboard, services
+from core import services
 from core.errors import InvalidInput
 from core.permissions import WHAT_YOU_CAN_DO, Role, allowed_actions
-from db.engine import get_session
 from ui import data
 from ui.auth import require_page
-from ui.scorecard import render_scorecard
+from ui.scorecard import period_card, render_scorecard
+from ui.services import call
 from ui.text import literal
 
 actor = require_page("home")
@@ -18,22 +18,20 @@ as_of = data.as_of()
 period = data.current_period(as_of, actor=actor)
 version = data.data_version()
 try:
-    report = data.report(version, period, as_of, _actor=actor)
+    report = data.report(period, as_of, actor=actor)
 except InvalidInput as error:
     st.info(f"Nothing to measure yet: {literal(error.message)}. Once both heads agree an SLA "
             "and the exec signs it, this page shows both sides' commitments.")
 else:
-    previous = data.previous_report(version, period, as_of, actor=actor)
+    previous = data.previous_report(period, as_of, actor=actor)
     st.caption(f"{literal(report['agreement']['title'])} "
                f"(version {report['agreement']['version']}) · period {period} · "
                f"as of {report['as_of'][:16].replace('T', ' ')} UTC")
-    render_scorecard(dashboard.scorecard(report, previous), dashboard.reading(report),
-                     compliance.previous_period(period))
+    render_scorecard(period_card(report, previous), report, period)
 
 with st.expander(f"What you can do here as {Role(actor.role).label.lower()}"):
     for action in allowed_actions(actor.role):
         st.markdown(f"- {WHAT_YOU_CAN_DO[action]}")
-    with get_session() as session:
-        overview = services.workspace_overview(session=session, actor=actor)
+    overview = call(services.workspace_overview, actor=actor)
     st.caption(f"In this workspace: {overview.leads:,} leads, {overview.mqls:,} MQLs, "
                f"{overview.touches:,} sales touches, {overview.active_users:,} active users.")

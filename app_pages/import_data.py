@@ -4,17 +4,15 @@ progress bar, row-level errors to download, and the import history."""
 import pandas as pd
 import streamlit as st
 
-from core import ingest
 from core.services import imports
-from db.engine import get_session
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
+from ui.services import call
 from ui.text import literal
 
 actor = require_page("import")
 NONE = "—"
 KINDS = {"leads": "Leads", "touches": "Touches (sales activities)"}
-FIELDS = {"leads": ingest.LEAD_FIELDS, "touches": ingest.TOUCH_FIELDS}
 
 st.title("Import")
 show_flash()
@@ -30,7 +28,7 @@ def mapping_editor(columns: list[str], base: dict[str, list[str]]) -> dict[str, 
     """One picker per canonical field, prefilled from the preset or the name suggestions."""
     chosen = {}
     grid = st.columns(4)
-    for index, name in enumerate(FIELDS[kind]):
+    for index, name in enumerate(imports.FIELDS[kind]):
         current = base.get(name, [])
         options = [NONE, *columns]
         picked = grid[index % 4].selectbox(
@@ -42,25 +40,24 @@ def mapping_editor(columns: list[str], base: dict[str, list[str]]) -> dict[str, 
     return chosen
 
 
-def show_errors(errors: list[ingest.RowError], key: str) -> None:
+def show_errors(errors: list[imports.RowError], key: str) -> None:
     """Row errors as a table, with a CSV download."""
     table = pd.DataFrame([{"line": e.line, "column": e.column, "reason": e.reason}
                           for e in errors])
     st.dataframe(table, hide_index=True, width="stretch", height=min(400, 35 * len(table) + 38))
-    st.download_button("Download the errors as CSV", ingest.errors_csv(errors),
+    st.download_button("Download the errors as CSV", imports.errors_csv(errors),
                        file_name="import-errors.csv", key=key)
 
 
 if upload is not None:
     data = upload.getvalue()
-    with get_session() as session:
-        saved = imports.saved_mappings(session=session, actor=actor, kind=kind)
-        zone = imports.default_zone(session=session, actor=actor)
+    saved = call(imports.saved_mappings, actor=actor, kind=kind)
+    zone = call(imports.default_zone, actor=actor)
     left, middle, right = st.columns(3)
     saved_name = middle.selectbox("Saved mapping", [NONE, *saved], key=f"import_saved_{kind}")
     preset = None
     if kind == "leads":
-        preset = left.selectbox("Preset", [NONE, *ingest.PRESETS], key="import_preset")
+        preset = left.selectbox("Preset", [NONE, *imports.PRESETS], key="import_preset")
         preset = None if preset == NONE else preset
     if saved_name != NONE:
         preset = saved[saved_name]["preset"]
@@ -71,21 +68,19 @@ if upload is not None:
                                key=f"import_source_{kind}")
     saved_overrides = saved[saved_name]["mapping"] if saved_name != NONE else {}
     try:
-        with get_session() as session:
-            base = imports.preview_import(
-                session=session, actor=actor, data=data, filename=upload.name, kind=kind,
-                preset=preset, overrides=saved_overrides, tz=tz, date_format=date_format)
+        base = call(imports.preview_import, actor=actor, data=data, filename=upload.name,
+                    kind=kind, preset=preset, overrides=saved_overrides, tz=tz,
+                    date_format=date_format)
         with st.expander("Column mapping", expanded=True, icon=":material/tune:"):
             st.caption("Each canonical field takes one column of the file; columns left "
                        "unmapped go to the lead's attributes.")
             chosen = mapping_editor(base.columns, base.mapping)
         changed = {f: c for f, c in chosen.items() if base.mapping.get(f, [None])[0] != c}
         overrides = {**saved_overrides, **changed} if (preset or saved_overrides) else chosen
-        with get_session() as session:
-            preview = imports.preview_import(
-                session=session, actor=actor, data=data, filename=upload.name, kind=kind,
-                preset=preset, overrides=overrides, tz=tz, date_format=date_format)
-    except (ingest.FileRefused, ingest.UsageError) as refusal:
+        preview = call(imports.preview_import, actor=actor, data=data, filename=upload.name,
+                       kind=kind, preset=preset, overrides=overrides, tz=tz,
+                       date_format=date_format)
+    except imports.FILE_REFUSALS as refusal:
         st.error(f"This file cannot be imported: {literal(refusal)}")  # names its columns
         st.stop()
 
@@ -130,8 +125,7 @@ if summary := st.session_state.get("import_last"):
         show_errors(summary.errors, "import_last_errors")
 
 st.subheader("Import history")
-with get_session() as session:
-    batches = imports.list_batches(session=session, actor=actor)
+batches = call(imports.list_batches, actor=actor)
 if not batches:
     st.caption("Nothing imported yet.")
 else:

@@ -3,15 +3,14 @@ A rep sees their own leads; the head of sales sees every rep's."""
 
 import streamlit as st
 
-from core import dashboard
 from core.errors import InvalidInput
 from core.permissions import Role
 from core.services import agreements, leads
-from db.engine import get_session
 from ui import data
 from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import run_service, show_flash
+from ui.services import call
 from ui.text import literal
 from ui.worklist import open_table, percent, render_urgent
 
@@ -22,18 +21,15 @@ show_flash()
 
 as_of = data.as_of()
 version = data.data_version()
-with get_session() as session:
-    document = agreements.signed_document(session)
+document = call(agreements.signed_document)
 reasons = document.rejection_reasons if document else []
 try:
-    work = data.worklist(version, as_of, actor.username, _actor=actor)
+    work = data.worklist(as_of, actor=actor)
 except InvalidInput as error:
     st.info(f"No clocks run yet: {literal(error.message)}.")
 else:
     if own:  # the rep next to the team, this month
-        month = data.evaluation(version, data.current_period(as_of, actor=actor), as_of,
-                                _actor=actor)
-        versus = dashboard.rep_versus_team(month, actor.username)
+        versus = data.rep_versus_team(as_of, actor=actor)
         for column, row in zip(st.columns(max(len(versus), 1)), versus.itertuples(), strict=False):
             mine, team = (percent(value) for value in (row.mine_pct, row.team_pct))
             column.metric(f"My {row.commitment} this month", mine,
@@ -51,9 +47,7 @@ st.subheader("All my leads" if own else "All leads")
 
 show_decided = st.toggle("Show accepted and rejected leads too", key="leads_show_decided")
 LIMIT = 500
-with get_session() as session:
-    queue = leads.work_queue(session=session, actor=actor, include_decided=show_decided,
-                             limit=LIMIT)
+queue = call(leads.work_queue, actor=actor, include_decided=show_decided, limit=LIMIT)
 if queue.empty:
     st.info("No open leads." if own else "No open leads for any rep.")
     st.stop()

@@ -4,16 +4,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import planner
+from core import periods
 from core.errors import InvalidInput
 from core.permissions import Action, can
 from core.services import planning
-from core.services.reports import AmbiguousAgreement
-from db.engine import get_session
+from core.services.measurement import AmbiguousAgreement
 from ui import data
 from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import FLASH_KEY, run_service, show_flash
+from ui.services import call
 from ui.text import literal
 
 actor = require_page("planner")
@@ -28,14 +28,12 @@ def measured(version: str, running: str, quarter: str, quarters: int, *,
     """The history behind a plan, cached per data version, running quarter (it decides which
     quarters are history), quarter and history length."""
     del version, running  # part of the cache key only
-    with get_session() as session:
-        return planning.context(session=session, actor=_actor, quarter=quarter,
-                                history=quarters, as_of=_as_of)
+    return call(planning.context, actor=_actor, quarter=quarter, history=quarters, as_of=_as_of)
 
 
 def running_quarter() -> str:
     """The quarter holding now (or the page's ?as_of=) in the agreement's zone."""
-    return planner.quarter_of(data.current_period(data.as_of(), actor=actor))
+    return periods.quarter_of_month(data.current_period(data.as_of(), actor=actor))
 
 
 def amount(value: float | None) -> str:
@@ -98,7 +96,7 @@ show_flash()
 
 quarter_column, revenue_column, history_column = st.columns([1, 1.4, 1])
 running = running_quarter()
-quarter = quarter_column.text_input("Quarter to plan", value=planner.next_quarter(running),
+quarter = quarter_column.text_input("Quarter to plan", value=periods.next_quarter(running),
                                     key="plan_quarter", help="A quarter such as 2026-Q3.")
 quarters = int(history_column.number_input("Quarters of history", min_value=1,
                                            max_value=planning.MAX_HISTORY, value=4, step=1,
@@ -133,7 +131,7 @@ if st.session_state.get("plan_basis") != basis:  # new history: prefill every as
 
 st.subheader("Assumptions")
 left_out = f"; {running} is still running, so its MQLs are left out" \
-    if planner.next_quarter(ctx.history_quarters[-1]) != ctx.quarter else ""
+    if periods.next_quarter(ctx.history_quarters[-1]) != ctx.quarter else ""
 st.caption(f"History: the MQLs of {ctx.history_quarters[0]} to {ctx.history_quarters[-1]} "
            f"({past.quarters} quarters) and the deals won in them{left_out}. Edit any "
            "assumption below; a 0 means “take it from history”.")

@@ -4,16 +4,16 @@ the discussion, the exec's sign-off or send-back, and the CSV and signed PDF."""
 import altair as alt
 import streamlit as st
 
-from core import compliance, dashboard
+from core import periods
 from core.errors import InvalidInput
 from core.permissions import Action, can
 from core.services import Actor, reviews
-from core.services.reports import AmbiguousAgreement
-from db.engine import get_session
+from core.services.measurement import AmbiguousAgreement
 from ui import data
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
 from ui.scorecard import label, render_scorecard
+from ui.services import call
 from ui.text import literal
 
 STATE_COLOURS = {"open": "blue", "sent_back": "orange", "signed": "green"}
@@ -41,20 +41,17 @@ st.title("Quarterly review")
 def load_review(version: str, quarter: str, as_of: str, *, _actor: Actor) -> dict:
     """The quarter's review (cached per data version: every comment and sign-off changes it)."""
     del version  # part of the cache key only
-    with get_session() as session:
-        return reviews.show(session=session, actor=_actor, quarter=quarter, as_of=as_of)
+    return call(reviews.show, actor=_actor, quarter=quarter, as_of=as_of)
 
 
 def signed_pdf(quarter: str) -> bytes:
-    with get_session() as session:
-        return reviews.pdf(session=session, actor=actor, quarter=quarter)
+    return call(reviews.pdf, actor=actor, quarter=quarter)
 
 
 as_of = data.as_of()
 version = data.data_version()
 try:
-    with get_session() as session:
-        options = reviews.quarters(session=session, actor=actor, as_of=as_of)
+    options = call(reviews.quarters, actor=actor, as_of=as_of)
 except InvalidInput as error:
     st.info(f"Nothing to review yet: {literal(error.message)}. Once an SLA is signed, each "
             "quarter's scorecard is reviewed and signed off here.")
@@ -63,7 +60,7 @@ except AmbiguousAgreement as error:
     st.error(literal(error))
     st.stop()
 
-finished = compliance.previous_period(options[0])
+finished = periods.previous_period(options[0])
 quarter = st.selectbox(
     "Quarter", options, index=options.index(finished) if finished in options else 0,
     key="review_quarter",
@@ -100,8 +97,7 @@ if changes := review["changed_since_signoff"]:
                f"sign-off.** The scorecard below is the signed snapshot; the live data now "
                f"reads:\n{listed}{more}", icon=":material/warning:")
 
-render_scorecard(reviews.scorecard_rows(review), dashboard.reading(report),
-                 compliance.previous_period(quarter))
+render_scorecard(reviews.scorecard_rows(review), report, quarter)
 
 st.subheader("Trend")
 trend = reviews.trend_frame(review)

@@ -5,9 +5,9 @@ import streamlit as st
 
 from core import services
 from core.permissions import Role
-from db.engine import get_session
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
+from ui.services import call
 
 actor = require_page("users")
 ROLES = [role.value for role in Role]
@@ -21,8 +21,7 @@ def run(action, success: str, **kwargs) -> None:
 st.title("Users")
 show_flash()
 
-with get_session() as session:
-    users = services.list_users(session=session, actor=actor)
+users = call(services.list_users, actor=actor)
 table = pd.DataFrame(
     {
         "Username": [u.username for u in users],

@@ -14,8 +14,8 @@ import streamlit_authenticator as stauth
 
 from core import clock, services, session_token
 from core.permissions import Role
-from db.engine import get_session
 from ui.navigation import PageSpec, spec
+from ui.services import call
 
 COOKIE_NAME = "handoff_session"
 COOKIE_EXPIRY_DAYS = 7
@@ -68,10 +68,7 @@ def restore_from_cookie(auth: stauth.Authenticate) -> bool:
     claim = session_token.read(st.context.cookies.get(COOKIE_NAME), cookie_key(), clock.now())
     if claim is None:
         return False
-    with get_session() as session:
-        actor = services.resume_session(
-            session=session, username=claim.username, issued_at=claim.issued_at
-        )
+    actor = call(services.resume_session, username=claim.username, issued_at=claim.issued_at)
     if actor is None:
         return False
     _remember(actor, claim.issued_at)
@@ -133,8 +130,7 @@ def _attempt_login() -> None:
     if not username or not password:
         st.session_state["login_error"] = "Enter your username and password."
         return
-    with get_session() as session:
-        result = services.authenticate(session=session, username=username, password=password)
+    result = call(services.authenticate, username=username, password=password)
     if not result.ok:
         st.session_state["authentication_status"] = False
         st.session_state["login_error"] = result.message
@@ -152,8 +148,7 @@ def _load(username: str | None, issued_at: datetime | None) -> services.Actor | 
     if not username or issued_at is None:
         _sign_out()
         return None
-    with get_session() as session:
-        actor = services.resume_session(session=session, username=username, issued_at=issued_at)
+    actor = call(services.resume_session, username=username, issued_at=issued_at)
     if actor is None:
         _sign_out()
     else:
@@ -170,8 +165,7 @@ def _remember(actor: services.Actor, issued_at: datetime) -> None:
 
 def _log_out() -> None:
     """Revoke the user's re-login cookies in the database, then end this session."""
-    with get_session() as session:
-        services.sign_out(session=session, username=st.session_state.get("username") or "")
+    call(services.sign_out, username=st.session_state.get("username") or "")
     _sign_out()
 
 

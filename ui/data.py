@@ -1,30 +1,35 @@
-"""Dashboard data for pages: each period measured once per data version, minute and filters.
+"""What the pages show, from the one read side (core.services.measurement), kept warm.
 
-`st.cache_resource` keeps the `Evaluation` object itself (no pickling of a million-lead frame);
-the key holds the data version, which changes on every import, touch, lead decision and agreement
-change, so nobody sees numbers older than the data.
+Each process keeps one `RowCache`: a period's leads and touches are read from the database once,
+then refreshed by what changed since (an import, a touch, a decision), never read whole again.
+Measured periods are cached under the rows' revision, the agreement versions in force, as_of,
+the filters and the what-if, so a rerun, a second visitor or another filter is served from
+memory, and nobody sees numbers older than the data.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
-from core import clock, compliance, dashboard
+from core import agreement as sla
+from core import clock, compliance, dashboard, periods
 from core.errors import InvalidInput
-from core.services import Actor, dashboards, reports
-from db.engine import get_engine, get_session
+from core.services import Actor, measurement
+from ui.services import call, database
+
+Filters = tuple[tuple[str, str], ...]
 
 
 def data_version() -> str:
-    """The current data version (a cheap query, not cached), prefixed by the database it is of:
+    """A token of the data now (a cheap query, not cached), prefixed by the database it is of:
     caches are per process, and a process may see several databases (tests do)."""
-    with get_session() as session:
-        return f"{get_engine().url}|{dashboards.data_version(session=session)}"
+    return f"{database()}|{call(measurement.data_version)}"
 
 
 def as_of() -> str:
-    """The instant dashboards measure at: the page's `?as_of=` (a reproducible view, read in the
+    """The instant pages measure at: the page's `?as_of=` (a reproducible view, read in the
     calendar zone when naive), else the end of the current minute: stable for a minute of
     reruns (so the cache serves them), and late enough to count a touch logged just now."""
     if pinned := st.query_params.get("as_of"):
@@ -37,75 +42,152 @@ def current_period(as_of: str, *, actor: Actor) -> str:
     """The month holding as_of in the agreement's zone ("2026-11"); the UTC month when no
     agreement is signed yet (the page then says so)."""
     try:
-        with get_session() as session:
-            return reports.current_month(session=session, actor=actor, as_of=as_of)
+        return call(measurement.current_month, actor=actor, as_of=as_of)
     except InvalidInput:
-        return f"{pd.Timestamp(as_of):%Y-%m}"
+        return periods.month_of(pd.Timestamp(as_of))
+
+
+@st.cache_resource(show_spinner=False)
+def _row_cache() -> measurement.RowCache:
+    """This process's rows, per database, window and owner."""
+    return measurement.RowCache(size=8)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A scope and its rows, current now, with the key their evaluation is cached under."""
+
+    scope: measurement.Scope
+    rows: measurement.Rows
+    document: sla.Document | None
+    key: tuple
+
+
+def _measured(period: str, as_of: str, what_if: int | None, actor: Actor) -> _Measured:
+    return call(_read, period=period, as_of=as_of, what_if=what_if, actor=actor)
+
+
+def _read(*, session, period: str, as_of: str, what_if: int | None, actor: Actor) -> _Measured:
+    """The scope (a what-if may measure a period no signed version covers) and its rows."""
+    scope = measurement.scope(session=session, actor=actor, period=period, as_of=as_of,
+                              require_cover=what_if is None)
+    rows = _row_cache().rows(session, scope.period)
+    document = None if what_if is None else measurement.version_document(
+        session=session, actor=actor, agreement_id=scope.agreement_id, number=what_if)
+    return _Measured(scope, rows, document, _key(scope, rows, document))
+
+
+def _key(scope: measurement.Scope, rows: measurement.Rows,
+         document: sla.Document | None) -> tuple:
+    """What an evaluation depends on: the database, the rows as they are, the signed versions
+    (which never change once signed), as_of, and the what-if document's content."""
+    signed = tuple(version.number for version in scope.versions)
+    what_if = None if document is None else sla.canonical_sha256(sla.to_dict(document))
+    return (database(), scope.agreement_id, signed, scope.timezone, rows.window,
+            rows.owner, rows.revision, str(scope.as_of), what_if)
+
+
+def evaluation(period: str, as_of: str, filters: Filters = (), what_if: int | None = None, *,
+               actor: Actor) -> compliance.Evaluation:
+    """The period measured (what-if: every lead against that version)."""
+    measured = _measured(period, as_of, what_if, actor)
+    return _evaluation(measured.key, filters, what_if, _measured=measured)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Measuring compliance…")
+def _evaluation(key: tuple, filters: Filters, what_if: int | None, *,
+                _measured: _Measured) -> compliance.Evaluation:
+    del key  # the cache key only
+    return measurement.evaluate(_measured.scope, _measured.rows,
+                                measurement.Filters(filters), _measured.document, what_if)
+
+
+def report(period: str, as_of: str, filters: Filters = (), what_if: int | None = None, *,
+           actor: Actor) -> dict:
+    """The period's report object (as `report --format json` prints it)."""
+    measured = _measured(period, as_of, what_if, actor)
+    return _report(measured.key, filters, what_if, _measured=measured)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _report(key: tuple, filters: Filters, what_if: int | None, *,
+            _measured: _Measured) -> dict:
+    return _evaluation(key, filters, what_if, _measured=_measured).report()
+
+
+def chart_frames(period: str, as_of: str, filters: Filters, commitment: str | None,
+                 what_if: int | None = None, *, actor: Actor) -> dict[str, pd.DataFrame | None]:
+    """The dashboard's chart frames (per clock commitment too)."""
+    measured = _measured(period, as_of, what_if, actor)
+    return _chart_frames(measured.key, filters, commitment, what_if, _measured=measured)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _chart_frames(key: tuple, filters: Filters, commitment: str | None, what_if: int | None, *,
+                  _measured: _Measured) -> dict[str, pd.DataFrame | None]:
+    measured = _evaluation(key, filters, what_if, _measured=_measured)
+    return dashboard.chart_frames(measured, _report(key, filters, what_if, _measured=_measured),
+                                  commitment)
+
+
+def previous_report(period: str, as_of: str, filters: Filters = (), *,
+                    actor: Actor) -> dict | None:
+    """The report of the period before (for trends), or None when it cannot be measured."""
+    try:
+        return report(periods.previous_period(period), as_of, filters, actor=actor)
+    except (ValueError, InvalidInput):
+        return None
+
+
+def worklist(as_of: str, *, actor: Actor) -> pd.DataFrame:
+    """The actor's open clocks, most urgent first."""
+    measured = call(_read_worklist, as_of=as_of, actor=actor)
+    return _worklist(measured.key, _measured=measured)
+
+
+def _read_worklist(*, session, as_of: str, actor: Actor) -> _Measured:
+    scope = measurement.worklist_scope(session=session, actor=actor, as_of=as_of)
+    window = measurement.worklist_window(scope.as_of, scope.timezone)
+    rows = _row_cache().rows(session, window, measurement.worklist_owner(actor))
+    return _Measured(scope, rows, None, _key(scope, rows, None))
+
+
+@st.cache_resource(max_entries=32, show_spinner="Finding the leads that breach next…")
+def _worklist(key: tuple, *, _measured: _Measured) -> pd.DataFrame:
+    return dashboard.worklist(measurement.evaluate(_measured.scope, _measured.rows))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def filter_options(version: str, *, _actor: Actor) -> dict[str, list[str]]:
     """The values each dashboard filter can take (cached per data version)."""
     del version  # part of the cache key only
-    with get_session() as session:
-        return dashboards.filter_options(session=session, actor=_actor)
+    return call(measurement.filter_options, actor=_actor)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Reading the period's leads…")
-def period_data(version: str, period: str, as_of: str, *, _actor: Actor
-                ) -> tuple[reports.ReportScope, pd.DataFrame, pd.DataFrame]:
-    """The period's scope, leads and touches, read once per data version (filters, what-ifs
-    and clock commitments are all measured from this in memory)."""
-    del version  # part of the cache key only
-    with get_session() as session:
-        scope = reports.report_scope(session=session, actor=_actor, period=period, as_of=as_of)
-        leads, touches = dashboards.load(session=session, actor=_actor, scope=scope)
-    return scope, leads, touches
+# --- what the pages show, from the measured periods -------------------------------------------
+
+DRILL_LIMIT = dashboard.DRILL_LIMIT
 
 
-@st.cache_resource(max_entries=16, show_spinner="Measuring compliance…")
-def evaluation(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...] = (),
-               what_if: int | None = None, *, _actor: Actor) -> compliance.Evaluation:
-    """The period measured (cached per data version, period, as_of, filters and what-if)."""
-    scope, leads, touches = period_data(version, period, as_of, _actor=_actor)
-    document = None
-    if what_if is not None:
-        with get_session() as session:
-            document = reports.version_document(session=session, actor=_actor,
-                                                   agreement_id=scope.agreement_id,
-                                                   number=what_if)
-    return dashboards.measure(scope, leads, touches, dashboards.Filters(filters), document,
-                              what_if)
+def leads_behind(evaluation: compliance.Evaluation, chart: str, pick: dict) -> pd.DataFrame:
+    """The leads behind a mark picked on a chart (the DRILL_LIMIT newest; attrs["total"])."""
+    return dashboard.leads_behind(evaluation, chart, pick)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def report(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...] = (),
-           what_if: int | None = None, *, _actor: Actor) -> dict:
-    """The period's report object (as `report --format json` prints it), cached likewise."""
-    return evaluation(version, period, as_of, filters, what_if, _actor=_actor).report()
+def what_if_comparison(period: str, as_of: str, filters: Filters, version: int, *,
+                       actor: Actor) -> pd.DataFrame:
+    """Each commitment of the period as the signed versions measured it beside version
+    `version`'s measure."""
+    return dashboard.compare_reports(report(period, as_of, filters, actor=actor),
+                                     report(period, as_of, filters, version, actor=actor))
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def chart_frames(version: str, period: str, as_of: str, filters: tuple[tuple[str, str], ...],
-                 commitment: str | None, *, _actor: Actor) -> dict[str, pd.DataFrame | None]:
-    """The dashboard's chart frames, cached likewise (and per clock commitment)."""
-    measured = evaluation(version, period, as_of, filters, _actor=_actor)
-    return dashboard.chart_frames(measured, report(version, period, as_of, filters,
-                                                   _actor=_actor), commitment)
+def rep_versus_team(as_of: str, *, actor: Actor) -> pd.DataFrame:
+    """The rep's clock commitments this month beside the team's."""
+    month = evaluation(current_period(as_of, actor=actor), as_of, actor=actor)
+    return dashboard.rep_versus_team(month, actor.username)
 
 
-def previous_report(version: str, period: str, as_of: str,
-                    filters: tuple[tuple[str, str], ...] = (), *, actor: Actor) -> dict | None:
-    """The report of the period before (for trends), or None when it cannot be measured."""
-    try:
-        return report(version, compliance.previous_period(period), as_of, filters, _actor=actor)
-    except (ValueError, InvalidInput):
-        return None
-
-
-@st.cache_resource(max_entries=32, show_spinner="Finding the leads that breach next…")
-def worklist(version: str, as_of: str, username: str, *, _actor: Actor) -> pd.DataFrame:
-    """The actor's open clocks, most urgent first (cached per data version, minute and user)."""
-    del version, username  # part of the cache key only
-    with get_session() as session:
-        return dashboards.worklist(session=session, actor=_actor, as_of=as_of)
+def draft_versions(agreement_id: int, *, actor: Actor) -> list[int]:
+    """The agreement's versions not signed yet (what-if candidates), newest first."""
+    return call(measurement.draft_versions, actor=actor, agreement_id=agreement_id)

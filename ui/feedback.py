@@ -9,7 +9,7 @@ from core.agreement import InvalidAgreement
 from core.errors import Busy, InvalidInput, NotFound
 from core.permissions import PermissionDenied
 from core.services.agreements import WorkflowError
-from db.engine import get_session
+from ui.services import call
 from ui.text import literal
 
 REFUSALS = (Busy, InvalidInput, InvalidAgreement, NotFound, PermissionDenied,
@@ -23,8 +23,7 @@ def run_service(service: Callable[..., Any], success: str, **kwargs) -> Any | No
     Returns the service's result, or None when the domain refused (nothing was written).
     """
     try:
-        with get_session() as session:
-            result = service(session=session, **kwargs)
+        result = call(service, **kwargs)
     except REFUSALS as error:
         st.session_state[FLASH_KEY] = ("error", str(error))
         return None

@@ -3,6 +3,8 @@
 import pandas as pd
 import streamlit as st
 
+from core import dashboard, periods
+
 STATUS_COLOURS = {"met": "green", "on_track": "green", "at_risk": "orange", "missed": "red",
                   "no_data": "gray"}
 ACRONYMS = {"mql", "sal", "sql"}
@@ -10,9 +12,16 @@ SIDE_TITLES = {"marketing": "Marketing commits to", "sales": "Sales commits to",
                "shared": "Shared goals"}
 
 
-def render_scorecard(card: pd.DataFrame, reading: str, previous_label: str) -> None:
-    """The situation in one line, both sides' commitments side by side, and shared goals."""
-    st.markdown(f"**{reading}**")
+def period_card(report: dict, previous: dict | None) -> pd.DataFrame:
+    """A period's scorecard rows, with the trend against the period before when measured."""
+    return dashboard.scorecard(report, previous)
+
+
+def render_scorecard(card: pd.DataFrame, report: dict, period: str) -> None:
+    """The situation in one line (read from the period's report), both sides' commitments side
+    by side with their trend against the period before, and shared goals."""
+    st.markdown(f"**{dashboard.reading(report)}**")
+    previous_label = periods.previous_period(period)
     marketing, sales = st.columns(2, border=True)
     for side, column in (("marketing", marketing), ("sales", sales)):
         with column:

@@ -16,7 +16,7 @@ from core.calendar import WEEKDAYS
 from core.permissions import Action, can
 from core.services import Actor, agreements
 from core.services.agreements import StaleVersion, VersionView
-from db.engine import get_session
+from ui.services import call
 from ui.sla_document import describe_commitment
 from ui.sla_workflow import TIMEZONES
 from ui.text import code, literal
@@ -108,12 +108,9 @@ def _save(actor: Actor, version: VersionView, working: dict[str, Any]) -> None:
             f"- {code(e.path or '(document)')}: {literal(e.message)}" for e in error.errors))
         return
     try:
-        with get_session() as session:
-            saved = agreements.save_draft(
-                session=session, actor=actor, agreement_id=version.agreement_id,
-                number=version.number, document=document,
-                expected_revision=working["revision"],
-            )
+        saved = call(agreements.save_draft, actor=actor, agreement_id=version.agreement_id,
+                     number=version.number, document=document,
+                     expected_revision=working["revision"])
     except StaleVersion as error:
         st.error(literal(error))
         st.download_button("Download my version as YAML", sla.dump_yaml(document),

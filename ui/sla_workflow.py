@@ -18,6 +18,7 @@ from core.services.agreements import (
     describe_change,
 )
 from ui.feedback import run_service
+from ui.services import call
 from ui.text import code, literal
 
 STATE_BADGES = {
@@ -212,12 +213,8 @@ def _copy_form(actor: Actor, signed: list[AgreementSummary]) -> None:
         chosen = st.selectbox("Copy", signed, format_func=lambda s: f"{s.title} (v"
                               f"{s.active_number})", key="sla_new_copy_of")
         if st.form_submit_button("Create draft", type="primary"):
-            from db.engine import get_session
-
-            with get_session() as session:
-                document = agreements.get_version(session=session, actor=actor,
-                                                  agreement_id=chosen.id,
-                                                  number=chosen.active_number).document
+            document = call(agreements.get_version, actor=actor, agreement_id=chosen.id,
+                            number=chosen.active_number).document
             _created(run_service(agreements.create_agreement, "Draft created from a copy.",
                                  actor=actor, document=document))
             st.rerun()

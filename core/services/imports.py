@@ -27,6 +27,13 @@ CHUNK = 5_000  # ids per IN (...) query: well under SQLite's bound-parameter lim
 RECYCLE_WINDOW = timedelta(days=90)
 MAX_STORED_ERRORS = 10_000
 
+# What the import page offers and shows, from the ingest package.
+FIELDS = {"leads": ingest.LEAD_FIELDS, "touches": ingest.TOUCH_FIELDS}
+PRESETS = ingest.PRESETS
+RowError = ingest.RowError
+errors_csv = ingest.errors_csv
+FILE_REFUSALS = (ingest.FileRefused, ingest.UsageError)  # the whole file cannot be read
+
 
 @dataclass(frozen=True)
 class ImportSummary:
