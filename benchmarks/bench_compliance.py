@@ -32,7 +32,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import agreement as sla  # noqa: E402
-from core import compliance  # noqa: E402
+from core import compliance, periods  # noqa: E402
 from core.calendar import Clock, instants_ns  # noqa: E402
 
 YEAR = pd.Timestamp("2025-01-01 05:00", tz="UTC")  # midnight in New York
@@ -43,7 +43,7 @@ REASONS = ["not_a_fit", "no_budget", "duplicate", "bad_contact_data"]
 HOUR = 3600
 
 
-def versions() -> list[compliance.InForce]:
+def versions() -> list[periods.InForce]:
     """The two signed versions, in signing order."""
     first = sla.template(title="Bench SLA 2025", start=date(2025, 1, 1), end=date(2026, 1, 1))
     data = sla.to_dict(first)
@@ -60,7 +60,7 @@ def versions() -> list[compliance.InForce]:
     for commitment in data["commitments"]:
         if commitment["id"] == "first-touch":
             commitment["within"] = "2h"
-    return [compliance.InForce(1, first), compliance.InForce(2, sla.from_dict(data))]
+    return [periods.InForce(1, first), periods.InForce(2, sla.from_dict(data))]
 
 
 def generate(leads: int, touches: int, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -189,7 +189,7 @@ def reference_ratio(per_lead: dict, governing: list, sample: int) -> None:
 def report_from_frames(leads: pd.DataFrame, touches: pd.DataFrame, governing: list) -> None:
     as_of = pd.Timestamp("2026-02-01", tz="UTC")
     for text in ("2025-Q3", "2025-01-01:2026-01-01"):
-        period = compliance.parse_period(text, "America/New_York")
+        period = periods.parse_period(text, "America/New_York")
         measured = compliance.report(governing[0].document, leads, touches, period, as_of,
                                      versions=governing)
         count = measured["funnel"]["mql"]
@@ -237,14 +237,14 @@ def report_from_database(leads: pd.DataFrame, touches: pd.DataFrame, governing: 
         print(f"  (setup: {len(leads):,} leads and {len(touches):,} touches into SQLite in "
               f"{time.perf_counter() - started:.0f} s, "
               f"{Path(workdir, 'bench.db').stat().st_size / 2**20:,.0f} MB)", flush=True)
-        from core.services import OPERATOR, reports
+        from core.services import OPERATOR, measurement
         from db.engine import get_engine, get_session
 
         def run(period: str) -> dict:
             with get_session() as session:
-                scope = reports.report_scope(session=session, actor=OPERATOR, period=period,
+                scope = measurement.scope(session=session, actor=OPERATOR, period=period,
                                              as_of="2026-02-01")
-                return reports.report(session=session, actor=OPERATOR, scope=scope)
+                return measurement.report(session=session, actor=OPERATOR, scope=scope)
 
         for period in ("2025-09", "2025-Q3", "2025-01-01:2026-01-01"):
             count = run(period)["funnel"]["mql"]

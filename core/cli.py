@@ -493,25 +493,27 @@ def report(
     import csv
 
     from core import compliance, csv_safe
-    from core.services import reports
+    from core.services import measurement
     from db.engine import get_session
 
     if detail and what_if is not None:
         raise typer.BadParameter("--detail and --what-if do not combine", param_hint="--what-if")
     try:
         with refusals_exit_1(), get_session() as session:
-            scope = reports.report_scope(session=session, actor=services.OPERATOR,
-                                         period=period, agreement_id=agreement, as_of=as_of)
+            scope = measurement.scope(session=session, actor=services.OPERATOR, period=period,
+                                      agreement_id=agreement, as_of=as_of,
+                                      require_cover=what_if is None)
             if detail:
-                rows = reports.clock_detail(session=session, actor=services.OPERATOR,
-                                            scope=scope)
+                rows = measurement.clock_detail(session=session, actor=services.OPERATOR,
+                                                scope=scope)
             elif what_if is not None:
-                result = reports.what_if(session=session, actor=services.OPERATOR, scope=scope,
-                                         version=what_if, by=by.value if by else None)
+                result = measurement.what_if(session=session, actor=services.OPERATOR,
+                                             scope=scope, version=what_if,
+                                             by=by.value if by else None)
             else:
-                result = reports.report(session=session, actor=services.OPERATOR, scope=scope,
-                                        by=by.value if by else None)
-    except reports.AmbiguousAgreement as error:
+                result = measurement.report(session=session, actor=services.OPERATOR,
+                                            scope=scope, by=by.value if by else None)
+    except measurement.AmbiguousAgreement as error:
         raise typer.BadParameter(str(error), param_hint="--agreement") from None
     if detail:  # clock_detail's timestamps are already ISO 8601 UTC strings
         if output == ReportFormat.csv:
@@ -542,7 +544,7 @@ AgreementOpt = Annotated[int | None, typer.Option(
 @contextmanager
 def ambiguous_agreement_is_usage() -> Iterator[None]:
     """Several signed agreements and no --agreement: a usage error (exit 2)."""
-    from core.services.reports import AmbiguousAgreement
+    from core.services.measurement import AmbiguousAgreement
 
     try:
         yield

@@ -9,23 +9,20 @@ Pure domain code: no streamlit, no database. Inputs are pandas frames:
 
 Effective dating (DESIGN §4/§5): the commitment list, targets and the period's calendar come from
 the document in force at the period's start; each lead's clock is measured against the signed
-version in force at that clock's own start (`InForce`, `governing_versions`). A what-if passes a
+version in force at that clock's own start (`core.periods.in_force`). A what-if passes a
 single draft document and no versions, so every lead is measured against the draft.
 All business time comes from the vectorized `core.calendar.Clock` (no per-lead Python loop).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core import limits
 from core.agreement import (
     AcceptanceRateCommitment,
     AttemptsCommitment,
@@ -36,20 +33,16 @@ from core.agreement import (
     parse_within,
 )
 from core.calendar import NAT_NS, BusinessCalendar, Clock, instants_ns
+from core.periods import InForce, Period, WorkingDays, elapsed_fraction, in_force
 
 __all__ = [
     "BREAKDOWN_COLUMNS",
     "CLOCK_STATES",
-    "InForce",
-    "Period",
     "clock_detail",
     "Evaluation",
     "clock_frame",
     "evaluate",
-    "governing_versions",
     "iso",
-    "parse_period",
-    "previous_period",
     "report",
 ]
 
@@ -68,99 +61,6 @@ CLOCK_STATES = ("met", "breached", "overdue", "pending", "at_risk")
 AT_RISK_SHARE = 0.25
 AT_RISK_FLOOR_SECONDS = 3600
 MET, BREACHED, OVERDUE, PENDING, AT_RISK = range(5)  # indices into CLOCK_STATES
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
-_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2}):(\d{4}-\d{2}-\d{2})")
-
-
-# --- periods ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """A reporting period [start, end) as UTC instants."""
-
-    start: pd.Timestamp
-    end: pd.Timestamp
-
-
-def _local_midnight(day: date, timezone: str) -> pd.Timestamp:
-    """The UTC instant of a local date's midnight (a DST gap moves forward)."""
-    stamp = pd.Timestamp(day).tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
-    return stamp.tz_convert("UTC")
-
-
-def parse_period(text: str, timezone: str) -> Period:
-    """Read "2018-03" (a month), "2018-Q1" (a quarter) or "2018-01-01:2018-04-01" (dates, end
-    exclusive) in the calendar zone; ValueError with the accepted forms otherwise."""
-    text = (text or "").strip()
-    try:
-        if match := _MONTH.fullmatch(text):
-            first = date(int(match[1]), int(match[2]), 1)
-            last = _add_months(first, 1)
-        elif match := _QUARTER.fullmatch(text):
-            first = date(int(match[1]), 3 * int(match[2]) - 2, 1)
-            last = _add_months(first, 3)
-        elif match := _RANGE.fullmatch(text):
-            first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
-            if last <= first:
-                raise ValueError(f"period {text!r}: the end {last} must be after the start {first}")
-        else:
-            raise ValueError(
-                f"period {text!r} is not a month (2018-03), a quarter (2018-Q1) or a date range "
-                "(2018-01-01:2018-04-01, end exclusive)"
-            )
-    except ValueError as error:
-        if str(error).startswith("period"):
-            raise
-        raise ValueError(f"period {text!r}: {error}") from None
-    if not (first.year >= limits.DATE_FIRST_YEAR and last.year <= limits.DATE_LAST_YEAR):
-        raise ValueError(f"period {text!r}: a period lies within the years "
-                         f"{limits.DATE_FIRST_YEAR} to {limits.DATE_LAST_YEAR}")
-    return Period(_local_midnight(first, timezone), _local_midnight(last, timezone))
-
-
-def previous_period(text: str) -> str:
-    """The period before a month, quarter or date range, written the same way."""
-    text = (text or "").strip()
-    if match := _MONTH.fullmatch(text):
-        before = _add_months(date(int(match[1]), int(match[2]), 1), -1)
-        return f"{before:%Y-%m}"
-    if match := _QUARTER.fullmatch(text):
-        index = int(match[1]) * 4 + int(match[2]) - 2
-        return f"{index // 4}-Q{index % 4 + 1}"
-    if match := _RANGE.fullmatch(text):
-        first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
-        return f"{first - (last - first)}:{first}"
-    raise ValueError(f"period {text!r} is not a month, a quarter or a date range")
-
-
-def _add_months(day: date, months: int) -> date:
-    """The first of the month `months` after `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-@dataclass(frozen=True)
-class InForce:
-    """A signed agreement version: its number and document (with its effective dates)."""
-
-    number: int
-    document: Document
-
-
-def governing_versions(starts: np.ndarray, versions: list[InForce]) -> np.ndarray:
-    """Per clock start (epoch ns), the index into `versions` (listed in signing order) of the
-    version in force at that instant: the latest signed whose effective range, read in its own
-    calendar zone, contains it; -1 when none does (or the start is missing)."""
-    chosen = np.full(starts.shape, -1, dtype=np.int64)
-    present = starts != NAT_NS
-    for index, version in enumerate(versions):
-        zone = version.document.calendar.timezone
-        low = _stamp_ns(_local_midnight(version.document.effective.start, zone))
-        high = _stamp_ns(_local_midnight(version.document.effective.end, zone))
-        chosen[present & (starts >= low) & (starts < high)] = index
-    return chosen
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -465,75 +365,6 @@ def _pct_status(value: float | None, target: float, period_over: bool) -> str:
 # --- volume and shared-goal targets -----------------------------------------------------------
 
 
-def _unit_start(day: date, per: str) -> date:
-    """The first local date of the week (Monday), month or quarter holding `day`."""
-    if per == "week":
-        return day - timedelta(days=day.weekday())
-    if per == "month":
-        return day.replace(day=1)
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def _unit_end(first: date, per: str) -> date:
-    """The first local date after the unit starting on `first`."""
-    if per == "week":
-        return first + timedelta(days=7)
-    return _add_months(first, 1 if per == "month" else 3)
-
-
-class _Days:
-    """Local dates of the period and whether each is a working day, cached per report."""
-
-    def __init__(self, calendar: BusinessCalendar, period: Period) -> None:
-        self.calendar = calendar
-        self.first = calendar.local_date(period.start.to_pydatetime())
-        self.last = calendar.local_date((period.end - pd.Timedelta(1, "us")).to_pydatetime())
-        self._working: dict[date, bool] = {}
-
-    def working(self, first: date, end: date) -> int:
-        """Working days in [first, end)."""
-        count = 0
-        day = first
-        while day < end:
-            if day not in self._working:
-                self._working[day] = self.calendar.is_working_day(day)
-            count += self._working[day]
-            day += timedelta(days=1)
-        return count
-
-    def units(self, per: str) -> float:
-        """Whole `per` units in the period plus business-day-weighted shares of partial ones."""
-        end = self.last + timedelta(days=1)
-        total = 0.0
-        unit = _unit_start(self.first, per)
-        while unit < end:
-            unit_end = _unit_end(unit, per)
-            inside_first, inside_end = max(unit, self.first), min(unit_end, end)
-            if inside_first == unit and inside_end == unit_end:
-                total += 1
-            else:
-                whole = self.working(unit, unit_end)
-                part = self.working(inside_first, inside_end)
-                if whole:
-                    total += part / whole
-                else:  # a unit without working days: weigh by calendar days
-                    total += (inside_end - inside_first).days / (unit_end - unit).days
-            unit = unit_end
-        return total
-
-
-def _elapsed_fraction(calendar: BusinessCalendar, period: Period, as_of: pd.Timestamp) -> float:
-    """Share of the period's business time elapsed by as_of (1 once the period is over)."""
-    if as_of >= period.end:
-        return 1.0
-    if as_of <= period.start:
-        return 0.0
-    total = calendar.segments(period.start, period.end).total_ns
-    if total == 0:
-        return float((as_of - period.start) / (period.end - period.start))
-    return calendar.segments(period.start, as_of).total_ns / total
-
-
 def _target_fields(target: float, actual: float, fraction: float, period_over: bool) -> dict:
     """target, actual, attainment, expected-to-date, projection and status of a counted goal."""
     projected = actual / fraction if fraction > 0 else None
@@ -627,11 +458,13 @@ def clock_commitments(document: Document) -> list[ResponseCommitment | AttemptsC
 
 def _measured_clocks(document: Document, number: int | None, versions: list[InForce] | None,
                      times: _Times, touches: _Touches, as_of: int,
-                     in_period: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+                     in_period: dict[str, np.ndarray]
+                     ) -> tuple[dict[str, Mapping[str, np.ndarray]], dict[str, int]]:
     """Per clock commitment of `document`, the arrays (`_clock_rows`, plus `version`: the number
     of the version measured against, -1 when unknown) of the clocks that start in the period,
-    each measured against the version in force at its own start; `document` (numbered `number`)
-    measures the clocks no version covers."""
+    each measured against the version in force at its own start. With `versions`, a clock no
+    version covers is not measured; `not_covered` counts them per commitment. Without
+    (a what-if), `document` (numbered `number`) measures every clock."""
     ids = [c.id for c in clock_commitments(document)]
     governing = [(document, -1 if number is None else number)]
     governs: dict[str, np.ndarray] = {}
@@ -639,10 +472,14 @@ def _measured_clocks(document: Document, number: int | None, versions: list[InFo
         governing += [(version.document, version.number) for version in versions]
         stages = {c.start for version in versions for c in clock_commitments(version.document)}
         stages |= {c.start for c in clock_commitments(document)}
-        governs = {stage: governing_versions(times[STAGE_COLUMNS[stage]], versions) + 1
-                   for stage in stages}  # 0: no version covers it (the period's document)
+        governs = {stage: in_force(times[STAGE_COLUMNS[stage]], versions) + 1
+                   for stage in stages}  # 0: no version covers it
+    not_covered = {c.id: int((in_period[c.start] & (governs[c.start] == 0)).sum()) if governs
+                   else 0 for c in clock_commitments(document)}
     parts: dict[str, list[dict[str, np.ndarray]]] = {commitment_id: [] for commitment_id in ids}
     for index, (governing_document, version_number) in enumerate(governing):
+        if governs and index == 0:
+            continue  # uncovered clocks: counted, not measured against an unrelated version
         commitments = [c for c in clock_commitments(governing_document) if c.id in parts]
         eligible = {stage: in_period[stage] & (governs[stage] == index) if governs
                     else in_period[stage] for stage in {c.start for c in commitments}}
@@ -653,7 +490,8 @@ def _measured_clocks(document: Document, number: int | None, versions: list[InFo
         for commitment_id, arrays in measured.items():
             arrays["version"] = np.full(arrays["position"].size, version_number, dtype=np.int64)
             parts[commitment_id].append(arrays)
-    return {commitment_id: _Joined(chunks) for commitment_id, chunks in parts.items()}
+    return {commitment_id: _Joined(chunks) for commitment_id, chunks in parts.items()}, \
+        not_covered
 
 
 class _Joined(Mapping):
@@ -707,12 +545,12 @@ class Evaluation:
         self.rejected_ns = _by_as_of(times["rejected_at"], as_of_ns)
         self.in_period = {stage: _in_range(ns, start_ns, limit)
                           for stage, ns in self.stamps.items()}
-        self.fraction = _elapsed_fraction(self.calendar, period, self.as_of)
-        self.days = _Days(self.calendar, period)
+        self.fraction = elapsed_fraction(self.calendar, period, self.as_of)
+        self.days = WorkingDays(self.calendar, period)
         self.mql = self.in_period["mql"]
-        self.clock_arrays = _measured_clocks(document, number, versions, times,
-                                             _Touches(self.leads, touches, as_of_ns), as_of_ns,
-                                             self.in_period)
+        self.clock_arrays, self.not_covered = _measured_clocks(
+            document, number, versions, times, _Touches(self.leads, touches, as_of_ns),
+            as_of_ns, self.in_period)
         self.volume_masks = {
             c.id: self.in_period[c.stage] & _matches_filter(self.leads, c.filter)
             for c in document.commitments if isinstance(c, VolumeCommitment)
@@ -822,8 +660,9 @@ class Evaluation:
         }
 
     def report(self, by: str | None = None) -> dict:
-        """The DESIGN §6 `report --format json` object."""
-        return {
+        """The DESIGN §6 `report --format json` object; in a period signed versions cover only
+        in part, `not_covered` counts the clocks no version governs (left unmeasured)."""
+        result = {
             "agreement": self.agreement,
             "period": {"start": iso(self.period.start), "end": iso(self.period.end)},
             "as_of": iso(self.as_of),
@@ -833,6 +672,8 @@ class Evaluation:
             "quality": self.quality(),
             "breakdown": self.breakdown(by) if by else [],
         }
+        left_out = sum(self.not_covered.values())
+        return {**result, "not_covered": left_out} if left_out else result
 
     def detail(self) -> pd.DataFrame:
         """One row per lead and clock commitment (DESIGN §6 `report --detail`)."""

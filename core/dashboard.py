@@ -7,7 +7,6 @@ read from the same `core.compliance.Evaluation` the `report` command prints.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from core.compliance import (
     criterion_mask,
     field_values,
 )
+from core.periods import fraction_by_day, local_dates, period_days, week_starts
 
 MAX_CHART_ROWS = 5000
 STATUS_WORDS = {"met": "Met", "missed": "Missed", "on_track": "On track", "at_risk": "At risk",
@@ -37,50 +37,9 @@ LEAD_COLUMNS = ["external_id", "name", "company", "owner", "channel", "segment",
                 "mql_at"]
 
 
-# --- the period's days and weeks ---------------------------------------------------------------
-
-
-def _local_dates(evaluation: Evaluation, ns: np.ndarray) -> np.ndarray:
-    """Local calendar dates (datetime64[D]) of epoch-ns instants in the agreement's zone."""
-    stamps = pd.DatetimeIndex(pd.to_datetime(ns, utc=True)).tz_convert(
-        evaluation.calendar.timezone)
-    return stamps.tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
-
-
-def _weeks(days: np.ndarray) -> np.ndarray:
-    """The Monday (datetime64[D]) of each day's week."""
-    weekday = (days.astype(np.int64) - 4) % 7  # 1970-01-01 was a Thursday
-    return days - weekday.astype("timedelta64[D]")
-
-
-def _period_days(evaluation: Evaluation) -> list[date]:
-    """The local dates of the period."""
-    first = evaluation.calendar.local_date(evaluation.period.start.to_pydatetime())
-    last = evaluation.calendar.local_date(
-        (evaluation.period.end - pd.Timedelta(1, "us")).to_pydatetime())
-    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-
-
-def _business_fraction_by_day(evaluation: Evaluation, days: list[date]) -> np.ndarray:
-    """Share of the period's business time elapsed by the end of each local day."""
-    period = evaluation.period
-    segments = evaluation.calendar.segments(period.start, period.end)
-    total = segments.total_ns
-    ends = np.array([_end_of_day(evaluation, day) for day in days], dtype=np.int64)
-    ends = np.minimum(ends, period.end.value)
-    if total == 0:
-        span = period.end.value - period.start.value
-        return (ends - period.start.value) / span
-    covered = np.clip(ends[:, None] - segments.starts[None, :], 0,
-                      (segments.ends - segments.starts)[None, :]).sum(axis=1)
-    return covered / total
-
-
-def _end_of_day(evaluation: Evaluation, day: date) -> int:
-    """Epoch ns of the local midnight that ends `day`."""
-    stamp = pd.Timestamp(day + timedelta(days=1)).tz_localize(
-        evaluation.calendar.timezone, ambiguous=True, nonexistent="shift_forward")
-    return int(stamp.tz_convert("UTC").value)
+def _days_of(evaluation: Evaluation, ns: np.ndarray) -> np.ndarray:
+    """Local dates of instants in the evaluation's calendar zone."""
+    return local_dates(evaluation.calendar.timezone, ns)
 
 
 # --- scorecard ---------------------------------------------------------------------------------
@@ -237,14 +196,14 @@ def cumulative_volume(evaluation: Evaluation) -> pd.DataFrame:
     columns = ["day", "series", "leads"]
     if commitment is None:
         return pd.DataFrame(columns=columns)
-    days = _period_days(evaluation)
+    days = period_days(evaluation.calendar, evaluation.period)
     counted = evaluation.volume_masks[commitment.id]
-    stage_days = _local_dates(evaluation, evaluation.stamps[commitment.stage][counted])
+    stage_days = _days_of(evaluation, evaluation.stamps[commitment.stage][counted])
     day_index = pd.DatetimeIndex([pd.Timestamp(day) for day in days])
     per_day = pd.Series(stage_days).value_counts().reindex(
         day_index.to_numpy().astype("datetime64[D]"), fill_value=0)
     actual = per_day.cumsum().to_numpy()
-    fraction = _business_fraction_by_day(evaluation, days)
+    fraction = fraction_by_day(evaluation.calendar, evaluation.period, days)
     target = commitment.target * evaluation.days.units(commitment.per)
     as_of_day = evaluation.calendar.local_date(evaluation.as_of.to_pydatetime())
     seen = np.array([day <= as_of_day for day in days])
@@ -271,7 +230,7 @@ def weekly_compliance(evaluation: Evaluation) -> pd.DataFrame:
     for commitment in clock_commitments(evaluation.document):
         arrays = evaluation.clock_arrays[commitment.id]
         met, breached = _resolved(arrays["state"])
-        weeks = _weeks(_local_dates(evaluation, arrays["start"]))
+        weeks = week_starts(_days_of(evaluation, arrays["start"]))
         grouped = pd.DataFrame({"week": weeks, "met": met, "breached": breached}).groupby(
             "week", as_index=False).sum()
         grouped["compliance_pct"] = _percent(grouped["met"], grouped["met"] + grouped["breached"])
@@ -324,7 +283,7 @@ def rep_week_heatmap(evaluation: Evaluation, commitment_id: str) -> pd.DataFrame
     met, breached = _resolved(arrays["state"])
     reps = evaluation.leads["owner"].to_numpy(dtype=object)[arrays["position"]]
     frame = pd.DataFrame({"rep": pd.Series(reps, dtype=object).fillna("(no owner)"),
-                          "week": _weeks(_local_dates(evaluation, arrays["start"])),
+                          "week": week_starts(_days_of(evaluation, arrays["start"])),
                           "met": met, "breached": breached})
     frame = frame[frame["met"] | frame["breached"]]
     grouped = frame.groupby(["rep", "week"], as_index=False)[["met", "breached"]].sum()
@@ -447,7 +406,7 @@ def _drill_mask(evaluation: Evaluation, chart: str, pick: dict
         met, breached = _resolved(arrays["state"])
         if chart in ("weekly", "heatmap"):
             rows &= met | breached
-            weeks = _weeks(_local_dates(evaluation, arrays["start"]))
+            weeks = week_starts(_days_of(evaluation, arrays["start"]))
             rows &= weeks == np.datetime64(pd.Timestamp(pick["week"]).date(), "D")
         if chart == "heatmap":
             reps = pd.Series(evaluation.leads["owner"].to_numpy(dtype=object)[
@@ -469,7 +428,7 @@ def _drill_mask(evaluation: Evaluation, chart: str, pick: dict
         commitment = volume_commitment(evaluation)
         counted = evaluation.volume_masks[commitment.id].copy()
         days = np.full(size, np.datetime64("NaT"), dtype="datetime64[D]")
-        days[counted] = _local_dates(evaluation, evaluation.stamps[commitment.stage][counted])
+        days[counted] = _days_of(evaluation, evaluation.stamps[commitment.stage][counted])
         return counted & (days == np.datetime64(pd.Timestamp(pick["day"]).date(), "D")), None
     if chart == "funnel":
         stage = pick["stage"]

@@ -20,7 +20,7 @@ from core.permissions import Role
 from core.services import OPERATOR, add_user, agreements, get_actor, reviews
 from core.services import leads as lead_work
 from core.services.imports import flag_recycled
-from core.services.reports import AmbiguousAgreement
+from core.services.measurement import AmbiguousAgreement
 from db.bulk import insert_frame
 from db.models import Agreement, Lead, QuarterlyReview, Touch, User
 

@@ -8,14 +8,13 @@ Pure domain code: pandas and numpy only. `history` measures the funnel of past q
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from core import limits
+from core import limits, periods
 
 __all__ = [
     "RATE_KEYS",
@@ -24,14 +23,10 @@ __all__ = [
     "RateEstimate",
     "assumptions",
     "history",
+    "checked_quarter",
     "history_quarters",
-    "next_quarter",
-    "parse_quarter",
     "parse_rates",
     "plan",
-    "previous_quarters",
-    "quarter_months",
-    "quarter_of",
     "split_evenly",
     "split_by_share",
     "wilson",
@@ -42,8 +37,6 @@ RATE_STAGES = {"mql_sal": ("mql", "sal"), "sal_sql": ("sal", "sql"), "sql_won": 
 RATE_OPTIONS = {"mql_sal": "mql_sal=0.6", "sal_sql": "sal_sql=0.5", "sql_won": "sql_won=0.3"}
 DAYS_PER_MONTH = 30.44
 WILSON_Z = 1.959963984540054  # the 97.5th percentile of the standard normal: a 95% interval
-_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY_NS = 86_400 * 10**9
 
 
@@ -59,56 +52,20 @@ class PlanInputError(ValueError):
 # --- quarters ------------------------------------------------------------------------------
 
 
-def parse_quarter(text: str) -> tuple[int, int]:
-    """(year, quarter) of "2018-Q3"; PlanInputError naming `quarter` otherwise."""
-    match = _QUARTER.fullmatch((text or "").strip())
-    if not match:
-        raise PlanInputError("quarter", f"{text!r} is not a quarter such as 2018-Q3")
-    return int(match[1]), int(match[2])
-
-
-def _quarter_text(index: int) -> str:
-    """The quarter with a running index (year × 4 + quarter − 1)."""
-    return f"{index // 4}-Q{index % 4 + 1}"
-
-
-def _quarter_index(text: str) -> int:
-    year, number = parse_quarter(text)
-    return year * 4 + number - 1
-
-
-def next_quarter(text: str) -> str:
-    """The quarter after "2018-Q4": "2019-Q1"."""
-    return _quarter_text(_quarter_index(text) + 1)
-
-
-def previous_quarters(text: str, count: int) -> list[str]:
-    """The `count` quarters before a quarter, oldest first."""
-    index = _quarter_index(text)
-    return [_quarter_text(index - back) for back in range(count, 0, -1)]
+def checked_quarter(text: str) -> str:
+    """A quarter written the one way ("2018-Q3"); PlanInputError naming `quarter` otherwise."""
+    try:
+        return periods.normal_quarter(text)
+    except ValueError as error:
+        raise PlanInputError("quarter", str(error)) from None
 
 
 def history_quarters(quarter: str, count: int, running: str) -> list[str]:
     """The `count` quarters before `quarter`, oldest first, that ended before `running` (the
     quarter holding now): a quarter still running has MQLs that had no time to convert yet, so
     it would drag the rates down."""
-    last = min(_quarter_index(quarter), _quarter_index(running))
-    return previous_quarters(_quarter_text(last), count)
-
-
-def quarter_of(month: str) -> str:
-    """The quarter holding a month ("2018-08" → "2018-Q3"; a longer date text works too)."""
-    match = _MONTH.match((month or "").strip())
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise PlanInputError("month", f"{month!r} is not a month such as 2018-08")
-    return f"{match[1]}-Q{(int(match[2]) - 1) // 3 + 1}"
-
-
-def quarter_months(text: str, shift: int = 0) -> list[str]:
-    """The quarter's three months as "YYYY-MM", each moved `shift` months (negative: earlier)."""
-    year, number = parse_quarter(text)
-    first = year * 12 + (number - 1) * 3 + shift
-    return [f"{index // 12}-{index % 12 + 1:02d}" for index in range(first, first + 3)]
+    last = min(periods.quarter_index(checked_quarter(quarter)), periods.quarter_index(running))
+    return periods.previous_quarters(periods.quarter_at(last), count)
 
 
 # --- history -------------------------------------------------------------------------------
@@ -390,7 +347,7 @@ def plan(
     """The `plan --format json` object: the won deals, SQLs, SALs and MQLs a revenue goal needs
     (each stage the next one divided by its rate, rounded up), MQLs per month placed
     `lag_months` before the quarter's months, and per rep by `rep_share`."""
-    parse_quarter(quarter)
+    checked_quarter(quarter)
     _check_amount("revenue", revenue, 0)
     _check_amount("avg_won", avg_won, limits.PLAN_AVG_WON_MIN)
     if isinstance(lag_months, bool) or not isinstance(lag_months, int) or lag_months < 0:
@@ -403,7 +360,7 @@ def plan(
     sql = _ceil(won / used["sql_won"])
     sal = _ceil(sql / used["sal_sql"])
     mql = _ceil(sal / used["mql_sal"])
-    months = quarter_months(quarter, shift=-lag_months)
+    months = periods.quarter_months(quarter, shift=-lag_months)
     by_rep_mql = split_by_share(mql, rep_share)
     by_rep_won = split_by_share(won, rep_share)
     return {

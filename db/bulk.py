@@ -12,6 +12,8 @@ from sqlalchemy import JSON, Boolean, String, Table, insert, select, type_coerce
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from db import changes
+
 EMPTY_JSON = {dict: "{}", list: "[]"}
 
 
@@ -19,6 +21,7 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
     """Insert every row of `frame` (columns named as the table's) into `table`."""
     if frame.empty:
         return 0
+    frame = _stamped(session, table, frame)
     connection = session.connection()
     dialect = connection.dialect.name
     columns = list(frame.columns)
@@ -36,6 +39,13 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
     else:
         connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
     return len(rows)
+
+
+def _stamped(session: Session, table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of leads and touches carry this transaction's change stamp (db.changes)."""
+    if table.name not in changes.STAMPED_TABLES:
+        return frame
+    return frame.assign(change_seq=changes.stamp(session))
 
 
 def _column_values(series: pd.Series, column_type, dialect: str) -> list:
@@ -80,6 +90,7 @@ def update_frame(session: Session, table: Table, frame: pd.DataFrame, key: str =
     """Set the frame's other columns on the rows whose `key` matches (one executemany)."""
     if frame.empty:
         return 0
+    frame = _stamped(session, table, frame)
     connection = session.connection()
     dialect = connection.dialect.name
     columns = [name for name in frame.columns if name != key]

@@ -3,11 +3,11 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core import clock
-from db import guards
+from db import changes, guards  # noqa: F401  (changes: stamps lead and touch writes)
 
 
 def utcnow() -> datetime:
@@ -104,6 +104,8 @@ class Lead(SQLModel, table=True):
     # An MQL whose email (or company + name) already came in as an MQL in the 90 days before.
     recycled: bool = False
     import_batch_id: int | None = Field(default=None, index=True)  # the batch that inserted it
+    change_seq: int = Field(default=0, index=True, sa_type=BigInteger,  # db.changes
+                            sa_column_kwargs={"server_default": "0"})
 
 
 class Touch(SQLModel, table=True):
@@ -121,6 +123,18 @@ class Touch(SQLModel, table=True):
     rep: str = Field(default="", max_length=64)
     automated: bool = False
     import_batch_id: int | None = Field(default=None, index=True)  # the batch that inserted it
+    change_seq: int = Field(default=0, index=True, sa_type=BigInteger,  # db.changes
+                            sa_column_kwargs={"server_default": "0"})
+
+
+class DataChanges(SQLModel, table=True):
+    """The one row that hands out change stamps to writers of leads and touches (db.changes)."""
+
+    __tablename__ = "data_changes"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_type=BigInteger)
+    epoch: int = Field(default=0, sa_type=BigInteger)  # bumped when rows are deleted
 
 
 class Agreement(SQLModel, table=True):

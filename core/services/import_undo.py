@@ -23,6 +23,7 @@ from core.services.accounts import Actor
 from core.services.agreements import WorkflowError
 from core.services.audit import channel, record
 from core.services.imports import CHUNK, flag_recycled, import_lock
+from db import changes as db_changes
 from db import locks
 from db.bulk import fetch_frame, insert_frame, update_frame
 from db.models import AuditEvent, Dispute, ImportBatch, Lead, Touch, utcnow
@@ -72,6 +73,7 @@ def undo_batch(*, session: Session, actor: Actor, batch_id: int) -> UndoSummary:
 
 
 def _delete_touches(session: Session, batch_id: int) -> int:
+    db_changes.note_deletion(session)
     return session.execute(delete(Touch).where(col(Touch.import_batch_id) == batch_id)).rowcount
 
 
@@ -82,6 +84,7 @@ def _undo_leads(session: Session, actor: Actor, batch: ImportBatch) -> UndoSumma
     refs = {f"{batch.source}/{external_id}" for external_id in inserted["external_id"]}
     _refuse_later_changes(session, batch, inserted, refs | set(changes["object_id"]), changes)
     _audit(session, actor, batch, inserted, changes)
+    db_changes.note_deletion(session)
     for start in range(0, len(inserted), CHUNK):
         ids = inserted["id"].iloc[start:start + CHUNK].tolist()
         session.execute(delete(Lead).where(col(Lead.id).in_(ids)))

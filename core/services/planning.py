@@ -4,20 +4,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 from sqlmodel import Session
 
 from core import agreement as sla
-from core import compliance, planner
+from core import periods, planner
 from core.errors import InvalidInput, NotFound
+from core.periods import Period
 from core.permissions import Action, require
-from core.services import agreements, reports
+from core.services import agreements, measurement
 from core.services.accounts import Actor
-from db.bulk import fetch_frame
-from db.models import Lead
 
-HISTORY_COLUMNS = ["id", "owner", "amount", "mql_at", "accepted_at", "rejected_at", "sql_at",
-                   "won_at"]
 MAX_HISTORY = 40
 GOAL_PER_QUARTER = {"quarter": 1, "month": 3, "week": 13}
 # A volume target proposed per month, restated for commitments counted per week or per quarter.
@@ -60,15 +56,16 @@ def context(
             1 <= history <= MAX_HISTORY:
         raise InvalidInput("history", f"{history!r} must be a whole number of quarters "
                                       f"from 1 to {MAX_HISTORY}")
-    scope = reports.report_scope(session=session, actor=actor, period=quarter,
-                                 agreement_id=agreement_id, as_of=as_of)
-    running = planner.quarter_of(f"{scope.as_of.tz_convert(scope.timezone):%Y-%m}")
+    agreement = measurement.context(session=session, actor=actor, agreement_id=agreement_id,
+                                    as_of=as_of)
+    running = periods.quarter_of(agreement.local(agreement.as_of))
     labels = planner.history_quarters(quarter, history, running)
-    periods = [compliance.parse_period(label, scope.timezone) for label in labels]
-    leads = _history_leads(session, periods[0].start, periods[-1].end)
-    latest = scope.versions[-1].document if scope.versions else scope.document
-    return PlanContext(scope.agreement_id, quarter, tuple(labels),
-                       planner.history(leads, periods), _goal(latest, goal_id), scope.timezone)
+    quarters = [periods.parse_period(label, agreement.timezone) for label in labels]
+    leads = measurement.history_leads(
+        session=session, actor=actor, window=Period(quarters[0].start, quarters[-1].end))
+    return PlanContext(agreement.agreement_id, quarter, tuple(labels),
+                       planner.history(leads, quarters),
+                       _goal(agreement.versions[-1].document, goal_id), agreement.timezone)
 
 
 def plan_for(
@@ -135,21 +132,9 @@ def draft_volume_target(
 def _quarter(text: str) -> str:
     """"2018-Q3", normalised; InvalidInput naming `quarter` otherwise."""
     try:
-        year, number = planner.parse_quarter(text)
+        return planner.checked_quarter(text)
     except planner.PlanInputError as error:
         raise InvalidInput(error.field, error.message) from None
-    return f"{year}-Q{number}"
-
-
-def _history_leads(session: Session, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Leads that became MQLs or were won in [start, end): the cohorts and the won deals."""
-    table = Lead.__table__
-    low, high = start.to_pydatetime(), end.to_pydatetime()
-    condition = (((table.c.mql_at >= low) & (table.c.mql_at < high))
-                 | ((table.c.won_at >= low) & (table.c.won_at < high)))
-    leads = fetch_frame(session, table, HISTORY_COLUMNS, condition)
-    leads["amount"] = pd.to_numeric(leads["amount"], errors="coerce").astype("float64")
-    return leads
 
 
 def _goal(document: sla.Document, goal_id: str | None) -> Goal | None:

@@ -7,7 +7,6 @@ imports never change what was signed, and `show` lists the figures that have mov
 """
 
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,18 +14,18 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from core import compliance, csv_safe, dashboard
+from core import compliance, csv_safe, dashboard, periods
 from core.errors import InvalidInput
 from core.permissions import Action, require
+from core.services import measurement
 from core.services.accounts import Actor
 from core.services.agreements import WorkflowError
 from core.services.audit import record
-from core.services.reports import ReportScope, load_frames, report_scope
+from core.services.measurement import Scope
 from core.services.validation import bounded_text
 from db import locks
 from db.models import QuarterlyReview, ReviewComment, User, utcnow
 
-QUARTER = re.compile(r"(\d{4})-Q([1-4])")
 STATES = ("open", "signed", "sent_back")
 STATE_WORDS = {"open": "Open", "signed": "Signed off", "sent_back": "Sent back"}
 TREND_QUARTERS = 3
@@ -61,9 +60,9 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
     """
     require(actor.role, Action.VIEW_DASHBOARDS)
     quarter = _quarter(quarter)
-    scope = report_scope(session=session, actor=actor, period=quarter,
-                         agreement_id=agreement_id, as_of=as_of)
-    evaluation = _evaluate(session, scope)
+    scope = measurement.scope(session=session, actor=actor, period=quarter,
+                              agreement_id=agreement_id, as_of=as_of)
+    evaluation = measurement.measure(session=session, actor=actor, scope=scope)
     live = _jsonable(evaluation.report())
     review = _find(session, scope.agreement_id, quarter)
     signed = review is not None and review.state == "signed" and review.snapshot is not None
@@ -93,13 +92,12 @@ def quarters(*, session: Session, actor: Actor, agreement_id: int | None = None,
              as_of: str | datetime | None = None, limit: int = 12) -> list[str]:
     """The agreement's quarters, newest first: from the one holding as_of (in the calendar
     zone) back to the first one its signed versions cover, at most `limit`."""
-    scope = report_scope(session=session, actor=actor, agreement_id=agreement_id, as_of=as_of,
-                         trailing_days=0)
-    local = scope.as_of.tz_convert(scope.timezone)
-    listed = [f"{local.year}-Q{(local.month - 1) // 3 + 1}"]
+    agreement = measurement.context(session=session, actor=actor, agreement_id=agreement_id,
+                                    as_of=as_of)
+    listed = [periods.quarter_of(agreement.local(agreement.as_of))]
     while len(listed) < limit:
-        before = compliance.previous_period(listed[-1])
-        if not _covered(scope, before):
+        before = periods.previous_period(listed[-1])
+        if not _covered(agreement.versions, agreement.timezone, before):
             break
         listed.append(before)
     return listed
@@ -110,7 +108,7 @@ def last_finished_quarter(*, session: Session, actor: Actor, agreement_id: int |
     """The quarter before the one holding as_of, in the agreement's calendar zone."""
     current = quarters(session=session, actor=actor, agreement_id=agreement_id, as_of=as_of,
                        limit=1)[0]
-    return compliance.previous_period(current)
+    return periods.previous_period(current)
 
 
 def scorecard_rows(review: dict) -> pd.DataFrame:
@@ -245,7 +243,7 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
     text = bounded_text("comment", comment, required=None)
     review = _unsigned_review(session, scope, quarter, "it is signed once")
     before = {"state": review.state}
-    evaluation = _evaluate(session, scope)
+    evaluation = measurement.measure(session=session, actor=actor, scope=scope)
     review.snapshot = _jsonable(evaluation.report())
     review.causes = _causes(evaluation, review.snapshot)
     review.state = "signed"
@@ -263,7 +261,7 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
     return _summary(review)
 
 
-def _unsigned_review(session: Session, scope: ReportScope, quarter: str,
+def _unsigned_review(session: Session, scope: Scope, quarter: str,
                      refusal: str) -> QuarterlyReview:
     """The quarter's review (created on first use), refused once it is signed."""
     review = _get_or_create(session, scope.agreement_id, quarter)
@@ -296,23 +294,17 @@ def send_back(*, session: Session, actor: Actor, quarter: str, comment: str,
 
 def _quarter(text: str) -> str:
     """A quarter written "2026-Q3", else InvalidInput."""
-    quarter = (text or "").strip().upper()
-    if not QUARTER.fullmatch(quarter):
-        raise InvalidInput("quarter", f"'{text}' is not a quarter such as 2026-Q3")
-    return quarter
+    try:
+        return periods.normal_quarter(text)
+    except ValueError:
+        raise InvalidInput("quarter", f"'{text}' is not a quarter such as 2026-Q3") from None
 
 
 def _write_scope(session: Session, actor: Actor, quarter: str,
-                 agreement_id: int | None) -> ReportScope:
+                 agreement_id: int | None) -> Scope:
     """The agreement (the only signed one by default) and the quarter, as of now."""
-    return report_scope(session=session, actor=actor, period=quarter, agreement_id=agreement_id)
-
-
-def _evaluate(session: Session, scope: ReportScope) -> compliance.Evaluation:
-    """The scope's period measured once, exactly as `reports.report` measures it."""
-    leads, touches = load_frames(session, scope)
-    return compliance.evaluate(scope.document, leads, touches, scope.period, scope.as_of,
-                               agreement=scope.agreement, versions=list(scope.versions))
+    return measurement.scope(session=session, actor=actor, period=quarter,
+                             agreement_id=agreement_id)
 
 
 def _find(session: Session, agreement_id: int, quarter: str,
@@ -399,31 +391,30 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _covered(scope: ReportScope, quarter: str) -> bool:
-    """Whether the quarter ends after the earliest effective start of a signed version."""
-    earliest = min(version.document.effective.start for version in scope.versions)
-    period = compliance.parse_period(quarter, scope.timezone)
-    return period.end.tz_convert(scope.timezone).date() > earliest
+def _covered(versions, timezone: str, quarter: str) -> bool:
+    """Whether a signed version covers any of the quarter."""
+    return bool(periods.covering(periods.parse_period(quarter, timezone), list(versions)))
 
 
-def _trend(session: Session, actor: Actor, scope: ReportScope, quarter: str) -> list[dict]:
+def _trend(session: Session, actor: Actor, scope: Scope, quarter: str) -> list[dict]:
     """Each commitment's and goal's figure over the quarters before (oldest first): the signed
     snapshot of a signed quarter, else the live report as of the same instant."""
     earlier = [quarter]
     for _ in range(TREND_QUARTERS):
-        earlier.insert(0, compliance.previous_period(earlier[0]))
+        earlier.insert(0, periods.previous_period(earlier[0]))
     rows = []
     for before in earlier[:-1]:
-        if not _covered(scope, before):
+        if not _covered(scope.versions, scope.timezone, before):
             continue
         review = _find(session, scope.agreement_id, before)
         signed = review is not None and review.state == "signed" and review.snapshot is not None
         if signed:
             report = review.snapshot
         else:
-            before_scope = report_scope(session=session, actor=actor, period=before,
-                                        agreement_id=scope.agreement_id, as_of=scope.as_of)
-            report = _jsonable(_evaluate(session, before_scope).report())
+            before_scope = measurement.scope(session=session, actor=actor, period=before,
+                                             agreement_id=scope.agreement_id, as_of=scope.as_of)
+            report = _jsonable(measurement.report(session=session, actor=actor,
+                                                  scope=before_scope))
         for item in report["commitments"] + report["shared_goals"]:
             rows.append({"quarter": before, "id": item["id"], "kind": item.get("kind", "goal"),
                          "value_pct": dashboard.score_value(item), "status": item["status"],
@@ -433,7 +424,7 @@ def _trend(session: Session, actor: Actor, scope: ReportScope, quarter: str) -> 
 
 def _previous_report(review: dict) -> dict | None:
     """The quarter before's figures, shaped as a report for `dashboard.scorecard`."""
-    before = compliance.previous_period(review["quarter"])
+    before = periods.previous_period(review["quarter"])
     items = [row for row in review["trend"] if row["quarter"] == before]
     if not items:
         return None

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import app_test
 from core import agreement as sla
 from core import csv_safe, dashboard
 from core.permissions import Role
-from core.services import OPERATOR, agreements, dashboards, leads, reports, reviews
+from core.services import OPERATOR, agreements, leads, measurement, reviews
 from db.engine import get_engine
 from db.models import Lead
 from tests.app.conftest import opened
@@ -168,9 +168,9 @@ def test_the_dashboards_csv_downloads_hold_the_hostile_text_inert(world, media):
 
 def test_the_leads_behind_a_chart_mark_download_inert(world):
     with Session(get_engine()) as session:
-        scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-04",
+        scope = measurement.scope(session=session, actor=OPERATOR, period="2026-04",
                                      as_of=AS_OF)
-        evaluation = dashboards.evaluate(session=session, actor=OPERATOR, scope=scope)
+        evaluation = measurement.measure(session=session, actor=OPERATOR, scope=scope)
     behind = dashboard.leads_behind(evaluation, "reasons", {"reason": REASON})
     table = list(csv.reader(io.StringIO(csv_safe.frame_csv(behind))))
     assert formula_cells(table) == []

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from core import agreement as sla
 from core import clock, dashboard
 from core.permissions import Role
-from core.services import OPERATOR, agreements, dashboards, get_actor, reports
+from core.services import OPERATOR, agreements, get_actor, measurement
 from db.engine import get_engine
 from db.models import Lead, Touch
 from tests.app.conftest import logged_in, opened
@@ -61,12 +61,12 @@ def world(app_db):
 
 def the_report(**filters) -> dict:
     with Session(get_engine()) as session:
-        scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+        scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                      as_of=AS_OF)
         if not filters:
-            return reports.report(session=session, actor=OPERATOR, scope=scope)
-        return dashboards.evaluate(session=session, actor=OPERATOR, scope=scope,
-                                   filters=dashboards.Filters.of(**filters)).report()
+            return measurement.report(session=session, actor=OPERATOR, scope=scope)
+        return measurement.measure(session=session, actor=OPERATOR, scope=scope,
+                                   filters=measurement.Filters.of(**filters)).report()
 
 
 def opened_page(actor, page: str, as_of: str | None = AS_OF):
@@ -100,9 +100,9 @@ def test_the_dashboard_draws_every_chart_and_matches_a_filtered_report(world):
     assert not at.exception, at.exception
     social = the_report(channel="social")
     assert shown_figures(at) == expected_figures(social)
-    by_channel = reports.report  # the CLI's --by channel row holds the same commitment figures
+    by_channel = measurement.report  # the CLI's --by channel row holds the same commitment figures
     with Session(get_engine()) as session:
-        scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+        scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                      as_of=AS_OF)
         rows = by_channel(session=session, actor=OPERATOR, scope=scope, by="channel")
     social_row = next(row for row in rows["breakdown"] if row["channel"] == "social")
@@ -170,9 +170,9 @@ def test_on_the_demo_data_the_dashboard_shows_the_report_figures(small_demo):
     as_of = "2026-03-20T16:00:00+00:00"
     at = opened_page(sofia, "dashboard", as_of=as_of)
     with Session(get_engine()) as session:
-        scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+        scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                      as_of=as_of)
-        report = reports.report(session=session, actor=OPERATOR, scope=scope)
+        report = measurement.report(session=session, actor=OPERATOR, scope=scope)
     assert report["funnel"]["mql"] > 100  # the demo's March is well populated
     assert shown_figures(at) == expected_figures(report)
     assert len(at.get("vega_lite_chart")) == 8

@@ -19,9 +19,9 @@ from sqlmodel import create_engine
 from core import clock, dashboard
 from core.agreement import business_calendar
 from core.calendar import NS_PER_SECOND, BusinessCalendar
-from core.compliance import parse_period
 from core.demo import DEMO_PASSWORD
-from core.services import agreements, dashboards, get_actor, reports
+from core.periods import parse_period
+from core.services import agreements, get_actor, measurement
 from db.engine import session_scope
 from db.models import Lead
 from tests.browser.conftest import DEMO_LEADS, log_in
@@ -110,7 +110,7 @@ def plant_leads(engine: Engine) -> Planted:
             planted.append(lead)
         session.flush()
         rep = get_actor(session=session, username=REP)
-        month_text = reports.current_month(session=session, actor=rep, as_of=minute_end(now))
+        month_text = measurement.current_month(session=session, actor=rep, as_of=minute_end(now))
     month = parse_period(month_text, document.calendar.timezone)
     in_this_month = all(month.start <= lead.mql_at for lead in planted)
     return Planted(*planted, in_this_month=in_this_month)
@@ -120,10 +120,10 @@ def first_touch_figure(engine: Engine, as_of: str) -> str:
     """The rep's "My first-touch this month" figure as the services measure it at as_of."""
     with session_scope(engine) as session:
         rep = get_actor(session=session, username=REP)
-        scope = reports.report_scope(
+        scope = measurement.scope(
             session=session, actor=rep, as_of=as_of,
-            period=reports.current_month(session=session, actor=rep, as_of=as_of))
-        evaluation = dashboards.evaluate(session=session, actor=rep, scope=scope)
+            period=measurement.current_month(session=session, actor=rep, as_of=as_of))
+        evaluation = measurement.measure(session=session, actor=rep, scope=scope)
     versus = dashboard.rep_versus_team(evaluation, REP).set_index("commitment")
     return percent(versus.loc[FIRST_TOUCH, "mine_pct"])
 
@@ -132,7 +132,7 @@ def urgent_states(engine: Engine, as_of: str) -> dict[int, str]:
     """Lead id → state of the rows the rep's "Breaching next" list shows at as_of."""
     with session_scope(engine) as session:
         rep = get_actor(session=session, username=REP)
-        rows = dashboards.worklist(session=session, actor=rep, as_of=as_of)
+        rows = measurement.worklist(session=session, actor=rep, as_of=as_of)
     urgent = pd.concat([rows[rows["state"] == state].head(SHOWN_PER_STATE)
                         for state in ("at_risk", "overdue")])
     return dict(zip(urgent["id"], urgent["state"], strict=True))

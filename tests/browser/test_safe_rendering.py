@@ -24,7 +24,7 @@ from sqlmodel import col, create_engine, select
 from core import agreement as sla
 from core import clock
 from core.demo import DEMO_PASSWORD
-from core.services import agreements, dashboards, get_actor, leads
+from core.services import agreements, get_actor, leads, measurement
 from db.engine import session_scope
 from db.models import Lead
 from tests.browser.conftest import DEMO_LEADS, log_in
@@ -139,7 +139,7 @@ def name_the_urgent_leads(engine: Engine, lines: list[str]) -> None:
                          created_at=now - timedelta(days=5), mql_at=now - timedelta(days=5)))
         session.flush()
         head = get_actor(session=session, username=HEAD)
-        rows = dashboards.worklist(session=session, actor=head)
+        rows = measurement.worklist(session=session, actor=head)
         for lead in session.exec(select(Lead).where(col(Lead.id).in_(rows["id"].tolist()))):
             lead.name, lead.company = lines[1], lines[0]
             session.add(lead)

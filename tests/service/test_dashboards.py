@@ -6,7 +6,7 @@ import pytest
 
 from core import agreement as sla
 from core.permissions import PermissionDenied
-from core.services import dashboards, reports
+from core.services import measurement
 from db.models import Lead, Touch
 from tests.sla_helpers import activate
 
@@ -40,7 +40,7 @@ def worklist_world(session, people):
 
 def test_the_worklist_orders_by_business_time_left_with_design_states(session, people,
                                                                        worklist_world):
-    rows = dashboards.worklist(session=session, actor=people["ana"], as_of=AS_OF)
+    rows = measurement.worklist(session=session, actor=people["ana"], as_of=AS_OF)
     assert rows["external_id"].tolist() == ["overdue", "at-risk", "pending", "touched"]
     assert rows["state"].tolist() == ["overdue", "at_risk", "pending", "pending"]
     assert rows["commitment"].tolist() == ["first-touch"] * 3 + ["attempts"]
@@ -53,29 +53,30 @@ def test_the_worklist_orders_by_business_time_left_with_design_states(session, p
 
 
 def test_the_head_of_sales_sees_every_reps_worklist(session, people, worklist_world):
-    rows = dashboards.worklist(session=session, actor=people["sofia"], as_of=AS_OF)
+    rows = measurement.worklist(session=session, actor=people["sofia"], as_of=AS_OF)
     assert set(rows["owner"]) == {"ana", "ben"}
 
 
 @pytest.mark.parametrize("role", ["marco", "erin", "mia", "root"])
 def test_only_sales_has_a_worklist(session, people, worklist_world, role):
     with pytest.raises(PermissionDenied):
-        dashboards.worklist(session=session, actor=people[role], as_of=AS_OF)
+        measurement.worklist(session=session, actor=people[role], as_of=AS_OF)
 
 
 def test_filters_narrow_the_measured_leads(session, people, worklist_world):
-    scope = reports.report_scope(session=session, actor=people["ana"], period="2026-03",
+    scope = measurement.scope(session=session, actor=people["ana"], period="2026-03",
                                  as_of=AS_OF)
-    everyone = dashboards.evaluate(session=session, actor=people["ana"], scope=scope).report()
-    bens = dashboards.evaluate(session=session, actor=people["ana"], scope=scope,
-                               filters=dashboards.Filters.of(rep="ben")).report()
+    everyone = measurement.measure(session=session, actor=people["ana"], scope=scope).report()
+    bens = measurement.measure(session=session, actor=people["ana"], scope=scope,
+                               filters=measurement.Filters.of(rep="ben")).report()
     assert everyone["funnel"]["mql"] == 6 and bens["funnel"]["mql"] == 1
     with pytest.raises(Exception, match="cannot filter by colour"):
-        dashboards.Filters.of(colour="red")
+        measurement.Filters.of(colour="red")
 
 
-def test_the_data_version_moves_with_every_change(session, people, worklist_world):
-    before = dashboards.data_version(session=session)
+def test_the_data_version_moves_with_every_committed_change(session, people, worklist_world):
+    session.commit()
+    before = measurement.data_version(session=session)
     session.add(Touch(lead_id=1, at=WEDNESDAY_9, kind="email", rep="ana"))
-    session.flush()
-    assert dashboards.data_version(session=session) != before
+    session.commit()
+    assert measurement.data_version(session=session) != before

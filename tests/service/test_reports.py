@@ -8,7 +8,7 @@ from sqlmodel import Session, create_engine
 
 from core import agreement as sla
 from core.errors import InvalidInput
-from core.services import OPERATOR, agreements, reports
+from core.services import OPERATOR, agreements, measurement
 from db import migrate
 from db.models import Lead, Touch
 from tests.service.test_cli import cli
@@ -47,10 +47,10 @@ def seed_world(session, people) -> int:
 
 def test_the_report_has_the_design_shape_and_is_reproducible(session, people):
     agreement_id = seed_world(session, people)
-    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+    scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                  as_of="2026-04-15")
     assert scope.agreement_id == agreement_id and scope.version == 1
-    result = reports.report(session=session, actor=OPERATOR, scope=scope)
+    result = measurement.report(session=session, actor=OPERATOR, scope=scope)
     assert set(result) >= {"agreement", "period", "as_of", "commitments", "shared_goals",
                            "funnel", "quality", "breakdown"}
     assert result["period"] == {"start": "2026-03-01T05:00:00Z", "end": "2026-04-01T04:00:00Z"}
@@ -59,15 +59,15 @@ def test_the_report_has_the_design_shape_and_is_reproducible(session, people):
     # automated email does not count, so the clock runs on and is overdue.
     assert (first_touch["met"], first_touch["breached"], first_touch["overdue"]) == (1, 2, 1)
     assert first_touch["status"] == "missed"
-    again = reports.report(session=session, actor=OPERATOR, scope=scope)
+    again = measurement.report(session=session, actor=OPERATOR, scope=scope)
     assert again == result
 
 
 def test_an_automated_touch_never_stops_the_first_touch_clock(session, people):
     seed_world(session, people)
-    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+    scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                  as_of="2026-04-15")
-    detail = reports.clock_detail(session=session, actor=OPERATOR, scope=scope)
+    detail = measurement.clock_detail(session=session, actor=OPERATOR, scope=scope)
     row = detail[(detail["external_id"] == "bot-only") & (detail["commitment"] == "first-touch")]
     assert row.iloc[0]["state"] == "overdue"  # not stopped, and past due
     assert row.iloc[0]["stopped_at"] is None
@@ -75,9 +75,9 @@ def test_an_automated_touch_never_stops_the_first_touch_clock(session, people):
 
 def test_detail_lists_one_row_per_lead_and_clock_commitment(session, people):
     seed_world(session, people)
-    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+    scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                  as_of="2026-04-15")
-    detail = reports.clock_detail(session=session, actor=OPERATOR, scope=scope)
+    detail = measurement.clock_detail(session=session, actor=OPERATOR, scope=scope)
     clocks = [c.id for c in scope.document.commitments if c.kind in ("response", "attempts")]
     assert len(detail) == 3 * len(clocks)
     assert set(detail["agreement_version"]) == {1}
@@ -109,17 +109,17 @@ def test_a_lead_is_measured_against_the_version_in_force_when_its_clock_started(
                      Touch(lead_id=after.id, at=wednesday.replace(hour=16), kind="call",
                            rep="ana")])
     session.flush()
-    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+    scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                  as_of="2026-04-15")
     assert scope.version == 1  # in force on March 1st: its commitments frame the report
-    detail = reports.clock_detail(session=session, actor=OPERATOR, scope=scope).set_index(
+    detail = measurement.clock_detail(session=session, actor=OPERATOR, scope=scope).set_index(
         ["external_id", "commitment"])
     assert detail.loc[("before", "first-touch"), "agreement_version"] == 1
     assert detail.loc[("before", "first-touch"), "state"] == "met"
     assert detail.loc[("after", "first-touch"), "agreement_version"] == 2
     assert detail.loc[("after", "first-touch"), "state"] == "breached"
     assert detail.loc[("after", "first-touch"), "due"] == "2026-03-04T15:00:00Z"
-    result = reports.report(session=session, actor=OPERATOR, scope=scope)
+    result = measurement.report(session=session, actor=OPERATOR, scope=scope)
     first_touch = next(c for c in result["commitments"] if c["id"] == "first-touch")
     assert (first_touch["met"], first_touch["breached"]) == (1, 1)
     # Signing version 2 rewrote nothing: version 1's document still says 4 hours.
@@ -134,10 +134,10 @@ def test_what_if_measures_every_lead_of_a_past_period_against_a_draft(session, p
         session=session, actor=people["sofia"], agreement_id=agreement_id,
         document=amended(sla.template(title="2026 SLA", start=date(2026, 1, 1),
                                       end=date(2027, 1, 1)), date(2026, 1, 1), "30m"))
-    scope = reports.report_scope(session=session, actor=OPERATOR, period="2026-03",
+    scope = measurement.scope(session=session, actor=OPERATOR, period="2026-03",
                                  as_of="2026-04-15")
-    actual = reports.report(session=session, actor=OPERATOR, scope=scope)
-    what_if = reports.what_if(session=session, actor=people["ana"], scope=scope,
+    actual = measurement.report(session=session, actor=OPERATOR, scope=scope)
+    what_if = measurement.what_if(session=session, actor=people["ana"], scope=scope,
                               version=draft.number)
     assert what_if["what_if"] == {"version": 2, "state": "draft"}
     assert what_if["agreement"]["version"] == 2
@@ -152,7 +152,7 @@ def test_what_if_measures_every_lead_of_a_past_period_against_a_draft(session, p
     # Volume and quality do not depend on the clocks' budgets.
     assert what_if["funnel"] == actual["funnel"] and what_if["quality"] == actual["quality"]
     with pytest.raises(InvalidInput, match="no version 9"):
-        reports.what_if(session=session, actor=OPERATOR, scope=scope, version=9)
+        measurement.what_if(session=session, actor=OPERATOR, scope=scope, version=9)
 
 
 @pytest.fixture
@@ -203,9 +203,9 @@ def test_the_report_cli_prints_json_csv_and_detail(seeded_database):
 def test_the_current_month_is_read_in_the_calendar_zone(session, people):
     seed_world(session, people)  # New York
     # 03:30 UTC on April 1st is still March 31st in New York.
-    assert reports.current_month(session=session, actor=OPERATOR,
+    assert measurement.current_month(session=session, actor=OPERATOR,
                                  as_of="2026-04-01T03:30:00Z") == "2026-03"
-    assert reports.current_month(session=session, actor=OPERATOR,
+    assert measurement.current_month(session=session, actor=OPERATOR,
                                  as_of="2026-04-01T04:30:00Z") == "2026-04"
 
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from core import dashboard
 from core.errors import InvalidInput, PermissionDenied
-from core.services import OPERATOR, imports, reports, reviews
+from core.services import OPERATOR, imports, measurement, reviews
 from core.services.agreements import WorkflowError
 from db import guards
 from db.models import AuditEvent, Lead, QuarterlyReview, ReviewComment, Touch
@@ -68,8 +68,8 @@ def first_touch_reps(causes: dict) -> list[str]:
 
 
 def live_report(session, quarter: str = Q3) -> dict:
-    scope = reports.report_scope(session=session, actor=OPERATOR, period=quarter)
-    return reports.report(session=session, actor=OPERATOR, scope=scope)
+    scope = measurement.scope(session=session, actor=OPERATOR, period=quarter)
+    return measurement.report(session=session, actor=OPERATOR, scope=scope)
 
 
 def test_a_quarter_without_review_is_open_with_the_live_report(session, people, world):

@@ -8,7 +8,8 @@ import pytest
 
 from core import dashboard
 from core.agreement import template
-from core.compliance import evaluate, parse_period
+from core.compliance import evaluate
+from core.periods import parse_period
 from ui import charts
 
 LEADS = 1_000_000

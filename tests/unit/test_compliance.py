@@ -16,16 +16,12 @@ from core.agreement import from_dict, template, to_dict
 from core.calendar import instants_ns
 from core.compliance import (
     CLOCK_STATES,
-    InForce,
-    Period,
     clock_detail,
     clock_frame,
     criterion_mask,
-    governing_versions,
-    parse_period,
-    previous_period,
     report,
 )
+from core.periods import InForce, Period, in_force, parse_period, previous_period
 
 HOUR = 3600
 STAMPS = ["created_at", "mql_at", "accepted_at", "rejected_at", "sql_at", "opportunity_at",
@@ -350,15 +346,25 @@ def test_a_version_governs_from_local_midnight_in_its_own_zone():
     starts = pd.Series([t("2018-03-06 04:59"), t("2018-03-06 05:00"), t("2017-06-01"), t(None)])
     ns = instants_ns(pd.to_datetime(starts, utc=True))
     # 05:00 UTC is midnight in New York (UTC−5); 2017 is before both versions.
-    assert governing_versions(ns, versions).tolist() == [0, 1, -1, -1]
+    assert in_force(ns, versions).tolist() == [0, 1, -1, -1]
 
 
-def test_a_clock_no_version_covers_falls_back_to_the_period_document():
+def test_a_clock_no_version_covers_is_left_out_and_counted():
+    """A period the signed versions cover in part: the clocks that start before the only
+    version's effective start are not measured against an unrelated version; the report says
+    how many it left out."""
     late = [InForce(2, amendment(date(2018, 3, 6), "1h"))]
     detail = clock_detail(document(), lead_frame(LEADS), touch_frame(TOUCHES), MARCH, AS_OF,
                           agreement_version=1, versions=late)
     first = detail[detail["commitment"] == "first-touch"].set_index("external_id")
-    assert first["agreement_version"].to_dict() == {"L1": 1, "L2": 1, "L3": 1, "L4": 2, "L5": 2}
+    assert first["agreement_version"].to_dict() == {"L4": 2, "L5": 2}
+    measured = report(document(), lead_frame(LEADS), touch_frame(TOUCHES), MARCH, AS_OF,
+                      versions=late)
+    clock_commitments = [c for c in measured["commitments"] if c["kind"] != "volume"
+                         and "met" in c]
+    assert measured["not_covered"] == 3 * len(clock_commitments)
+    assert "not_covered" not in report(document(), lead_frame(LEADS), touch_frame(TOUCHES),
+                                       MARCH, AS_OF)
 
 
 @pytest.mark.parametrize(("op", "value", "expected"), [

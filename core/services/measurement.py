@@ -1,0 +1,472 @@
+"""The one read side: a scope (agreement, period, as_of) → the rows it needs → the evaluation
+every figure comes from.
+
+Every reader asks this module: the report and its detail, what-if, the dashboards and the home
+scorecard, the worklist, the quarterly review and the planner's history. It is the only caller
+of `core.compliance.evaluate` and the only loader of leads and touches for measuring.
+
+- `scope` resolves the agreement (the only signed one by default), the period (read in the
+  calendar zone of its latest signed version), as_of, and the version in force at the period's
+  start. A period no signed version covers is refused (`NotCovered`) with the versions that
+  exist and their effective dates; a what-if can still measure it.
+- `read_rows` reads a window's leads (any stage timestamp inside it) and all their touches;
+  `refresh` brings rows up to date by reading only what changed since (db.changes), and
+  `RowCache` keeps one set of rows per window and owner for a process.
+- `evaluate` measures rows under a scope: the filtered leads under the signed versions (each
+  clock against the version in force at its start), or all of them under a what-if document.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlmodel import Session, col, func, select
+
+from core import agreement as sla
+from core import clock, compliance, dashboard, limits, periods
+from core.errors import InvalidInput
+from core.periods import InForce, Period
+from core.permissions import Action, Role, require
+from core.services.accounts import Actor
+from core.services.agreements import SIGNED_STATES
+from db import changes
+from db.bulk import fetch_frame
+from db.models import AgreementVersion, AuditEvent, Dispute, Lead, Touch
+
+LEAD_COLUMNS = [
+    "id", "source", "external_id", "created_at", "mql_at", "accepted_at", "rejected_at",
+    "rejection_reason", "sql_at", "opportunity_at", "won_at", "lost_at", "owner", "channel",
+    "segment", "region", "country", "company", "name", "email", "score", "amount", "recycled",
+    "attributes", "change_seq",
+]
+TOUCH_COLUMNS = ["id", "lead_id", "at", "kind", "rep", "automated", "change_seq"]
+STAGE_COLUMNS = ["created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
+                 "opportunity_at", "won_at"]
+FILTERS = compliance.BREAKDOWN_COLUMNS  # rep → owner, channel, segment, region
+WORKLIST_DAYS = 30
+OPEN_ENDED = pd.Timestamp(f"{limits.DATE_LAST_YEAR}-01-01", tz="UTC")
+CHUNK = 5_000  # ids per IN (...) list: well under SQLite's bound-parameter limit
+
+
+class AmbiguousAgreement(ValueError):
+    """Several agreements have signed versions and none was named (a usage error)."""
+
+
+class NotCovered(InvalidInput):
+    """No signed version covers the period: nothing can be measured against the agreement.
+    `versions` lists the signed versions there are, (number, effective start, end), to offer a
+    what-if against one of them."""
+
+    def __init__(self, period: str, versions: list[InForce]) -> None:
+        listed = "; ".join(f"version {v.number} is in force from {v.document.effective.start} "
+                           f"to {v.document.effective.end}" for v in versions)
+        super().__init__("period", f"no signed version covers {period} ({listed}); measure it "
+                                   "against a version with a what-if instead (report --what-if N)")
+        self.period = period
+        self.versions = [(v.number, v.document.effective.start, v.document.effective.end)
+                         for v in versions]
+
+
+# --- scopes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgreementContext:
+    """An agreement's signed versions (in signing order), the zone its periods are read in (its
+    latest signed version's), and as_of."""
+
+    agreement_id: int
+    versions: tuple[InForce, ...]
+    timezone: str
+    as_of: pd.Timestamp
+
+    def local(self, instant: pd.Timestamp) -> pd.Timestamp:
+        """An instant in the agreement's calendar zone."""
+        return instant.tz_convert(self.timezone)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a measurement covers: the agreement and its version in force at the period's start
+    (commitments, targets, calendar), every signed version (each clock is measured against the
+    one in force at its own start), the period and as_of."""
+
+    agreement_id: int
+    version: int
+    document: sla.Document
+    period: Period
+    as_of: pd.Timestamp
+    versions: tuple[InForce, ...] = ()
+    timezone: str = "UTC"
+
+    @property
+    def agreement(self) -> dict:
+        """The report's `agreement` object."""
+        return {"id": self.agreement_id, "version": self.version, "title": self.document.title}
+
+
+def context(*, session: Session, actor: Actor, agreement_id: int | None = None,
+            as_of: str | datetime | None = None) -> AgreementContext:
+    """The agreement (the only one with a signed version by default) and as_of."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    signed = session.exec(
+        select(AgreementVersion).where(col(AgreementVersion.state).in_(SIGNED_STATES))
+        .order_by(col(AgreementVersion.signed_at), col(AgreementVersion.number))
+    ).all()
+    if agreement_id is None:
+        agreement_ids = {v.agreement_id for v in signed}
+        if len(agreement_ids) > 1:
+            listed = ", ".join(str(i) for i in sorted(agreement_ids))
+            raise AmbiguousAgreement(
+                f"several agreements have signed versions ({listed}): pass --agreement ID")
+        if not agreement_ids:
+            raise InvalidInput("agreement", "no agreement has a signed version yet")
+        agreement_id = agreement_ids.pop()
+    rows = [v for v in signed if v.agreement_id == agreement_id]
+    if not rows:
+        raise InvalidInput("agreement", f"agreement {agreement_id} has no signed version")
+    versions = tuple(InForce(v.number, sla.from_dict(v.document)) for v in rows)
+    zone = versions[-1].document.calendar.timezone
+    return AgreementContext(agreement_id, versions, zone, instant(as_of, zone))
+
+
+def scope(*, session: Session, actor: Actor, period: str | None = None,
+          agreement_id: int | None = None, as_of: str | datetime | None = None,
+          trailing_days: int | None = None, require_cover: bool = True) -> Scope:
+    """Resolve the agreement, the period (text such as "2018-03", or else the `trailing_days`
+    up to as_of) and as_of. A period no signed version covers is refused (NotCovered) unless
+    `require_cover` is off (a what-if measures it against its own version)."""
+    agreement = context(session=session, actor=actor, agreement_id=agreement_id, as_of=as_of)
+    if period is None and trailing_days is not None:
+        window = Period(agreement.as_of - pd.Timedelta(days=trailing_days),
+                        agreement.as_of + pd.Timedelta(seconds=1))
+    else:
+        try:
+            window = periods.parse_period(period, agreement.timezone)
+        except ValueError as error:
+            raise InvalidInput("period", str(error)) from None
+    versions = list(agreement.versions)
+    named = period if trailing_days is None and require_cover else None
+    framing = periods.in_force_at(window.start, versions) or _first_covering(
+        window, versions, named)
+    return Scope(agreement.agreement_id, framing.number, framing.document, window,
+                 agreement.as_of, agreement.versions, agreement.timezone)
+
+
+def _first_covering(window: Period, versions: list[InForce], text: str | None) -> InForce:
+    """The earliest version covering part of a period whose start no version covers; a named
+    period no version covers at all is refused, naming the versions that exist."""
+    covering = periods.covering(window, versions)
+    if covering:
+        return min(covering, key=lambda v: periods.effective_range(v.document)[0])
+    if text is None:  # a trailing window (the worklist), or a what-if: the latest version
+        return versions[-1]
+    raise NotCovered(text, versions)
+
+
+def current_month(*, session: Session, actor: Actor, as_of: str | datetime | None = None,
+                  agreement_id: int | None = None) -> str:
+    """The month ("2026-11") holding as_of in the agreement's calendar zone."""
+    agreement = context(session=session, actor=actor, agreement_id=agreement_id, as_of=as_of)
+    return periods.month_of(agreement.local(agreement.as_of))
+
+
+def instant(value: str | datetime | None, zone: str) -> pd.Timestamp:
+    """as_of in UTC (default now); a naive or date-only value is read in the calendar zone."""
+    if value is None:
+        return pd.Timestamp(clock.now())
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, datetime.min.time())
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        raise InvalidInput("as_of", f"'{value}' is not an ISO 8601 instant or date") from None
+    if not limits.DATE_FIRST_YEAR <= stamp.year <= limits.DATE_LAST_YEAR:
+        raise InvalidInput("as_of", f"'{value}' is not within the years "
+                           f"{limits.DATE_FIRST_YEAR} to {limits.DATE_LAST_YEAR}")
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(ZoneInfo(zone), nonexistent="shift_forward",
+                                  ambiguous=True)
+    return stamp.tz_convert("UTC")
+
+
+def version_document(*, session: Session, actor: Actor, agreement_id: int,
+                     number: int) -> sla.Document:
+    """The document of any version of an agreement (a draft for what-if, say)."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    version = session.exec(select(AgreementVersion).where(
+        AgreementVersion.agreement_id == agreement_id, AgreementVersion.number == number)).first()
+    if version is None:
+        raise InvalidInput("version", f"agreement {agreement_id} has no version {number}")
+    return sla.from_dict(version.document)
+
+
+def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list[int]:
+    """Numbers of the agreement's versions not signed yet (what-if candidates), newest first."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    return list(session.exec(
+        select(AgreementVersion.number).where(
+            AgreementVersion.agreement_id == agreement_id,
+            col(AgreementVersion.state).in_(("draft", "in_review", "agreed")))
+        .order_by(col(AgreementVersion.number).desc())).all())
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A window's leads (any stage inside it; one owner's when set) and all their touches, as
+    of a change position; `revision` grows whenever the rows themselves changed."""
+
+    window: Period
+    owner: str | None
+    leads: pd.DataFrame
+    touches: pd.DataFrame
+    position: changes.Position
+    revision: int = 0
+
+
+def read_rows(session: Session, window: Period, owner: str | None = None) -> Rows:
+    """Every lead of the window and all its touches, as of the committed change position."""
+    at = changes.position(session)
+    leads = _leads(session, _in_window(window, owner), Lead.change_seq <= at.seq)
+    touches = _touches(session, leads["id"].tolist(), Touch.change_seq <= at.seq)
+    return Rows(window, owner, _with_disputes(session, leads), touches, at)
+
+
+def refresh(session: Session, rows: Rows) -> Rows:
+    """The rows as of the committed change position now: only leads and touches stamped since
+    are read (everything again after a deletion)."""
+    now = changes.position(session)
+    if now.epoch != rows.position.epoch:
+        return replace(read_rows(session, rows.window, rows.owner), revision=rows.revision + 1)
+    if now.seq == rows.position.seq:
+        leads = _with_disputes(session, rows.leads)
+        if _disputed(leads) == _disputed(rows.leads):
+            return rows
+        return replace(rows, leads=leads, revision=rows.revision + 1)
+    changed = _leads(session, col(Lead.change_seq) > rows.position.seq,
+                     Lead.change_seq <= now.seq)
+    entering = changed[_inside(changed, rows.window, rows.owner)]
+    leads = pd.concat([rows.leads[~rows.leads["id"].isin(changed["id"])], entering],
+                      ignore_index=True)
+    new_ids = entering.loc[~entering["id"].isin(rows.leads["id"]), "id"].tolist()
+    added = pd.concat([
+        _touches(session, leads["id"].tolist(), col(Touch.change_seq) > rows.position.seq,
+                 Touch.change_seq <= now.seq),
+        _touches(session, new_ids, Touch.change_seq <= rows.position.seq),
+    ], ignore_index=True)
+    kept = rows.touches[rows.touches["lead_id"].isin(leads["id"])
+                        & ~rows.touches["id"].isin(added["id"])]
+    touches = pd.concat([kept, added], ignore_index=True)
+    leads = _with_disputes(session, leads)
+    moved = (changed["id"].isin(rows.leads["id"]).any() or len(entering) > 0 or len(added) > 0
+             or len(kept) != len(rows.touches) or _disputed(leads) != _disputed(rows.leads))
+    return Rows(rows.window, rows.owner, leads, touches, now,
+                rows.revision + 1 if moved else rows.revision)
+
+
+def _in_window(window: Period, owner: str | None):
+    """SQL: any stage timestamp inside the window (and the owner's, when given)."""
+    start, end = window.start.to_pydatetime(), window.end.to_pydatetime()
+    table = Lead.__table__
+    condition = None
+    for name in STAGE_COLUMNS:
+        clause = (table.c[name] >= start) & (table.c[name] < end)
+        condition = clause if condition is None else condition | clause
+    return condition if owner is None else condition & (table.c.owner == owner)
+
+
+def _inside(leads: pd.DataFrame, window: Period, owner: str | None) -> pd.Series:
+    """In memory: the leads with a stage timestamp inside the window (and the owner's)."""
+    inside = pd.Series(False, index=leads.index)
+    for name in STAGE_COLUMNS:
+        inside |= (leads[name] >= window.start) & (leads[name] < window.end)
+    return inside if owner is None else inside & (leads["owner"] == owner)
+
+
+def _leads(session: Session, *criteria) -> pd.DataFrame:
+    leads = fetch_frame(session, Lead.__table__, LEAD_COLUMNS, *criteria)  # timestamps: UTC
+    for name in ("score", "amount"):
+        leads[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64")
+    leads["recycled"] = leads["recycled"].astype(bool)
+    return leads
+
+
+def _touches(session: Session, lead_ids: list[int], *criteria) -> pd.DataFrame:
+    chunks = [fetch_frame(session, Touch.__table__, TOUCH_COLUMNS,
+                          col(Touch.lead_id).in_(lead_ids[i:i + CHUNK]), *criteria)
+              for i in range(0, len(lead_ids), CHUNK)]
+    touches = pd.concat(chunks, ignore_index=True) if chunks else fetch_frame(
+        session, Touch.__table__, TOUCH_COLUMNS, Touch.id.is_(None))
+    touches["automated"] = touches["automated"].astype(bool)
+    return touches
+
+
+def _with_disputes(session: Session, leads: pd.DataFrame) -> pd.DataFrame:
+    """The leads with `disputed`: whether a dispute of their rejection is open now."""
+    disputed = set(session.exec(select(Dispute.lead_id).where(Dispute.state == "open")).all())
+    return leads.assign(disputed=leads["id"].isin(disputed))
+
+
+def _disputed(leads: pd.DataFrame) -> set[int]:
+    return set(leads.loc[leads["disputed"], "id"].tolist())
+
+
+class RowCache:
+    """One set of rows per (database, window, owner) for a process: read once, then refreshed
+    by what changed. Bounded to `size` entries, least recently used out first."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple, Rows] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
+
+    def rows(self, session: Session, window: Period, owner: str | None = None) -> Rows:
+        """The window's rows, current as of now."""
+        key = (str(session.get_bind().url), window, owner)
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # two renders of one window read it once
+            cached = self._entries.get(key)
+            rows = read_rows(session, window, owner) if cached is None else refresh(session,
+                                                                                 cached)
+            with self._lock:
+                self._entries[key] = rows
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return rows
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrow the leads measured: each set value keeps only leads with that value."""
+
+    values: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def of(cls, **chosen: str | None) -> "Filters":
+        unknown = set(chosen) - set(FILTERS)
+        if unknown:
+            raise InvalidInput("filter", f"cannot filter by {', '.join(sorted(unknown))}")
+        return cls(tuple(sorted((name, value) for name, value in chosen.items() if value)))
+
+    def apply(self, leads: pd.DataFrame) -> pd.DataFrame:
+        """The leads matching every filter."""
+        for name, value in self.values:
+            leads = leads[leads[FILTERS[name]] == value]
+        return leads.reset_index(drop=True)
+
+
+def evaluate(scope: Scope, rows: Rows, filters: Filters = Filters(),
+             what_if: sla.Document | None = None,
+             what_if_number: int | None = None) -> compliance.Evaluation:
+    """Measure rows: the filtered leads under the signed versions, or all of them under the
+    `what_if` document (numbered `what_if_number`)."""
+    leads = filters.apply(rows.leads)
+    if what_if is None:
+        return compliance.evaluate(scope.document, leads, rows.touches, scope.period,
+                                   scope.as_of, agreement=scope.agreement,
+                                   versions=list(scope.versions))
+    agreement = {"id": scope.agreement_id, "version": what_if_number, "title": what_if.title}
+    return compliance.evaluate(what_if, leads, rows.touches, scope.period, scope.as_of,
+                               agreement=agreement)
+
+
+def measure(*, session: Session, actor: Actor, scope: Scope, filters: Filters = Filters(),
+            what_if: int | None = None, owner: str | None = None) -> compliance.Evaluation:
+    """The scope's period read and measured once (with `what_if`, every lead against that
+    version of the agreement)."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    document = None if what_if is None else version_document(
+        session=session, actor=actor, agreement_id=scope.agreement_id, number=what_if)
+    return evaluate(scope, read_rows(session, scope.period, owner), filters, document, what_if)
+
+
+def report(*, session: Session, actor: Actor, scope: Scope, by: str | None = None) -> dict:
+    """The DESIGN §6 report object for a scope."""
+    return measure(session=session, actor=actor, scope=scope).report(by)
+
+
+def clock_detail(*, session: Session, actor: Actor, scope: Scope) -> pd.DataFrame:
+    """One row per lead and clock commitment, with the version each clock was measured against."""
+    return measure(session=session, actor=actor, scope=scope).detail()
+
+
+def what_if(*, session: Session, actor: Actor, scope: Scope, version: int,
+            by: str | None = None) -> dict:
+    """The report the scope's period would have had if version `version` of the agreement (a
+    draft, typically) had governed every lead: the `report` object, its `agreement` naming that
+    version, plus `what_if: {"version", "state"}`."""
+    result = measure(session=session, actor=actor, scope=scope, what_if=version).report(by)
+    state = session.exec(select(AgreementVersion.state).where(
+        AgreementVersion.agreement_id == scope.agreement_id,
+        AgreementVersion.number == version)).one()
+    return {**result, "what_if": {"version": version, "state": state}}
+
+
+def worklist_window(as_of: pd.Timestamp, timezone: str, days: int = WORKLIST_DAYS) -> Period:
+    """The rows a worklist reads: from the local midnight `days` + 1 days before as_of on (a
+    superset of its trailing window that stays the same all day, so it can be cached)."""
+    first = as_of.tz_convert(timezone).date() - pd.Timedelta(days=days + 1)
+    return Period(periods.local_midnight(first, timezone), OPEN_ENDED)
+
+
+def worklist_scope(*, session: Session, actor: Actor, as_of: str | None = None,
+                   days: int = WORKLIST_DAYS) -> Scope:
+    """The worklist's scope: clocks that started in the last `days` days up to as_of."""
+    require(actor.role, Action.WORK_LEADS)
+    return scope(session=session, actor=actor, as_of=as_of, trailing_days=days)
+
+
+def worklist(*, session: Session, actor: Actor, as_of: str | None = None,
+             days: int = WORKLIST_DAYS, rows: Rows | None = None) -> pd.DataFrame:
+    """Open clocks of the actor's leads (every rep's for the head of sales) whose clock started
+    in the last `days` days, most urgent first (core.dashboard.worklist)."""
+    measured = worklist_scope(session=session, actor=actor, as_of=as_of, days=days)
+    if rows is None:
+        rows = read_rows(session, worklist_window(measured.as_of, measured.timezone, days),
+                         worklist_owner(actor))
+    return dashboard.worklist(evaluate(measured, rows))
+
+
+def worklist_owner(actor: Actor) -> str | None:
+    """Whose leads a worklist shows: a rep's own, everyone's for the head of sales."""
+    return actor.username if actor.role == Role.SALES_REP else None
+
+
+def history_leads(*, session: Session, actor: Actor, window: Period) -> pd.DataFrame:
+    """The leads of a history window (the planner's cohorts and won deals)."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    return read_rows(session, window).leads
+
+
+# --- for the pages ---------------------------------------------------------------------------
+
+
+def data_version(*, session: Session) -> str:
+    """A token that changes with every change of leads, touches, disputes or agreements: the
+    change position, and the last audit event (every agreement step and decision is audited)."""
+    at = changes.position(session)
+    audit = session.exec(select(func.max(AuditEvent.id))).one()
+    return f"{at.seq}:{at.epoch}:{audit}"
+
+
+def filter_options(*, session: Session, actor: Actor) -> dict[str, list[str]]:
+    """The values each filter can take, from the leads on record."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    options = {}
+    for name, column in FILTERS.items():
+        values = session.exec(select(getattr(Lead, column)).distinct()
+                              .where(col(getattr(Lead, column)).is_not(None))).all()
+        options[name] = sorted(values)
+    return options
