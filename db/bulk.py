@@ -8,11 +8,11 @@ import json
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Boolean, String, Table, insert, select, type_coerce
+from sqlalchemy import JSON, Boolean, Table, insert, select
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from db import changes
+from db import changes, columnar
 
 EMPTY_JSON = {dict: "{}", list: "[]"}
 
@@ -68,22 +68,10 @@ def _column_values(series: pd.Series, column_type, dialect: str) -> list:
 
 
 def fetch_frame(session: Session, table: Table, columns: list[str], *criteria) -> pd.DataFrame:
-    """Selected columns of `table` as a DataFrame, converted column by column (timestamps as
-    datetime64 UTC, JSON as Python objects) instead of value by value."""
-    raw = [type_coerce(table.c[name], String).label(name)
-           if isinstance(table.c[name].type, UTCDateTime | JSON) else table.c[name]
-           for name in columns]
-    rows = session.connection().execute(select(*raw).where(*criteria)).all()
-    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    frame = pd.DataFrame({name: pd.Series(values, dtype=object)
-                          for name, values in zip(columns, by_column, strict=True)})
-    for name in columns:
-        column_type = table.c[name].type
-        if isinstance(column_type, UTCDateTime):
-            frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601").dt.as_unit("ns")
-        elif isinstance(column_type, JSON):
-            frame[name] = [json.loads(v) if isinstance(v, str) else v for v in frame[name]]
-    return frame
+    """Selected columns of `table` as a DataFrame (typed as db.columnar conforms them), read in
+    the session's own transaction: what an import has written so far is in it."""
+    statement = select(*(table.c[name] for name in columns)).where(*criteria)
+    return columnar.read_frame(session, statement, columnar=False)
 
 
 def update_frame(session: Session, table: Table, frame: pd.DataFrame, key: str = "id") -> int:

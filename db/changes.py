@@ -37,6 +37,11 @@ def position(session: Session) -> Position:
     return Position(int(row[0]), int(row[1])) if row else Position(0, 0)
 
 
+def stamped(session: Session) -> bool:
+    """Whether this transaction has written leads or touches (not committed yet)."""
+    return _STAMP in session.info
+
+
 def stamp(session: Session) -> int:
     """This transaction's stamp, taken (and the counter row locked) on first use."""
     if _STAMP not in session.info:

@@ -23,17 +23,17 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from core import agreement as sla
-from core import clock, compliance, dashboard, limits, periods
+from core import clock, compliance, dashboard, gc_pause, limits, periods
 from core.errors import InvalidInput
 from core.periods import InForce, Period
 from core.permissions import Action, Role, require
 from core.services.accounts import Actor
 from core.services.agreements import SIGNED_STATES
-from db import changes
-from db.bulk import fetch_frame
+from db import changes, columnar
 from db.models import AgreementVersion, AuditEvent, Dispute, Lead, Touch
 
 LEAD_COLUMNS = [
@@ -47,8 +47,8 @@ STAGE_COLUMNS = ["created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
                  "opportunity_at", "won_at"]
 FILTERS = compliance.BREAKDOWN_COLUMNS  # rep → owner, channel, segment, region
 WORKLIST_DAYS = 30
+WHOLE_SCAN_SHARE = 0.5  # a window holding more of the leads reads every touch in one pass
 OPEN_ENDED = pd.Timestamp(f"{limits.DATE_LAST_YEAR}-01-01", tz="UTC")
-CHUNK = 5_000  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
 
 class AmbiguousAgreement(ValueError):
@@ -220,7 +220,8 @@ def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list
 @dataclass(frozen=True)
 class Rows:
     """A window's leads (any stage inside it; one owner's when set) and all their touches, as
-    of a change position; `revision` grows whenever the rows themselves changed."""
+    of a change position; `revision` grows whenever the rows themselves changed, `fetched`
+    counts the leads and touches the read that made them took from the database."""
 
     window: Period
     owner: str | None
@@ -228,16 +229,28 @@ class Rows:
     touches: pd.DataFrame
     position: changes.Position
     revision: int = 0
+    fetched: int = 0
 
 
+@gc_pause.paused()
 def read_rows(session: Session, window: Period, owner: str | None = None) -> Rows:
-    """Every lead of the window and all its touches, as of the committed change position."""
+    """Every lead of the window and all its touches. The change position is read first, so any
+    change the rows may miss carries a later stamp and the next `refresh` reads it."""
     at = changes.position(session)
-    leads = _leads(session, _in_window(window, owner), Lead.change_seq <= at.seq)
-    touches = _touches(session, leads["id"].tolist(), Touch.change_seq <= at.seq)
-    return Rows(window, owner, _with_disputes(session, leads), touches, at)
+    inside = _in_window(window, owner)
+    size = _Size.of(session)
+    expected = _count(session, Lead, _mqls_in(window, owner))  # an index range, a fair guess
+    whole = expected > WHOLE_SCAN_SHARE * size.leads  # most leads: one pass over every touch
+    leads, touches = columnar.read_frames(
+        session, [_lead_statement(inside), _touch_statement(None if whole else inside)],
+        expected_rows=size.rows_for(expected))
+    if whole:
+        touches = touches[touches["lead_id"].isin(leads["id"])].reset_index(drop=True)
+    return Rows(window, owner, _with_disputes(session, leads), touches, at,
+                fetched=len(leads) + len(touches))
 
 
+@gc_pause.paused()
 def refresh(session: Session, rows: Rows) -> Rows:
     """The rows as of the committed change position now: only leads and touches stamped since
     are read (everything again after a deletion)."""
@@ -247,19 +260,23 @@ def refresh(session: Session, rows: Rows) -> Rows:
     if now.seq == rows.position.seq:
         leads = _with_disputes(session, rows.leads)
         if _disputed(leads) == _disputed(rows.leads):
-            return rows
-        return replace(rows, leads=leads, revision=rows.revision + 1)
-    changed = _leads(session, col(Lead.change_seq) > rows.position.seq,
-                     Lead.change_seq <= now.seq)
+            return replace(rows, fetched=0)
+        return replace(rows, leads=leads, revision=rows.revision + 1, fetched=0)
+    since = rows.position.seq
+    lead_changed = Lead.__table__.c.change_seq > since
+    touch_changed = Touch.__table__.c.change_seq > since
+    size = _Size.of(session)
+    expected = size.rows_for(_count(session, Lead, lead_changed)) + _count(
+        session, Touch, touch_changed)
+    # The leads stamped since; new touches, and every touch of a lead that changed (it may
+    # have just entered the window).
+    changed, fresh = columnar.read_frames(
+        session, [_lead_statement(lead_changed), _touch_statement(lead_changed, touch_changed)],
+        expected_rows=expected)
     entering = changed[_inside(changed, rows.window, rows.owner)]
     leads = pd.concat([rows.leads[~rows.leads["id"].isin(changed["id"])], entering],
                       ignore_index=True)
-    new_ids = entering.loc[~entering["id"].isin(rows.leads["id"]), "id"].tolist()
-    added = pd.concat([
-        _touches(session, leads["id"].tolist(), col(Touch.change_seq) > rows.position.seq,
-                 Touch.change_seq <= now.seq),
-        _touches(session, new_ids, Touch.change_seq <= rows.position.seq),
-    ], ignore_index=True)
+    added = fresh[fresh["lead_id"].isin(leads["id"])]
     kept = rows.touches[rows.touches["lead_id"].isin(leads["id"])
                         & ~rows.touches["id"].isin(added["id"])]
     touches = pd.concat([kept, added], ignore_index=True)
@@ -267,18 +284,48 @@ def refresh(session: Session, rows: Rows) -> Rows:
     moved = (changed["id"].isin(rows.leads["id"]).any() or len(entering) > 0 or len(added) > 0
              or len(kept) != len(rows.touches) or _disputed(leads) != _disputed(rows.leads))
     return Rows(rows.window, rows.owner, leads, touches, now,
-                rows.revision + 1 if moved else rows.revision)
+                rows.revision + 1 if moved else rows.revision, len(changed) + len(fresh))
+
+
+@dataclass(frozen=True)
+class _Size:
+    """How many leads and touches there are (two index-only counts), to size a read."""
+
+    leads: int
+    touches: int
+
+    @classmethod
+    def of(cls, session: Session) -> "_Size":
+        return cls(_count(session, Lead), _count(session, Touch))
+
+    def rows_for(self, leads: int) -> int:
+        """The rows a read of `leads` leads and their touches fetches, at the average."""
+        return leads + (leads * self.touches // self.leads if self.leads else 0)
+
+
+def _count(session: Session, model, condition=None) -> int:
+    statement = select(func.count()).select_from(model)
+    return session.exec(statement if condition is None else statement.where(condition)).one()
 
 
 def _in_window(window: Period, owner: str | None):
     """SQL: any stage timestamp inside the window (and the owner's, when given)."""
-    start, end = window.start.to_pydatetime(), window.end.to_pydatetime()
-    table = Lead.__table__
-    condition = None
-    for name in STAGE_COLUMNS:
-        clause = (table.c[name] >= start) & (table.c[name] < end)
-        condition = clause if condition is None else condition | clause
-    return condition if owner is None else condition & (table.c.owner == owner)
+    condition = or_(*(_between(name, window) for name in STAGE_COLUMNS))
+    return _owned(condition, owner)
+
+
+def _mqls_in(window: Period, owner: str | None):
+    """SQL: the MQL timestamp inside the window (the mql_at index serves it)."""
+    return _owned(_between("mql_at", window), owner)
+
+
+def _between(name: str, window: Period):
+    column = Lead.__table__.c[name]
+    return (column >= window.start.to_pydatetime()) & (column < window.end.to_pydatetime())
+
+
+def _owned(condition, owner: str | None):
+    return condition if owner is None else condition & (Lead.__table__.c.owner == owner)
 
 
 def _inside(leads: pd.DataFrame, window: Period, owner: str | None) -> pd.Series:
@@ -289,22 +336,24 @@ def _inside(leads: pd.DataFrame, window: Period, owner: str | None) -> pd.Series
     return inside if owner is None else inside & (leads["owner"] == owner)
 
 
-def _leads(session: Session, *criteria) -> pd.DataFrame:
-    leads = fetch_frame(session, Lead.__table__, LEAD_COLUMNS, *criteria)  # timestamps: UTC
-    for name in ("score", "amount"):
-        leads[name] = pd.to_numeric(leads[name], errors="coerce").astype("float64")
-    leads["recycled"] = leads["recycled"].astype(bool)
-    return leads
+def _lead_statement(condition):
+    """The measured columns of the leads meeting a condition."""
+    table = Lead.__table__
+    return select(*(table.c[name] for name in LEAD_COLUMNS)).where(condition)
 
 
-def _touches(session: Session, lead_ids: list[int], *criteria) -> pd.DataFrame:
-    chunks = [fetch_frame(session, Touch.__table__, TOUCH_COLUMNS,
-                          col(Touch.lead_id).in_(lead_ids[i:i + CHUNK]), *criteria)
-              for i in range(0, len(lead_ids), CHUNK)]
-    touches = pd.concat(chunks, ignore_index=True) if chunks else fetch_frame(
-        session, Touch.__table__, TOUCH_COLUMNS, Touch.id.is_(None))
-    touches["automated"] = touches["automated"].astype(bool)
-    return touches
+def _touch_statement(of_leads, touch_condition=None):
+    """The touches of the leads meeting `of_leads` (or meeting `touch_condition` themselves;
+    every touch when `of_leads` is None). The leads are picked by a subquery, so the database
+    looks their touches up by lead_id instead of visiting every touch."""
+    touches, leads = Touch.__table__, Lead.__table__
+    statement = select(*(touches.c[name] for name in TOUCH_COLUMNS))
+    if of_leads is None:
+        return statement
+    condition = touches.c.lead_id.in_(select(leads.c.id).where(of_leads))
+    if touch_condition is not None:
+        condition = condition | touch_condition
+    return statement.where(condition)
 
 
 def _with_disputes(session: Session, leads: pd.DataFrame) -> pd.DataFrame:
@@ -367,6 +416,7 @@ class Filters:
         return leads.reset_index(drop=True)
 
 
+@gc_pause.paused()
 def evaluate(scope: Scope, rows: Rows, filters: Filters = Filters(),
              what_if: sla.Document | None = None,
              what_if_number: int | None = None) -> compliance.Evaluation:
@@ -392,16 +442,19 @@ def measure(*, session: Session, actor: Actor, scope: Scope, filters: Filters = 
     return evaluate(scope, read_rows(session, scope.period, owner), filters, document, what_if)
 
 
+@gc_pause.paused()
 def report(*, session: Session, actor: Actor, scope: Scope, by: str | None = None) -> dict:
     """The DESIGN §6 report object for a scope."""
     return measure(session=session, actor=actor, scope=scope).report(by)
 
 
+@gc_pause.paused()
 def clock_detail(*, session: Session, actor: Actor, scope: Scope) -> pd.DataFrame:
     """One row per lead and clock commitment, with the version each clock was measured against."""
     return measure(session=session, actor=actor, scope=scope).detail()
 
 
+@gc_pause.paused()
 def what_if(*, session: Session, actor: Actor, scope: Scope, version: int,
             by: str | None = None) -> dict:
     """The report the scope's period would have had if version `version` of the agreement (a

@@ -1,0 +1,212 @@
+"""Columnar reads: a SELECT's rows straight into typed DataFrame columns.
+
+Reading a million leads through SQLAlchemy costs a Python object per cell (the driver's tuples,
+`Row` objects, result processors, a transpose, object Series); measuring them costs a fraction
+of that. `read_frame` hands the query to connectorx instead, which runs it on its own connection
+and returns Arrow columns typed by the columns' declared types (SQLite and PostgreSQL alike).
+Each column is then conformed to what its model column holds:
+
+| model type       | frame column                                                    |
+|------------------|-----------------------------------------------------------------|
+| UTCDateTime      | datetime64[ns, UTC], converted as a whole column                 |
+| JSON             | Python objects, each distinct text parsed once (rows with the    |
+|                  | same text share the object: treat it as read-only)              |
+| String           | object (None when NULL): the measuring code is faster on these   |
+| Boolean          | bool                                                             |
+| Integer / Float  | int64 / float64                                                  |
+
+A separate connection sees only committed rows, so a session that has itself written leads or
+touches in its open transaction (db.changes has stamped it), or a database only this process
+can see (SQLite in memory), is read through the session instead, by the same conformance: the
+two paths give the same frame (tests/service/test_columnar.py).
+"""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import connectorx
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, type_coerce
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from db import changes
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]  # where `python -m db.columnar_child` is found
+
+
+COLUMNAR_FROM_ROWS = 20_000  # fewer rows read faster through the session than a reader starts
+CHILD_TIMEOUT_S = 900  # a read of every lead and touch takes seconds; a hung reader is killed
+
+
+def read_frames(session: Session, statements: list[Select], *, expected_rows: int | None = None,
+                columnar: bool | None = None) -> list[pd.DataFrame]:
+    """The rows of each statement (a select of model columns) as DataFrames conformed to the
+    columns' types. The columnar path is taken when it sees what the session would and the read
+    is large (`expected_rows`, when known, at least COLUMNAR_FROM_ROWS); `columnar` forces a
+    path (tests)."""
+    url = connectorx_url(session) if columnar is not False else None
+    if url is not None and (columnar or (
+            not changes.stamped(session)
+            and (expected_rows is None or expected_rows >= COLUMNAR_FROM_ROWS))):
+        dialect = session.get_bind().dialect
+        queries = [{"sql": str(statement.compile(dialect=dialect,
+                                                 compile_kwargs={"literal_binds": True})),
+                    # a scan of a whole table is read in parallel slices of its ids
+                    "partition_on": "id" if statement.whereclause is None else None}
+                   for statement in statements]
+        try:
+            tables = _read_sqlite(url, queries) if url.startswith("sqlite") else [
+                connectorx.read_sql(url, query["sql"], return_type="arrow")
+                for query in queries]
+        except (RuntimeError, ColumnarReadFailed, subprocess.TimeoutExpired) as error:
+            log.warning("columnar read failed (%s); reading through the session", error)
+        else:
+            return [conform({column.name: table.column(column.name)
+                             for column in statement.selected_columns},
+                            list(statement.selected_columns))
+                    for statement, table in zip(statements, tables, strict=True)]
+    return [_through_session(session, statement, list(statement.selected_columns))
+            for statement in statements]
+
+
+def read_frame(session: Session, statement: Select, **options) -> pd.DataFrame:
+    """One statement's rows (see read_frames)."""
+    return read_frames(session, [statement], **options)[0]
+
+
+class ColumnarReadFailed(RuntimeError):
+    """The SQLite reader process failed (its error is the message)."""
+
+
+def _read_sqlite(url: str, queries: list[dict]) -> list[pa.Table]:
+    """The queries run by connectorx in a reader process (db.columnar_child says why); its
+    Arrow files are memory-mapped, not copied through a pipe."""
+    with tempfile.TemporaryDirectory(prefix="handoff-read-") as out:
+        request = json.dumps({"url": url, "queries": queries, "out": out}).encode()
+        child = subprocess.run([sys.executable, "-m", "db.columnar_child"], input=request,
+                               capture_output=True, timeout=CHILD_TIMEOUT_S, cwd=ROOT)
+        if child.returncode != 0:
+            raise ColumnarReadFailed(child.stderr.decode(errors="replace").strip()[-500:])
+        return [pa.ipc.open_file(pa.memory_map(str(Path(out, f"{index}.arrow")))).read_all()
+                for index in range(len(queries))]
+
+
+def connectorx_url(session: Session) -> str | None:
+    """The connectorx address of the session's database, or None when only this process can
+    see it (SQLite in memory) or connectorx does not read it."""
+    url = session.get_bind().url
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            return None
+        return "sqlite://" + os.path.abspath(url.database)
+    if backend == "postgresql":
+        plain = make_url(url.render_as_string(hide_password=False)).set(drivername="postgresql")
+        return plain.render_as_string(hide_password=False)
+    return None
+
+
+def conform(values: dict[str, pa.ChunkedArray | Sequence], columns: list[Column]
+            ) -> pd.DataFrame:
+    """Raw columns (Arrow arrays, or sequences of driver values) as the model's types."""
+    frame = {}
+    for column in columns:
+        raw, kind = values[column.name], column.type
+        arrow = isinstance(raw, pa.ChunkedArray)
+        if isinstance(kind, UTCDateTime):
+            frame[column.name] = _timestamps(raw)
+        elif isinstance(kind, JSON):
+            frame[column.name] = _parsed_once(_objects(raw), all_text=arrow)
+        elif isinstance(kind, Boolean):
+            frame[column.name] = (raw.fill_null(False).cast(pa.bool_()).to_numpy()
+                                  if arrow else np.array([bool(v) for v in raw], dtype=bool))
+        elif isinstance(kind, Float):
+            frame[column.name] = (raw.cast(pa.float64()).to_numpy() if arrow else pd.to_numeric(
+                pd.Series(raw, dtype=object), errors="coerce").to_numpy("float64"))
+        elif isinstance(kind, Integer) and (raw.null_count == 0 if arrow else None not in raw):
+            frame[column.name] = raw.cast(pa.int64()).to_numpy() if arrow else np.array(
+                raw, dtype="int64")
+        else:
+            frame[column.name] = _objects(raw)
+    return pd.DataFrame({name: _series(values) for name, values in frame.items()},
+                        columns=[column.name for column in columns])
+
+
+def _series(values: np.ndarray | pd.Series) -> pd.Series:
+    """A column as a Series, object arrays kept object (not inferred as strings)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.Series(values, dtype=object)
+    return pd.Series(values)
+
+
+def _objects(raw) -> np.ndarray:
+    """An object array of Python values, None where missing."""
+    if isinstance(raw, pa.ChunkedArray):
+        if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+            return _strings(raw)
+        return raw.to_numpy(zero_copy_only=False).astype(object)
+    return np.array(list(raw) or [], dtype=object)
+
+
+def _strings(raw: pa.ChunkedArray) -> np.ndarray:
+    """Text as an object array: a column of few distinct values (owner, channel, kind…) makes
+    one Python string per value, not per row."""
+    encoded = raw.combine_chunks().dictionary_encode()
+    if len(encoded.dictionary) * 2 > len(raw):  # mostly distinct: convert directly
+        return raw.to_numpy(zero_copy_only=False).astype(object)
+    words = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    words[:-1] = encoded.dictionary.to_pylist()
+    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
+    return words[codes]
+
+
+def _timestamps(raw) -> pd.Series:
+    """Timestamps as datetime64[ns, UTC]: Arrow timestamps (naive ones are UTC, as stored) or
+    the ISO text the session path reads."""
+    if isinstance(raw, pa.ChunkedArray) and pa.types.is_timestamp(raw.type):
+        naive = raw.cast(pa.timestamp(raw.type.unit, tz=raw.type.tz)).to_pandas()
+        stamps = naive.dt.tz_localize("UTC") if raw.type.tz is None else naive.dt.tz_convert(
+            "UTC")
+        return stamps.dt.as_unit("ns").reset_index(drop=True)
+    return pd.to_datetime(pd.Series(_objects(raw), dtype=object), utc=True,
+                          format="ISO8601").dt.as_unit("ns")
+
+
+def _parsed_once(values: np.ndarray, all_text: bool = False) -> np.ndarray:
+    """JSON texts as Python objects, each distinct text parsed once (most are "{}"); values a
+    driver already decoded (psycopg decodes json) are kept. `all_text`: every value is a text
+    or None (an Arrow column), so nothing needs checking."""
+    is_text = slice(None) if all_text else np.fromiter(
+        (isinstance(value, str) for value in values), bool, len(values))
+    texts = values[is_text]
+    if not len(texts):
+        return values
+    codes, distinct = pd.factorize(pd.Series(texts, dtype=object))
+    decoded = np.empty(len(distinct) + 1, dtype=object)  # the last one stays None (code -1)
+    decoded[:-1] = [json.loads(text) for text in distinct]
+    parsed = values.copy()
+    parsed[is_text] = decoded[codes]
+    return parsed
+
+
+def _through_session(session: Session, statement: Select, columns: list[Column]
+                     ) -> pd.DataFrame:
+    """The same frame read through the session's own connection (its open transaction)."""
+    raw = [type_coerce(column, String).label(column.name)
+           if isinstance(column.type, UTCDateTime | JSON) else column.label(column.name)
+           for column in columns]
+    rows = session.connection().execute(statement.with_only_columns(*raw)).all()
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    return conform(dict(zip([c.name for c in columns], by_column, strict=True)), columns)

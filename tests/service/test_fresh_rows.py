@@ -1,0 +1,83 @@
+"""A cached period stays fresh without going cold: another process imports into it, and the next
+read fetches only what changed (db.changes), with the figures a cold read gives."""
+
+import pandas as pd
+import pytest
+from sqlmodel import Session
+
+from core.services import measurement
+from db.bulk import insert_frame
+from db.models import Lead, Touch
+from tests.service.test_cli import cli
+from tests.sla_helpers import activate, around_the_clock
+
+STORED, NEW, CHANGED = 2_000, 1_000, 10
+MARCH = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+AS_OF = "2026-04-01T00:00:00Z"
+
+
+@pytest.fixture
+def world(concurrent_engine, people_factory):
+    """A signed always-open agreement, 2,000 MQLs of March 2026 with one call each."""
+    with Session(concurrent_engine, expire_on_commit=False) as session:
+        people = people_factory(session)
+        activate(session, people, around_the_clock())
+        mql = MARCH + pd.to_timedelta(range(STORED), unit="min")
+        insert_frame(session, Lead.__table__, pd.DataFrame({
+            "source": "crm", "external_id": [f"L{i}" for i in range(STORED)],
+            "created_at": mql, "mql_at": mql, "owner": ["ana", "ben"] * (STORED // 2),
+            "channel": "paid_search", "recycled": False, "attributes": [{}] * STORED}))
+        insert_frame(session, Touch.__table__, pd.DataFrame({
+            "lead_id": range(1, STORED + 1), "at": mql + pd.Timedelta(minutes=30),
+            "kind": "call", "rep": "ana", "automated": False}))
+        session.commit()
+    return concurrent_engine, people
+
+
+def import_file(tmp_path) -> str:
+    """1,000 new March MQLs, and 10 stored ones now accepted."""
+    new = pd.DataFrame({"external_id": [f"N{i}" for i in range(NEW)],
+                        "mql_at": (MARCH + pd.to_timedelta(range(NEW), unit="min"))
+                        .strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "owner": "ana", "channel": "events", "accepted_at": ""})
+    changed = pd.DataFrame({"external_id": [f"L{i}" for i in range(CHANGED)],
+                            "mql_at": (MARCH + pd.to_timedelta(range(CHANGED), unit="min"))
+                            .strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "owner": ["ana", "ben"] * (CHANGED // 2), "channel": "paid_search",
+                            "accepted_at": (MARCH + pd.Timedelta(hours=2))
+                            .strftime("%Y-%m-%dT%H:%M:%SZ")})
+    path = tmp_path / "more.csv"
+    pd.concat([new, changed]).to_csv(path, index=False)
+    return str(path)
+
+
+def test_an_import_by_another_process_refreshes_only_what_it_changed(world, tmp_path):
+    engine, people = world
+    cache = measurement.RowCache()
+    with Session(engine) as session:
+        scope = measurement.scope(session=session, actor=people["sofia"], period="2026-03",
+                                  as_of=AS_OF)
+        cold = cache.rows(session, scope.period)
+        before = measurement.evaluate(scope, cold).report()
+    assert cold.fetched == STORED * 2  # the leads and their touches
+    assert before["funnel"]["mql"] == STORED
+
+    url = engine.url.render_as_string(hide_password=False)
+    result = cli(url, "import", "leads", import_file(tmp_path), "--source", "crm",
+                 "--format", "json")
+    assert result.returncode == 0, result.stderr
+
+    with Session(engine) as session:
+        warm = cache.rows(session, scope.period)
+        fresh = measurement.read_rows(session, scope.period)
+    # Only the 1,010 leads the import wrote, and the touches of the 10 it changed, were read.
+    assert warm.fetched == NEW + CHANGED + CHANGED
+    assert warm.revision == cold.revision + 1
+    after = measurement.evaluate(scope, warm).report()
+    assert after == measurement.evaluate(scope, fresh).report()
+    assert after["funnel"]["mql"] == STORED + NEW
+    assert after["funnel"]["sal"] == before["funnel"]["sal"] + CHANGED
+
+    with Session(engine) as session:  # nothing changed since: nothing is read
+        again = cache.rows(session, scope.period)
+    assert (again.fetched, again.revision) == (0, warm.revision)
