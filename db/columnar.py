@@ -51,11 +51,12 @@ CHILD_TIMEOUT_S = 900  # a read of every lead and touch takes seconds; a hung re
 
 
 def read_frames(session: Session, statements: list[Select], *, expected_rows: int | None = None,
-                columnar: bool | None = None) -> list[pd.DataFrame]:
+                sliced: bool = False, columnar: bool | None = None) -> list[pd.DataFrame]:
     """The rows of each statement (a select of model columns) as DataFrames conformed to the
     columns' types. The columnar path is taken when it sees what the session would and the read
     is large (`expected_rows`, when known, at least COLUMNAR_FROM_ROWS); `columnar` forces a
-    path (tests)."""
+    path (tests). `sliced`: a statement without a WHERE (a whole table) may be read in parallel
+    slices of its ids, in no particular order."""
     url = connectorx_url(session) if columnar is not False else None
     if url is not None and (columnar or (
             not changes.stamped(session)
@@ -64,7 +65,7 @@ def read_frames(session: Session, statements: list[Select], *, expected_rows: in
         queries = [{"sql": str(statement.compile(dialect=dialect,
                                                  compile_kwargs={"literal_binds": True})),
                     # a scan of a whole table is read in parallel slices of its ids
-                    "partition_on": "id" if statement.whereclause is None else None}
+                    "partition_on": "id" if sliced and statement.whereclause is None else None}
                    for statement in statements]
         try:
             tables = _read_sqlite(url, queries) if url.startswith("sqlite") else [

@@ -42,6 +42,14 @@ LEAD_COLUMNS = [
     "segment", "region", "country", "company", "name", "email", "score", "amount", "recycled",
     "attributes", "change_seq",
 ]
+# What a report measures: the stages, the breakdowns and filters, and what definitions test by
+# default. A report also reads every lead column an agreement version names (a criterion's
+# field, a filter's key); the detail, the drill-downs and the pages read them all.
+REPORT_COLUMNS = [
+    "id", "created_at", "mql_at", "accepted_at", "rejected_at", "rejection_reason", "sql_at",
+    "opportunity_at", "won_at", "lost_at", "owner", "channel", "segment", "region", "score",
+    "amount", "recycled", "attributes", "change_seq",
+]
 TOUCH_COLUMNS = ["id", "lead_id", "at", "kind", "rep", "automated", "change_seq"]
 STAGE_COLUMNS = ["created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
                  "opportunity_at", "won_at"]
@@ -233,17 +241,20 @@ class Rows:
 
 
 @gc_pause.paused()
-def read_rows(session: Session, window: Period, owner: str | None = None) -> Rows:
-    """Every lead of the window and all its touches. The change position is read first, so any
-    change the rows may miss carries a later stamp and the next `refresh` reads it."""
+def read_rows(session: Session, window: Period, owner: str | None = None,
+              columns: list[str] = LEAD_COLUMNS) -> Rows:
+    """Every lead of the window (its `columns`) and all its touches. The change position is
+    read first, so any change the rows may miss carries a later stamp and the next `refresh`
+    reads it."""
     at = changes.position(session)
     inside = _in_window(window, owner)
     size = _Size.of(session)
     expected = _count(session, Lead, _mqls_in(window, owner))  # an index range, a fair guess
     whole = expected > WHOLE_SCAN_SHARE * size.leads  # most leads: one pass over every touch
     leads, touches = columnar.read_frames(
-        session, [_lead_statement(inside), _touch_statement(None if whole else inside)],
-        expected_rows=size.rows_for(expected))
+        session, [_lead_statement(inside, columns),
+                  _touch_statement(None if whole else inside)],
+        expected_rows=size.rows_for(expected), sliced=True)
     if whole:
         touches = touches[touches["lead_id"].isin(leads["id"])].reset_index(drop=True)
     return Rows(window, owner, _with_disputes(session, leads), touches, at,
@@ -336,10 +347,10 @@ def _inside(leads: pd.DataFrame, window: Period, owner: str | None) -> pd.Series
     return inside if owner is None else inside & (leads["owner"] == owner)
 
 
-def _lead_statement(condition):
-    """The measured columns of the leads meeting a condition."""
+def _lead_statement(condition, columns: list[str] = LEAD_COLUMNS):
+    """The columns of the leads meeting a condition."""
     table = Lead.__table__
-    return select(*(table.c[name] for name in LEAD_COLUMNS)).where(condition)
+    return select(*(table.c[name] for name in columns)).where(condition)
 
 
 def _touch_statement(of_leads, touch_condition=None):
@@ -433,19 +444,53 @@ def evaluate(scope: Scope, rows: Rows, filters: Filters = Filters(),
 
 
 def measure(*, session: Session, actor: Actor, scope: Scope, filters: Filters = Filters(),
-            what_if: int | None = None, owner: str | None = None) -> compliance.Evaluation:
+            what_if: int | None = None, owner: str | None = None,
+            for_report: bool = False) -> compliance.Evaluation:
     """The scope's period read and measured once (with `what_if`, every lead against that
-    version of the agreement)."""
+    version of the agreement). `for_report`: only the report object is wanted, so only the
+    columns it measures are read."""
     require(actor.role, Action.VIEW_DASHBOARDS)
     document = None if what_if is None else version_document(
         session=session, actor=actor, agreement_id=scope.agreement_id, number=what_if)
-    return evaluate(scope, read_rows(session, scope.period, owner), filters, document, what_if)
+    columns = LEAD_COLUMNS
+    if for_report:
+        documents = [v.document for v in scope.versions] + ([document] if document else [])
+        columns = report_columns(documents)
+    rows = read_rows(session, scope.period, owner, columns)
+    return evaluate(scope, rows, filters, document, what_if)
+
+
+def report_columns(documents: list[sla.Document]) -> list[str]:
+    """REPORT_COLUMNS and every lead column the documents name (criteria fields, filter keys):
+    a field that is not a column is read from the lead's attributes, so leaving out a named
+    column would silently measure something else."""
+    named = set()
+    for document in documents:
+        named |= _fields_named(sla.to_dict(document))
+    return REPORT_COLUMNS + [name for name in LEAD_COLUMNS
+                             if name in named and name not in REPORT_COLUMNS]
+
+
+def _fields_named(data) -> set[str]:
+    """The values of every `field` key and the keys of every `filter` mapping, at any depth."""
+    named: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "field" and isinstance(value, str):
+                named.add(value)
+            elif key == "filter" and isinstance(value, dict):
+                named |= set(value)
+            named |= _fields_named(value)
+    elif isinstance(data, list):
+        for item in data:
+            named |= _fields_named(item)
+    return named
 
 
 @gc_pause.paused()
 def report(*, session: Session, actor: Actor, scope: Scope, by: str | None = None) -> dict:
     """The DESIGN §6 report object for a scope."""
-    return measure(session=session, actor=actor, scope=scope).report(by)
+    return measure(session=session, actor=actor, scope=scope, for_report=True).report(by)
 
 
 @gc_pause.paused()
@@ -460,7 +505,8 @@ def what_if(*, session: Session, actor: Actor, scope: Scope, version: int,
     """The report the scope's period would have had if version `version` of the agreement (a
     draft, typically) had governed every lead: the `report` object, its `agreement` naming that
     version, plus `what_if: {"version", "state"}`."""
-    result = measure(session=session, actor=actor, scope=scope, what_if=version).report(by)
+    result = measure(session=session, actor=actor, scope=scope, what_if=version,
+                     for_report=True).report(by)
     state = session.exec(select(AgreementVersion.state).where(
         AgreementVersion.agreement_id == scope.agreement_id,
         AgreementVersion.number == version)).one()
