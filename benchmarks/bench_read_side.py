@@ -3,7 +3,8 @@ after an import, and a login in a real browser, over 1,000,000 leads of 2025 and
 touches (bench_compliance.py's generator, two signed versions).
 
 Usage: python benchmarks/bench_read_side.py [--root PATH ...] [--leads N] [--touches N]
-           [--postgres URL | --skip-postgres] [--skip-browser] [--rebuild] [--timeout S]
+           [--postgres URL | --skip-postgres] [--skip-sqlite] [--skip-browser] [--rebuild]
+           [--timeout S]
 
   --root       a checkout whose code is timed (default: this script's own); repeat it to time
                several side by side: `--root /work/before --root /work/main` gives the columns
@@ -21,7 +22,8 @@ differ between checkouts); SQLite files are cached as /tmp/bench-read/<sha>-<lea
 checkout with uncommitted changes adds a hash of its schema files to <sha>) and reused while
 their row counts match; the steps run on a scratch copy, since step 4 imports into it.
 
-Steps, per backend (SQLite file, PostgreSQL) and root; wall time and the subprocess's peak RSS:
+Steps, per backend (SQLite file, PostgreSQL) and root; wall time and the subprocess's peak RSS
+(GNU time's %M):
   1. `python -m core.cli report` for the whole of 2025, as of 2026-01-15 12:00 UTC: exit 0,
      stdout is JSON; prints its MQL count, and whether every root printed the same JSON;
   2. the same `--by rep`;
@@ -47,19 +49,20 @@ import json
 import os
 import resource
 import secrets
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRATCH = Path("/tmp/bench-read")
 PYTHON = sys.executable
+TIME = "/usr/bin/time"  # GNU time, for the peak RSS
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_read"
 YEAR = "2025-01-01:2026-01-01"
 REPORT_AS_OF = "2026-01-15T12:00:00Z"
@@ -71,7 +74,7 @@ SCHEMA_FILES = ["db/models.py", "db/bulk.py", "benchmarks/bench_compliance.py"]
 
 
 # ---------------------------------------------------------------------------------------------
-# Subprocesses: wall time, exit code and peak RSS (wait4's, the child and what it waited for)
+# Subprocesses: wall time, exit code and peak RSS (GNU time's, the child and what it waited for)
 
 
 @dataclass
@@ -86,24 +89,29 @@ class Ran:
 def run_child(command: list[str], *, cwd: Path, env: dict, timeout: float, out: Path,
               inherit_stdout: bool = False) -> Ran:
     """Run command to the end (its process group killed after timeout seconds); stdout to
-    out (or to ours), stderr to out.stderr."""
+    out (or to ours), stderr to out.stderr. The peak RSS is GNU time's: a child forked from a
+    big process starts its ru_maxrss at that process's size, /usr/bin/time's child does not."""
     err = out.with_name(out.name + ".stderr")
+    peak = out.with_name(out.name + ".maxrss")
+    peak.unlink(missing_ok=True)
     killed = threading.Event()
     with out.open("w") as stdout, err.open("w") as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True,
+        process = subprocess.Popen([TIME, "-f", "%M", "-o", str(peak), *command], cwd=cwd,
+                                   env=env, start_new_session=True,
                                    stdout=None if inherit_stdout else stdout, stderr=stderr)
         timer = threading.Timer(timeout, _kill_group, [process.pid, killed])
         timer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         finally:
             timer.cancel()
         seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if killed.is_set():
         err.write_text(err.read_text() + f"\n(killed after the {timeout:.0f} s timeout)\n")
-    return Ran(seconds, process.returncode, usage.ru_maxrss / 1024,
+    lines = peak.read_text().split() if peak.exists() else []
+    peak_mb = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else float("nan")
+    return Ran(seconds, process.returncode, peak_mb,
                "" if inherit_stdout else out.read_text(), err.read_text())
 
 
@@ -205,7 +213,7 @@ def make_roots(paths: list[Path]) -> list[Root]:
 
 def sqlite_counts(path: Path) -> tuple[int, int] | None:
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
             return tuple(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                          for table in ("leads", "touches"))
     except sqlite3.Error:
@@ -251,8 +259,8 @@ def sqlite_database(root: Root, args, say) -> str:
     work = SCRATCH / f"work-{root.key}.db"
     remove_sqlite(work)
     started = time.perf_counter()
-    with sqlite3.connect(f"file:{cached}?mode=ro", uri=True) as source, \
-            sqlite3.connect(work) as target:
+    with closing(sqlite3.connect(f"file:{cached}?mode=ro", uri=True)) as source, \
+            closing(sqlite3.connect(work)) as target:
         source.backup(target)
     say("setup", f"scratch copy {work}", seconds=time.perf_counter() - started)
     return f"sqlite:///{work}"
@@ -400,7 +408,7 @@ def browser_steps(root: Root, args, table: Table, say) -> None:
         ran = check(root.run([PYTHON, "-m", "core.cli", *command], url, args.timeout,
                              SCRATCH / f"{root.key}-demo-{command[1]}.log"),
                     f"core.cli {' '.join(command)}")
-        say("setup", f"`core.cli {' '.join(command)}` {tail(ran.stdout, 1)}", ran)
+        say("setup", f"`core.cli {' '.join(command)}`: {one_line(ran.stdout)[:120]}", ran)
         table.put(f"setup: `{' '.join(command)}`", root, figure(ran.seconds, ran.peak_mb))
     figures = root.worker("browser", url, args.timeout, users=USERS)
     for row, text in figures.get("rows", []):
@@ -417,6 +425,7 @@ def main() -> None:
     parser.add_argument("--touches", type=int, default=3_000_000)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--timeout", type=float, default=1200)
@@ -425,7 +434,8 @@ def main() -> None:
     roots = make_roots(args.root or [HERE.parent])
     print(f"{args.leads:,} leads of 2025, {args.touches:,} touches; roots: "
           + ", ".join(f"{root.column} = {root.path}" for root in roots), flush=True)
-    backends = ["SQLite"] + ([] if args.skip_postgres else ["PostgreSQL"])
+    backends = ([] if args.skip_sqlite else ["SQLite"]) + \
+        ([] if args.skip_postgres else ["PostgreSQL"])
     postgres = None if args.skip_postgres else Postgres(args.postgres)
     tables = []
     try:
@@ -734,7 +744,14 @@ def log_in(browser, url: str, username: str, password: str, landing: str, settle
             page.get_by_text("Username or password is incorrect."))
         started = time.perf_counter()
         page.get_by_role("button", name="Log in").click()
-        target.or_(failure).first.wait_for(state="visible")
+        try:
+            target.or_(failure).first.wait_for(state="visible")
+        except Exception as error:
+            shot = SCRATCH / f"login-{username}-{os.getpid()}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            shown = one_line(page.locator("body").inner_text(timeout=10_000))
+            raise RuntimeError(f"{username}: {landing!r} not visible ({type(error).__name__}); "
+                               f"screenshot {shot}; the page reads: {shown}") from None
         visible = time.perf_counter() - started
         if not target.first.is_visible():
             raise RuntimeError(f"{username}: the page shows {failure.first.inner_text()!r} "
