@@ -71,10 +71,20 @@ def _read(*, session, period: str, as_of: str, what_if: int | None, actor: Actor
     """The scope (a what-if may measure a period no signed version covers) and its rows."""
     scope = measurement.scope(session=session, actor=actor, period=period, as_of=as_of,
                               require_cover=what_if is None)
-    rows = _row_cache().rows(session, scope.period)
+    rows = _row_cache().rows(session, scope.period,
+                             widen_to=_with_the_period_before(period, scope))
     document = None if what_if is None else measurement.version_document(
         session=session, actor=actor, agreement_id=scope.agreement_id, number=what_if)
     return _Measured(scope, rows, document, _key(scope, rows, document))
+
+
+def _with_the_period_before(period: str, scope: measurement.Scope) -> periods.Period | None:
+    """The period and the one before it, read at once: pages show both (trends)."""
+    try:
+        before = periods.parse_period(periods.previous_period(period), scope.timezone)
+    except ValueError:
+        return None
+    return periods.Period(min(before.start, scope.period.start), scope.period.end)
 
 
 def _key(scope: measurement.Scope, rows: measurement.Rows,
@@ -84,7 +94,7 @@ def _key(scope: measurement.Scope, rows: measurement.Rows,
     signed = tuple(version.number for version in scope.versions)
     what_if = None if document is None else sla.canonical_sha256(sla.to_dict(document))
     return (database(), scope.agreement_id, signed, scope.timezone, rows.window,
-            rows.owner, rows.revision, str(scope.as_of), what_if)
+            rows.owner, rows.position, rows.revision, str(scope.as_of), what_if)
 
 
 def evaluation(period: str, as_of: str, filters: Filters = (), what_if: int | None = None, *,

@@ -377,31 +377,71 @@ def _disputed(leads: pd.DataFrame) -> set[int]:
     return set(leads.loc[leads["disputed"], "id"].tolist())
 
 
+def narrowed(rows: Rows, window: Period) -> Rows:
+    """The rows of a window inside `rows.window`: the leads with a stage in it, their touches."""
+    leads = rows.leads[_inside(rows.leads, window, None)].reset_index(drop=True)
+    touches = rows.touches[rows.touches["lead_id"].isin(leads["id"])].reset_index(drop=True)
+    return Rows(window, rows.owner, leads, touches, rows.position, rows.revision)
+
+
 class RowCache:
-    """One set of rows per (database, window, owner) for a process: read once, then refreshed
-    by what changed. Bounded to `size` entries, least recently used out first."""
+    """Rows per (database, window, owner) for a process: read once, then refreshed by what
+    changed. A window inside one already held is taken from it (`narrowed`), and a reader that
+    will want a neighbour next (the period before, for trends) can ask for a wider window to be
+    read at once (`widen_to`): one read instead of two. Bounded to `size` read windows (and as
+    many narrowed ones), least recently used out first."""
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
         self._entries: OrderedDict[tuple, Rows] = OrderedDict()
+        self._narrowed: OrderedDict[tuple, Rows] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
 
-    def rows(self, session: Session, window: Period, owner: str | None = None) -> Rows:
-        """The window's rows, current as of now."""
-        key = (str(session.get_bind().url), window, owner)
+    def rows(self, session: Session, window: Period, owner: str | None = None,
+             widen_to: Period | None = None) -> Rows:
+        """The window's rows, current as of now (`widen_to`, a window around it, is what to
+        read when nothing held covers it)."""
+        database = str(session.get_bind().url)
+        with self._lock:
+            held = [key[1] for key in self._entries
+                    if key[0] == database and key[2] == owner and _covers(key[1], window)]
+        read = window if window in held else held[0] if held else widen_to or window
+        rows = self._current(session, (database, read, owner))
+        if read == window:
+            return rows
+        key = (database, window, owner, read)
+        with self._lock:
+            cached = self._narrowed.get(key)
+        if cached is not None and (cached.position, cached.revision) == (rows.position,
+                                                                          rows.revision):
+            return cached
+        result = narrowed(rows, window)
+        self._remember(self._narrowed, key, result)
+        return result
+
+    def _current(self, session: Session, key: tuple) -> Rows:
+        """The rows held under key, read or refreshed."""
+        _, window, owner = key
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:  # two renders of one window read it once
             cached = self._entries.get(key)
             rows = read_rows(session, window, owner) if cached is None else refresh(session,
                                                                                  cached)
-            with self._lock:
-                self._entries[key] = rows
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
+            self._remember(self._entries, key, rows)
         return rows
+
+    def _remember(self, entries: OrderedDict, key: tuple, rows: Rows) -> None:
+        with self._lock:
+            entries[key] = rows
+            entries.move_to_end(key)
+            while len(entries) > self.size:
+                entries.popitem(last=False)
+
+
+def _covers(outer: Period, inner: Period) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
 
 
 # --- measuring -------------------------------------------------------------------------------

@@ -81,3 +81,21 @@ def test_an_import_by_another_process_refreshes_only_what_it_changed(world, tmp_
     with Session(engine) as session:  # nothing changed since: nothing is read
         again = cache.rows(session, scope.period)
     assert (again.fetched, again.revision) == (0, warm.revision)
+
+
+def test_a_window_inside_one_read_is_taken_from_it(world):
+    engine, people = world
+    cache = measurement.RowCache()
+    with Session(engine) as session:
+        march = measurement.scope(session=session, actor=people["sofia"], period="2026-03",
+                                  as_of=AS_OF)
+        first_days = measurement.scope(session=session, actor=people["sofia"],
+                                       period="2026-03-02:2026-03-03", as_of=AS_OF)
+        wide = cache.rows(session, first_days.period, widen_to=march.period)
+        assert wide.fetched == 0  # narrowed from the month, which was read once
+        again = cache.rows(session, march.period)
+        direct = measurement.read_rows(session, first_days.period)
+    assert again.fetched == 0  # held already: refreshed, nothing read
+    assert measurement.evaluate(first_days, wide).report() == \
+        measurement.evaluate(first_days, direct).report()
+    assert 0 < len(wide.leads) < len(again.leads)
