@@ -33,7 +33,11 @@ try:
     evaluation = data.evaluation(period, as_of, filters, actor=actor)
 except measurement.NotCovered as uncovered:
     # Nothing governs the period: say so, and offer to measure it against a version instead.
-    st.warning(literal(uncovered.message))
+    versions = "; ".join(f"version {number} is in force from {start:%d %b %Y} to {end:%d %b %Y}"
+                         for number, start, end in uncovered.versions)
+    st.warning(f"No signed version covers {literal(period)}, so it is not measured against the "
+               f"agreement ({versions}). Pick a version below to see the period as that "
+               "version would have measured it.")
     labels = {f"Version {number} (in force {start} to {end})": number
               for number, start, end in uncovered.versions}
     picked = st.selectbox("What if this version had governed the period?", [None, *labels],

@@ -58,8 +58,9 @@ def test_the_page_says_the_period_is_not_covered_and_offers_the_what_if(small_de
     at.text_input(key="dash_period").set_value("2018-03").run()
     assert not at.exception, at.exception
     [warning] = at.warning
-    assert "no signed version covers 2018-03" in warning.value
-    assert "version 1 is in force from" in warning.value
+    assert "No signed version covers 2018-03" in warning.value
+    assert "version 1 is in force from" in warning.value  # with its dates
+    assert "--what-if" not in warning.value  # the page offers the choice itself
     assert not at.metric  # nothing is scored against an unrelated version
     assert not at.get("vega_lite_chart")
 
