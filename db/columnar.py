@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, type_coerce
-from sqlalchemy.engine import make_url
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -114,8 +113,7 @@ def connectorx_url(session: Session) -> str | None:
             return None
         return "sqlite://" + os.path.abspath(url.database)
     if backend == "postgresql":
-        plain = make_url(url.render_as_string(hide_password=False)).set(drivername="postgresql")
-        return plain.render_as_string(hide_password=False)
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
     return None
 
 

@@ -164,7 +164,7 @@ def _read_worklist(*, session, as_of: str, actor: Actor) -> _Measured:
 
 @st.cache_resource(max_entries=32, show_spinner="Finding the leads that breach next…")
 def _worklist(key: tuple, *, _measured: _Measured) -> pd.DataFrame:
-    return dashboard.worklist(measurement.evaluate(_measured.scope, _measured.rows))
+    return measurement.open_clocks(_measured.scope, _measured.rows)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -568,14 +568,18 @@ def worklist_scope(*, session: Session, actor: Actor, as_of: str | None = None,
 
 
 def worklist(*, session: Session, actor: Actor, as_of: str | None = None,
-             days: int = WORKLIST_DAYS, rows: Rows | None = None) -> pd.DataFrame:
+             days: int = WORKLIST_DAYS) -> pd.DataFrame:
     """Open clocks of the actor's leads (every rep's for the head of sales) whose clock started
     in the last `days` days, most urgent first (core.dashboard.worklist)."""
     measured = worklist_scope(session=session, actor=actor, as_of=as_of, days=days)
-    if rows is None:
-        rows = read_rows(session, worklist_window(measured.as_of, measured.timezone, days),
-                         worklist_owner(actor))
-    return dashboard.worklist(evaluate(measured, rows))
+    rows = read_rows(session, worklist_window(measured.as_of, measured.timezone, days),
+                     worklist_owner(actor))
+    return open_clocks(measured, rows)
+
+
+def open_clocks(scope: Scope, rows: Rows) -> pd.DataFrame:
+    """The worklist of rows already read for a worklist scope, most urgent first."""
+    return dashboard.worklist(evaluate(scope, rows))
 
 
 def worklist_owner(actor: Actor) -> str | None:
