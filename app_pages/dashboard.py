@@ -15,16 +15,18 @@ actor = require_page("dashboard")
 st.title("Compliance")
 
 as_of = data.as_of()
-version = data.data_version()
-options = data.filter_options(version, _actor=actor)
 
 period_column, *filter_columns = st.columns([1.4, 1, 1, 1, 1])
 period = period_column.text_input(
     "Period", value=data.current_period(as_of, actor=actor), key="dash_period",
     help="A month (2026-03), a quarter (2026-Q1) or dates (2026-01-01:2026-04-01, end exclusive).")
+options = data.filter_options(period, as_of, actor=actor)
 chosen = {}
 for column, name in zip(filter_columns, ("channel", "segment", "region", "rep"), strict=True):
-    picked = column.selectbox(name.title(), ["All", *options[name]], key=f"dash_{name}")
+    # A value chosen in another period stays offered (its leads here are none, not hidden).
+    kept = [st.session_state[f"dash_{name}"]] if st.session_state.get(
+        f"dash_{name}", "All") not in ("All", *options[name]) else []
+    picked = column.selectbox(name.title(), ["All", *options[name], *kept], key=f"dash_{name}")
     chosen[name] = None if picked == "All" else picked
 filters = measurement.Filters.of(**chosen).values
 

@@ -147,9 +147,8 @@ class _Touches:
         at = instants_ns(human["at"]) if len(human) else np.empty(0, dtype=np.int64)
         keep = (positions >= 0) & (at != NAT_NS) & (at <= as_of)
         positions, at = positions[keep].astype(np.int64), at[keep]
-        if not _sorted_by_lead_and_time(positions, at):  # two stable sorts beat np.lexsort
-            by_time = np.argsort(at, kind="stable")
-            order = by_time[np.argsort(positions[by_time], kind="stable")]
+        if not _sorted_by_lead_and_time(positions, at):
+            order = _by_lead_and_time(positions, at)
             positions, at = positions[order], at[order]
         self.positions, self.at = positions, at
         self.size = len(leads)
@@ -178,6 +177,21 @@ def _sorted_by_lead_and_time(positions: np.ndarray, at: np.ndarray) -> bool:
         return True
     step = np.diff(positions)
     return bool((step >= 0).all() and (np.diff(at)[step == 0] >= 0).all())
+
+
+RUNS_MERGED = 64  # touches read in this many ordered slices are merged, not sorted afresh
+
+
+def _by_lead_and_time(positions: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The order that sorts touches by lead, then time. Touches read in a few slices, each in
+    (lead, time) order, need only their runs merged by lead (a stable sort of nearly sorted
+    data is a merge); otherwise two stable sorts (faster than np.lexsort)."""
+    if np.count_nonzero(positions[1:] < positions[:-1]) < RUNS_MERGED:
+        order = np.argsort(positions, kind="stable")
+        if _sorted_by_lead_and_time(positions[order], at[order]):
+            return order
+    by_time = np.argsort(at, kind="stable")
+    return by_time[np.argsort(positions[by_time], kind="stable")]
 
 
 class _Times:

@@ -30,7 +30,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import connectorx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,7 +38,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from db import changes
+from db import changes, columnar_child
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]  # where `python -m db.columnar_child` is found
@@ -50,26 +49,27 @@ CHILD_TIMEOUT_S = 900  # a read of every lead and touch takes seconds; a hung re
 
 
 def read_frames(session: Session, statements: list[Select], *, expected_rows: int | None = None,
-                sliced: bool = False, columnar: bool | None = None) -> list[pd.DataFrame]:
+                slices: Sequence[str | None] = (), columnar: bool | None = None
+                ) -> list[pd.DataFrame]:
     """The rows of each statement (a select of model columns) as DataFrames conformed to the
     columns' types. The columnar path is taken when it sees what the session would and the read
     is large (`expected_rows`, when known, at least COLUMNAR_FROM_ROWS); `columnar` forces a
-    path (tests). `sliced`: a statement without a WHERE (a whole table) may be read in parallel
-    slices of its ids, in no particular order."""
+    path (tests). `slices`, per statement: an integer column to read it by in parallel slices
+    (ranges of that column; the slices' rows come in no particular order between them), or
+    None. The statements themselves are read at once."""
     url = connectorx_url(session) if columnar is not False else None
     if url is not None and (columnar or (
             not changes.stamped(session)
             and (expected_rows is None or expected_rows >= COLUMNAR_FROM_ROWS))):
         dialect = session.get_bind().dialect
+        sliced = list(slices) + [None] * (len(statements) - len(slices))
         queries = [{"sql": str(statement.compile(dialect=dialect,
                                                  compile_kwargs={"literal_binds": True})),
-                    # a scan of a whole table is read in parallel slices of its ids
-                    "partition_on": "id" if sliced and statement.whereclause is None else None}
-                   for statement in statements]
+                    "partition_on": column}
+                   for statement, column in zip(statements, sliced, strict=True)]
         try:
-            tables = _read_sqlite(url, queries) if url.startswith("sqlite") else [
-                connectorx.read_sql(url, query["sql"], return_type="arrow")
-                for query in queries]
+            tables = (_read_sqlite(url, queries) if url.startswith("sqlite")
+                      else columnar_child.read_tables(url, queries))
         except (RuntimeError, ColumnarReadFailed, subprocess.TimeoutExpired) as error:
             log.warning("columnar read failed (%s); reading through the session", error)
         else:
@@ -164,7 +164,10 @@ def _strings(raw: pa.ChunkedArray) -> np.ndarray:
     one Python string per value, not per row."""
     encoded = raw.combine_chunks().dictionary_encode()
     if len(encoded.dictionary) * 2 > len(raw):  # mostly distinct: convert directly
-        return raw.to_numpy(zero_copy_only=False).astype(object)
+        values = raw.to_pandas(deduplicate_objects=False).to_numpy(dtype=object)
+        if raw.null_count:
+            values[raw.is_null().to_numpy(zero_copy_only=False)] = None
+        return values
     words = np.empty(len(encoded.dictionary) + 1, dtype=object)
     words[:-1] = encoded.dictionary.to_pylist()
     codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()

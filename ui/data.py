@@ -71,11 +71,22 @@ def _read(*, session, period: str, as_of: str, what_if: int | None, actor: Actor
     """The scope (a what-if may measure a period no signed version covers) and its rows."""
     scope = measurement.scope(session=session, actor=actor, period=period, as_of=as_of,
                               require_cover=what_if is None)
-    rows = _row_cache().rows(session, scope.period,
-                             widen_to=_with_the_period_before(period, scope))
+    rows = _scope_rows(session, period, scope)
     document = None if what_if is None else measurement.version_document(
         session=session, actor=actor, agreement_id=scope.agreement_id, number=what_if)
     return _Measured(scope, rows, document, _key(scope, rows, document))
+
+
+def _period_rows(*, session, period: str, as_of: str, actor: Actor) -> measurement.Rows:
+    """A period's rows, whether or not a signed version covers it."""
+    scope = measurement.scope(session=session, actor=actor, period=period, as_of=as_of,
+                              require_cover=False)
+    return _scope_rows(session, period, scope)
+
+
+def _scope_rows(session, period: str, scope: measurement.Scope) -> measurement.Rows:
+    return _row_cache().rows(session, scope.period,
+                             widen_to=_with_the_period_before(period, scope))
 
 
 def _with_the_period_before(period: str, scope: measurement.Scope) -> periods.Period | None:
@@ -167,11 +178,20 @@ def _worklist(key: tuple, *, _measured: _Measured) -> pd.DataFrame:
     return measurement.open_clocks(_measured.scope, _measured.rows)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def filter_options(version: str, *, _actor: Actor) -> dict[str, list[str]]:
-    """The values each dashboard filter can take (cached per data version)."""
-    del version  # part of the cache key only
-    return call(measurement.filter_options, actor=_actor)
+def filter_options(period: str, as_of: str, *, actor: Actor) -> dict[str, list[str]]:
+    """The values each dashboard filter can take in the period (none for a period that cannot
+    be read: the page says why when it measures it)."""
+    try:
+        rows = call(_period_rows, period=period, as_of=as_of, actor=actor)
+    except InvalidInput:
+        return {name: [] for name in measurement.FILTERS}
+    return _filter_options(rows.window, rows.position, rows.revision, database(), _rows=rows)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _filter_options(*key, _rows: measurement.Rows) -> dict[str, list[str]]:
+    del key  # the cache key only
+    return measurement.filter_options(_rows)
 
 
 # --- what the pages show, from the measured periods -------------------------------------------
