@@ -104,8 +104,8 @@ def _key(scope: measurement.Scope, rows: measurement.Rows,
     (which never change once signed), as_of, and the what-if document's content."""
     signed = tuple(version.number for version in scope.versions)
     what_if = None if document is None else sla.canonical_sha256(sla.to_dict(document))
-    return (database(), scope.agreement_id, signed, scope.timezone, rows.window,
-            rows.owner, rows.position, rows.revision, str(scope.as_of), what_if)
+    return (database(), scope.agreement_id, signed, scope.timezone, rows.content,
+            str(scope.as_of), what_if)
 
 
 def evaluation(period: str, as_of: str, filters: Filters = (), what_if: int | None = None, *,
@@ -185,7 +185,7 @@ def filter_options(period: str, as_of: str, *, actor: Actor) -> dict[str, list[s
         rows = call(_period_rows, period=period, as_of=as_of, actor=actor)
     except InvalidInput:
         return {name: [] for name in measurement.FILTERS}
-    return _filter_options(rows.window, rows.position, rows.revision, database(), _rows=rows)
+    return _filter_options(database(), rows.content, _rows=rows)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -57,7 +57,7 @@ STAGE_COLUMNS = ["created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
                  "opportunity_at", "won_at"]
 FILTERS = compliance.BREAKDOWN_COLUMNS  # rep → owner, channel, segment, region
 WORKLIST_DAYS = 30
-WHOLE_SCAN_SHARE = 0.5  # a window holding more of the leads reads every touch in one pass
+WHOLE_SCAN_SHARE = 0.75  # a window holding more of the leads reads every touch in one pass
 OPEN_ENDED = pd.Timestamp(f"{limits.DATE_LAST_YEAR}-01-01", tz="UTC")
 
 
@@ -231,7 +231,12 @@ def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list
 class Rows:
     """A window's leads (any stage inside it; one owner's when set) and all their touches, as
     of a change position; `revision` grows whenever the rows themselves changed, `fetched`
-    counts the leads and touches the read that made them took from the database."""
+    counts the leads and touches the read that made them took from the database.
+
+    `changed_at` is the position the rows last changed at (a write elsewhere moves `position`
+    only); `changed` the leads whose row, touches or dispute may differ from the revision
+    before, whose `content` is `previous` (None: after a full read). Together they let a cache
+    keep what a change did not reach."""
 
     window: Period
     owner: str | None
@@ -240,6 +245,15 @@ class Rows:
     position: changes.Position
     revision: int = 0
     fetched: int = 0
+    changed_at: changes.Position | None = None
+    changed: frozenset[int] | None = None
+    previous: tuple | None = None
+
+    @property
+    def content(self) -> tuple:
+        """Equal for two Rows of one window and owner exactly when they hold the same rows (a
+        cache key: a re-read after eviction has a later position)."""
+        return (self.window, self.owner, self.changed_at or self.position, self.revision)
 
 
 @gc_pause.paused()
@@ -263,7 +277,7 @@ def read_rows(session: Session, window: Period, owner: str | None = None,
     if whole:
         touches = touches[touches["lead_id"].isin(leads["id"])].reset_index(drop=True)
     return Rows(window, owner, _with_disputes(session, leads), touches, at,
-                fetched=len(leads) + len(touches))
+                fetched=len(leads) + len(touches), changed_at=at)
 
 
 @gc_pause.paused()
@@ -275,9 +289,11 @@ def refresh(session: Session, rows: Rows) -> Rows:
         return replace(read_rows(session, rows.window, rows.owner), revision=rows.revision + 1)
     if now.seq == rows.position.seq:
         leads = _with_disputes(session, rows.leads)
-        if _disputed(leads) == _disputed(rows.leads):
+        flipped = _disputed(leads) ^ _disputed(rows.leads)
+        if not flipped:
             return replace(rows, fetched=0)
-        return replace(rows, leads=leads, revision=rows.revision + 1, fetched=0)
+        return replace(rows, leads=leads, revision=rows.revision + 1, fetched=0,
+                       changed_at=now, changed=frozenset(flipped), previous=rows.content)
     since = rows.position.seq
     lead_changed = Lead.__table__.c.change_seq > since
     touch_changed = Touch.__table__.c.change_seq > since
@@ -297,10 +313,18 @@ def refresh(session: Session, rows: Rows) -> Rows:
                         & ~rows.touches["id"].isin(added["id"])]
     touches = pd.concat([kept, added], ignore_index=True)
     leads = _with_disputes(session, leads)
-    moved = (changed["id"].isin(rows.leads["id"]).any() or len(entering) > 0 or len(added) > 0
-             or len(kept) != len(rows.touches) or _disputed(leads) != _disputed(rows.leads))
-    return Rows(rows.window, rows.owner, leads, touches, now,
-                rows.revision + 1 if moved else rows.revision, len(changed) + len(fresh))
+    # Every lead whose row, touches or dispute may differ: changed leads held or entering,
+    # leads with touches added or dropped, disputes opened or closed.
+    reached = (set(changed["id"][changed["id"].isin(rows.leads["id"])].tolist())
+               | set(entering["id"].tolist()) | set(added["lead_id"].tolist())
+               | set(rows.touches["lead_id"][~rows.touches["id"].isin(kept["id"])].tolist())
+               | (_disputed(leads) ^ _disputed(rows.leads)))
+    fetched = len(changed) + len(fresh)
+    if not reached:
+        return replace(rows, position=now, fetched=fetched,
+                       changed_at=rows.changed_at or rows.position)
+    return Rows(rows.window, rows.owner, leads, touches, now, rows.revision + 1, fetched,
+                changed_at=now, changed=frozenset(reached), previous=rows.content)
 
 
 @dataclass(frozen=True)
@@ -386,20 +410,34 @@ def narrowed(rows: Rows, window: Period) -> Rows:
     """The rows of a window inside `rows.window`: the leads with a stage in it, their touches."""
     leads = rows.leads[_inside(rows.leads, window, None)].reset_index(drop=True)
     touches = rows.touches[rows.touches["lead_id"].isin(leads["id"])].reset_index(drop=True)
-    return Rows(window, rows.owner, leads, touches, rows.position, rows.revision)
+    return Rows(window, rows.owner, leads, touches, rows.position, rows.revision,
+                changed_at=rows.changed_at)
+
+
+def reaches(rows: Rows, part: Rows) -> bool:
+    """Whether the last change of `rows` reached `part`, a window narrowed from the revision
+    before: a changed lead was in it, or is in it now."""
+    if rows.changed is None or rows.previous is None:
+        return True
+    changed = list(rows.changed)
+    if part.leads["id"].isin(changed).any():
+        return True
+    now = rows.leads[rows.leads["id"].isin(changed)]
+    return bool(_inside(now, part.window, None).any())
 
 
 class RowCache:
     """Rows per (database, window, owner) for a process: read once, then refreshed by what
     changed. A window inside one already held is taken from it (`narrowed`), and a reader that
     will want a neighbour next (the period before, for trends) can ask for a wider window to be
-    read at once (`widen_to`): one read instead of two. Bounded to `size` read windows (and as
-    many narrowed ones), least recently used out first."""
+    read at once (`widen_to`): one read instead of two. A narrowed window that the last change
+    did not reach keeps its Rows, so what was measured of it stays cached (`reaches`). Bounded
+    to `size` read windows (and as many narrowed ones), least recently used out first."""
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
         self._entries: OrderedDict[tuple, Rows] = OrderedDict()
-        self._narrowed: OrderedDict[tuple, Rows] = OrderedDict()
+        self._narrowed: OrderedDict[tuple, tuple[tuple, Rows]] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
 
@@ -417,12 +455,13 @@ class RowCache:
             return rows
         key = (database, window, owner, read)
         with self._lock:
-            cached = self._narrowed.get(key)
-        if cached is not None and (cached.position, cached.revision) == (rows.position,
-                                                                          rows.revision):
-            return cached
-        result = narrowed(rows, window)
-        self._remember(self._narrowed, key, result)
+            base, cached = self._narrowed.get(key, (None, None))
+        if cached is not None and (base == rows.content or (
+                base == rows.previous and not reaches(rows, cached))):
+            result = cached  # what changed since did not reach it: the same rows and key
+        else:
+            result = narrowed(rows, window)
+        self._remember(self._narrowed, key, (rows.content, result))
         return result
 
     def _current(self, session: Session, key: tuple) -> Rows:
@@ -437,9 +476,9 @@ class RowCache:
             self._remember(self._entries, key, rows)
         return rows
 
-    def _remember(self, entries: OrderedDict, key: tuple, rows: Rows) -> None:
+    def _remember(self, entries: OrderedDict, key: tuple, entry) -> None:
         with self._lock:
-            entries[key] = rows
+            entries[key] = entry
             entries.move_to_end(key)
             while len(entries) > self.size:
                 entries.popitem(last=False)

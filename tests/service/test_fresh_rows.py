@@ -99,3 +99,48 @@ def test_a_window_inside_one_read_is_taken_from_it(world):
     assert measurement.evaluate(first_days, wide).report() == \
         measurement.evaluate(first_days, direct).report()
     assert 0 < len(wide.leads) < len(again.leads)
+
+
+def test_a_change_keeps_the_rows_of_a_window_it_did_not_reach(world, tmp_path):
+    """The page reads a period with the one before; an import into one leaves the other's rows
+    (and so its cached measure) as they were, and a write outside both changes neither."""
+    engine, people = world
+    cache = measurement.RowCache()
+    march = measurement.Period(pd.Timestamp("2026-03-01", tz="UTC"),
+                               pd.Timestamp("2026-04-01", tz="UTC"))
+    # the import's leads are all before 2026-03-03 06:00, the stored ones run on to 18:19
+    split = pd.Timestamp("2026-03-03 06:00", tz="UTC")
+    first_day, later = measurement.Period(march.start, split), measurement.Period(split, march.end)
+    with Session(engine) as session:
+        held_first = cache.rows(session, first_day, widen_to=march)
+        held_later = cache.rows(session, later, widen_to=march)
+    assert 0 < len(held_first.leads) < STORED and 0 < len(held_later.leads)
+
+    url = engine.url.render_as_string(hide_password=False)
+    result = cli(url, "import", "leads", import_file(tmp_path), "--source", "crm",
+                 "--format", "json")  # new and changed leads before the split only
+    assert result.returncode == 0, result.stderr
+    with Session(engine) as session:
+        first_after = cache.rows(session, first_day, widen_to=march)
+        later_after = cache.rows(session, later, widen_to=march)
+        whole_after = cache.rows(session, march)
+        fresh_later = measurement.read_rows(session, later)
+        fresh_first = measurement.read_rows(session, first_day)
+    assert first_after.content != held_first.content
+    assert len(first_after.leads) == len(fresh_first.leads) == len(held_first.leads) + NEW
+    assert later_after is held_later  # the import did not reach it: the same rows, same key
+    assert later_after.leads["id"].tolist() == sorted(fresh_later.leads["id"].tolist())
+
+    with Session(engine) as session:  # a lead of May: every March window stays as it was
+        may = pd.Timestamp("2026-05-04 09:00", tz="UTC")
+        insert_frame(session, Lead.__table__, pd.DataFrame({
+            "source": "crm", "external_id": ["MAY"], "created_at": [may], "mql_at": [may],
+            "owner": ["ana"], "channel": ["events"], "recycled": [False],
+            "attributes": [{}]}))
+        session.commit()
+    with Session(engine) as session:
+        whole = cache.rows(session, march)
+        assert cache.rows(session, later, widen_to=march) is held_later
+        assert cache.rows(session, first_day, widen_to=march) is first_after
+    assert whole.position != whole_after.position  # the May lead was seen, and left out
+    assert whole.content == whole_after.content
