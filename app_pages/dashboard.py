@@ -73,25 +73,18 @@ clock_ids = [c["id"] for c in report["commitments"] if c["kind"] in ("response",
 commitment = st.selectbox("Clock commitment for the response charts", clock_ids,
                           key="dash_commitment") if clock_ids else None
 
-target_pct = next((c["target_pct"] for c in report["commitments"] if c["id"] == commitment),
-                  None)
-frames = data.chart_frames(period, as_of, filters, commitment, what_if, actor=actor)
-built = {
-    "weekly": lambda frame: charts.weekly_chart(frame, commitment),
-    "heatmap": lambda frame: charts.heatmap_chart(frame, target_pct),
-}
+drawn = data.dashboard_charts(period, as_of, filters, commitment, what_if, actor=actor)
 picked_chart = None
 for row in (("volume", "weekly"), ("distribution", "heatmap"), ("funnel", "reasons"),
             ("conformance", "goals")):
     for column, name in zip(st.columns(2, border=True), row, strict=True):
         with column:
-            title, builder = charts.CHARTS[name]
+            title = charts.CHARTS[name][0]
             st.markdown(f"**{title}**")
-            frame = frames[name]
-            if frame is None:
+            if drawn[name] is None:
                 st.caption("The agreement has no clock commitment.")
                 continue
-            chart = built.get(name, builder)(frame)
+            frame, chart = drawn[name]
             event = st.altair_chart(chart, on_select="rerun", key=f"dash_chart_{name}",
                                     width="stretch")
             if pick := charts.read_pick(name, event.selection.get("pick")):

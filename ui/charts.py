@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import altair as alt
@@ -78,11 +79,10 @@ def _highlight(pick: alt.Parameter) -> Any:
 def _empty(chart_key: str, message: str = EMPTY_MESSAGE) -> alt.Chart:
     """A text-only chart for an empty frame; it keeps the "pick" parameter so a page's
     `on_select` still finds it."""
-    return (alt.Chart(pd.DataFrame({"message": [message]}))
-            .mark_text(size=14, color=TARGET_GREY)
-            .encode(text=alt.Text("message:N"))
-            .add_params(_pick(chart_key))
-            .properties(height=HEIGHT))
+    return _finish(alt.Chart(pd.DataFrame({"message": [message]}))
+                   .mark_text(size=14, color=TARGET_GREY)
+                   .encode(text=alt.Text("message:N"))
+                   .add_params(_pick(chart_key)))
 
 
 def _dated(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -140,7 +140,16 @@ def _reference(value: float, label: str, channel: str, colour: str = TARGET_GREY
 def _finish(chart: alt.TopLevelMixin, height: int = HEIGHT, **size: Any) -> alt.TopLevelMixin:
     """Shared size: a fixed height and no fixed width (a band step at most), so a container
     width ("stretch" / `use_container_width`) applies."""
-    return chart.properties(height=height, **size)
+    return _served(chart.properties(height=height, **size))
+
+
+def _served(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The chart, its `to_dict()` (what Streamlit calls on every rerun) without validating the
+    spec against the Vega-Lite schema: a tenth of a second a page, for specs whose shape never
+    depends on the data. tests/unit/test_charts.py validates every chart's spec with
+    `to_dict(validate=True)`, which still does."""
+    object.__setattr__(chart, "to_dict", partial(type(chart).to_dict, chart, validate=False))
+    return chart
 
 
 # --- the charts --------------------------------------------------------------------------------
@@ -401,6 +410,16 @@ CHARTS: dict[str, tuple[str, Builder]] = {
     "conformance": ("MQL definition conformance", conformance_chart),
     "goals": ("Shared goals", goals_chart),
 }
+
+
+def dashboard_chart(name: str, frame: pd.DataFrame, commitment: str | None,
+                    target_pct: float | None) -> alt.TopLevelMixin:
+    """The dashboard's chart `name` of its frame (the clock charts of `commitment`)."""
+    if name == "weekly":
+        return weekly_chart(frame, commitment)
+    if name == "heatmap":
+        return heatmap_chart(frame, target_pct)
+    return CHARTS[name][1](frame)
 
 
 # --- reading a selection back ------------------------------------------------------------------

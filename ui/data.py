@@ -10,6 +10,7 @@ memory, and nobody sees numbers older than the data.
 from dataclasses import dataclass
 from datetime import timedelta
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +18,7 @@ from core import agreement as sla
 from core import clock, compliance, dashboard, periods
 from core.errors import InvalidInput
 from core.services import Actor, measurement
+from ui import charts
 from ui.services import call, database
 
 Filters = tuple[tuple[str, str], ...]
@@ -136,19 +138,27 @@ def _report(key: tuple, filters: Filters, what_if: int | None, *,
     return _evaluation(key, filters, what_if, _measured=_measured).report()
 
 
-def chart_frames(period: str, as_of: str, filters: Filters, commitment: str | None,
-                 what_if: int | None = None, *, actor: Actor) -> dict[str, pd.DataFrame | None]:
-    """The dashboard's chart frames (per clock commitment too)."""
+def dashboard_charts(period: str, as_of: str, filters: Filters, commitment: str | None,
+                     what_if: int | None = None, *, actor: Actor
+                     ) -> dict[str, tuple[pd.DataFrame, alt.TopLevelMixin] | None]:
+    """Each dashboard chart with its frame (None: the agreement has no clock commitment), built
+    once per measured period: a rerun draws the same charts without building them again."""
     measured = _measured(period, as_of, what_if, actor)
-    return _chart_frames(measured.key, filters, commitment, what_if, _measured=measured)
+    return _dashboard_charts(measured.key, filters, commitment, what_if, _measured=measured)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _chart_frames(key: tuple, filters: Filters, commitment: str | None, what_if: int | None, *,
-                  _measured: _Measured) -> dict[str, pd.DataFrame | None]:
-    measured = _evaluation(key, filters, what_if, _measured=_measured)
-    return dashboard.chart_frames(measured, _report(key, filters, what_if, _measured=_measured),
-                                  commitment)
+def _dashboard_charts(key: tuple, filters: Filters, commitment: str | None,
+                      what_if: int | None, *, _measured: _Measured
+                      ) -> dict[str, tuple[pd.DataFrame, alt.TopLevelMixin] | None]:
+    report = _report(key, filters, what_if, _measured=_measured)
+    frames = dashboard.chart_frames(_evaluation(key, filters, what_if, _measured=_measured),
+                                    report, commitment)
+    target_pct = next((c["target_pct"] for c in report["commitments"]
+                       if c["id"] == commitment), None)
+    return {name: None if frame is None else
+            (frame, charts.dashboard_chart(name, frame, commitment, target_pct))
+            for name, frame in frames.items()}
 
 
 def previous_report(period: str, as_of: str, filters: Filters = (), *,

@@ -123,7 +123,9 @@ def context(*, session: Session, actor: Actor, agreement_id: int | None = None,
     """The agreement (the only one with a signed version by default) and as_of."""
     require(actor.role, Action.VIEW_DASHBOARDS)
     signed = session.exec(
-        select(AgreementVersion).where(col(AgreementVersion.state).in_(SIGNED_STATES))
+        select(AgreementVersion.id, AgreementVersion.agreement_id, AgreementVersion.number,
+               AgreementVersion.revision)
+        .where(col(AgreementVersion.state).in_(SIGNED_STATES))
         .order_by(col(AgreementVersion.signed_at), col(AgreementVersion.number))
     ).all()
     if agreement_id is None:
@@ -138,9 +140,37 @@ def context(*, session: Session, actor: Actor, agreement_id: int | None = None,
     rows = [v for v in signed if v.agreement_id == agreement_id]
     if not rows:
         raise InvalidInput("agreement", f"agreement {agreement_id} has no signed version")
-    versions = tuple(InForce(v.number, sla.from_dict(v.document)) for v in rows)
+    documents = _signed_documents(session, rows)
+    versions = tuple(InForce(v.number, documents[v.id]) for v in rows)
     zone = versions[-1].document.calendar.timezone
     return AgreementContext(agreement_id, versions, zone, instant(as_of, zone))
+
+
+_SIGNED_DOCUMENTS: OrderedDict[tuple, sla.Document] = OrderedDict()
+_SIGNED_DOCUMENTS_HELD = 64
+_SIGNED_DOCUMENTS_LOCK = threading.Lock()
+
+
+def _signed_documents(session: Session, versions) -> dict[int, sla.Document]:
+    """The parsed documents of signed versions (id, revision), by id. A signed document never
+    changes (a save bumps the revision), so each is read and parsed once per process, not on
+    every render."""
+    database = str(session.get_bind().url)
+    keys = {v.id: (database, v.id, v.revision) for v in versions}
+    with _SIGNED_DOCUMENTS_LOCK:
+        found = {id_: _SIGNED_DOCUMENTS[key] for id_, key in keys.items()
+                 if key in _SIGNED_DOCUMENTS}
+    missing = [id_ for id_ in keys if id_ not in found]
+    if missing:
+        for id_, document in session.exec(select(AgreementVersion.id, AgreementVersion.document)
+                                          .where(col(AgreementVersion.id).in_(missing))).all():
+            found[id_] = sla.from_dict(document)
+        with _SIGNED_DOCUMENTS_LOCK:
+            for id_ in missing:
+                _SIGNED_DOCUMENTS[keys[id_]] = found[id_]
+            while len(_SIGNED_DOCUMENTS) > _SIGNED_DOCUMENTS_HELD:
+                _SIGNED_DOCUMENTS.popitem(last=False)
+    return found
 
 
 def scope(*, session: Session, actor: Actor, period: str | None = None,

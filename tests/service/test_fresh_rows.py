@@ -114,7 +114,7 @@ def test_a_change_keeps_the_rows_of_a_window_it_did_not_reach(world, tmp_path):
     with Session(engine) as session:
         held_first = cache.rows(session, first_day, widen_to=march)
         held_later = cache.rows(session, later, widen_to=march)
-    assert 0 < len(held_first.leads) < STORED and 0 < len(held_later.leads)
+    assert 0 < len(held_first.leads) < STORED and len(held_later.leads) > 0
 
     url = engine.url.render_as_string(hide_password=False)
     result = cli(url, "import", "leads", import_file(tmp_path), "--source", "crm",
