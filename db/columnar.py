@@ -21,19 +21,39 @@ can see (SQLite in memory), is read through the session instead, by the same con
 two paths give the same frame (tests/service/test_columnar.py).
 """
 
+import atexit
+import contextlib
 import json
 import logging
 import os
+import select as io_select
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    String,
+    any_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -44,6 +64,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]  # where `python -m db.columnar_child` is found
 
 
+SLICES = columnar_child.SLICES  # how many parts a large read is split into, read at once
 COLUMNAR_FROM_ROWS = 20_000  # fewer rows read faster through the session than a reader starts
 CHILD_TIMEOUT_S = 900  # a read of every lead and touch takes seconds; a hung reader is killed
 
@@ -70,7 +91,7 @@ def read_frames(session: Session, statements: list[Select], *, expected_rows: in
         try:
             tables = (_read_sqlite(url, queries) if url.startswith("sqlite")
                       else columnar_child.read_tables(url, queries))
-        except (RuntimeError, ColumnarReadFailed, subprocess.TimeoutExpired) as error:
+        except (RuntimeError, ColumnarReadFailed) as error:
             log.warning("columnar read failed (%s); reading through the session", error)
         else:
             return [conform({column.name: table.column(column.name)
@@ -79,6 +100,17 @@ def read_frames(session: Session, statements: list[Select], *, expected_rows: in
                     for statement, table in zip(statements, tables, strict=True)]
     return [_through_session(session, statement, list(statement.selected_columns))
             for statement in statements]
+
+
+def one_of(column: Column, ids: np.ndarray, session: Session):
+    """SQL: `column` is one of `ids`, as one literal (a JSON array on SQLite, an array on
+    PostgreSQL) however many there are, not a parameter or a literal per id."""
+    values = [int(value) for value in ids]
+    if session.get_bind().dialect.name == "postgresql":
+        text = "{" + ",".join(map(str, values)) + "}"
+        return column == any_(cast(literal(text), ARRAY(BigInteger)))
+    return column.in_(select(literal_column("value")).select_from(
+        func.json_each(literal(json.dumps(values)))))
 
 
 def read_frame(session: Session, statement: Select, **options) -> pd.DataFrame:
@@ -91,16 +123,104 @@ class ColumnarReadFailed(RuntimeError):
 
 
 def _read_sqlite(url: str, queries: list[dict]) -> list[pa.Table]:
-    """The queries run by connectorx in a reader process (db.columnar_child says why); its
-    Arrow files are memory-mapped, not copied through a pipe."""
+    """The queries run by connectorx in this process's reader (db.columnar_child says why);
+    its Arrow files are memory-mapped, not copied through a pipe."""
     with tempfile.TemporaryDirectory(prefix="handoff-read-") as out:
-        request = json.dumps({"url": url, "queries": queries, "out": out}).encode()
-        child = subprocess.run([sys.executable, "-m", "db.columnar_child"], input=request,
-                               capture_output=True, timeout=CHILD_TIMEOUT_S, cwd=ROOT)
-        if child.returncode != 0:
-            raise ColumnarReadFailed(child.stderr.decode(errors="replace").strip()[-500:])
+        _READER.read({"url": url, "queries": queries, "out": out})
         return [pa.ipc.open_file(pa.memory_map(str(Path(out, f"{index}.arrow")))).read_all()
                 for index in range(len(queries))]
+
+
+class _Reader:
+    """The reader process, started at the first read (or by start_reader) and kept for the
+    next ones: a start costs more than a month's read of a small table. One request at a time:
+    a read that finds it busy starts a reader of its own for that read. A reader that fails or
+    hangs (CHILD_TIMEOUT_S) is stopped, and the next read starts another."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+        self._owner = 0  # the pid that started it: a forked process starts its own
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the process if none runs (it loads its libraries while this one goes on)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._running()
+            finally:
+                self._lock.release()
+
+    def read(self, request: dict) -> None:
+        if not self._lock.acquire(blocking=False):
+            process = _reader_process()
+            try:
+                _ask(process, request)
+            finally:
+                _stop(process)
+            return
+        try:
+            try:
+                _ask(self._running(), request)
+            except ColumnarReadFailed:
+                self.close()
+                raise
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        if self._process is not None and self._owner == os.getpid():
+            _stop(self._process)
+        self._process = None
+
+    def _running(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None or \
+                self._owner != os.getpid():
+            self._process, self._owner = _reader_process(), os.getpid()
+        return self._process
+
+
+def _reader_process() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "db.columnar_child"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+
+
+def _ask(process: subprocess.Popen, request: dict) -> None:
+    """Send one request and wait for its answer (raises ColumnarReadFailed with the reader's
+    error, or when it died or did not answer within CHILD_TIMEOUT_S)."""
+    try:
+        process.stdin.write(json.dumps(request) + "\n")
+        process.stdin.flush()
+    except OSError as error:
+        raise ColumnarReadFailed(f"the reader process is gone ({error})") from None
+    ready, _, _ = io_select.select([process.stdout], [], [], CHILD_TIMEOUT_S)
+    line = process.stdout.readline() if ready else ""
+    if not line:
+        raise ColumnarReadFailed("the reader process died" if ready else
+                                 f"the reader process did not answer in {CHILD_TIMEOUT_S} s")
+    reply = json.loads(line)
+    if "error" in reply:
+        raise ColumnarReadFailed(reply["error"][-500:])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):
+        process.stdin.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+_READER = _Reader()
+atexit.register(_READER.close)
+
+
+def start_reader() -> None:
+    """Start the SQLite reader process ahead of the first read (a server does at its first
+    page); reads start it anyway when it is not running."""
+    _READER.start()
 
 
 def connectorx_url(session: Session) -> str | None:

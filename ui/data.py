@@ -49,6 +49,9 @@ def current_period(as_of: str, *, actor: Actor) -> str:
         return periods.month_of(pd.Timestamp(as_of))
 
 
+measurement.start_reader()  # a serving process's reader starts with its first page
+
+
 @st.cache_resource(show_spinner=False)
 def _row_cache() -> measurement.RowCache:
     """This process's rows, per database, window and owner."""

@@ -16,12 +16,14 @@ of `core.compliance.evaluate` and the only loader of leads and touches for measu
   clock against the version in force at its start), or all of them under a what-if document.
 """
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
@@ -123,8 +125,7 @@ def context(*, session: Session, actor: Actor, agreement_id: int | None = None,
     """The agreement (the only one with a signed version by default) and as_of."""
     require(actor.role, Action.VIEW_DASHBOARDS)
     signed = session.exec(
-        select(AgreementVersion.id, AgreementVersion.agreement_id, AgreementVersion.number,
-               AgreementVersion.revision)
+        select(AgreementVersion.agreement_id, AgreementVersion.number, AgreementVersion.document)
         .where(col(AgreementVersion.state).in_(SIGNED_STATES))
         .order_by(col(AgreementVersion.signed_at), col(AgreementVersion.number))
     ).all()
@@ -140,37 +141,31 @@ def context(*, session: Session, actor: Actor, agreement_id: int | None = None,
     rows = [v for v in signed if v.agreement_id == agreement_id]
     if not rows:
         raise InvalidInput("agreement", f"agreement {agreement_id} has no signed version")
-    documents = _signed_documents(session, rows)
-    versions = tuple(InForce(v.number, documents[v.id]) for v in rows)
+    versions = tuple(InForce(v.number, _parsed(v.document)) for v in rows)
     zone = versions[-1].document.calendar.timezone
     return AgreementContext(agreement_id, versions, zone, instant(as_of, zone))
 
 
-_SIGNED_DOCUMENTS: OrderedDict[tuple, sla.Document] = OrderedDict()
+_SIGNED_DOCUMENTS: OrderedDict[str, sla.Document] = OrderedDict()
 _SIGNED_DOCUMENTS_HELD = 64
 _SIGNED_DOCUMENTS_LOCK = threading.Lock()
 
 
-def _signed_documents(session: Session, versions) -> dict[int, sla.Document]:
-    """The parsed documents of signed versions (id, revision), by id. A signed document never
-    changes (a save bumps the revision), so each is read and parsed once per process, not on
-    every render."""
-    database = str(session.get_bind().url)
-    keys = {v.id: (database, v.id, v.revision) for v in versions}
+def _parsed(document: dict) -> sla.Document:
+    """A signed version's document, parsed once per process for each distinct content (it
+    never changes once signed; parsing costs more than reading it)."""
+    key = json.dumps(document, sort_keys=True, default=str)
     with _SIGNED_DOCUMENTS_LOCK:
-        found = {id_: _SIGNED_DOCUMENTS[key] for id_, key in keys.items()
-                 if key in _SIGNED_DOCUMENTS}
-    missing = [id_ for id_ in keys if id_ not in found]
-    if missing:
-        for id_, document in session.exec(select(AgreementVersion.id, AgreementVersion.document)
-                                          .where(col(AgreementVersion.id).in_(missing))).all():
-            found[id_] = sla.from_dict(document)
-        with _SIGNED_DOCUMENTS_LOCK:
-            for id_ in missing:
-                _SIGNED_DOCUMENTS[keys[id_]] = found[id_]
-            while len(_SIGNED_DOCUMENTS) > _SIGNED_DOCUMENTS_HELD:
-                _SIGNED_DOCUMENTS.popitem(last=False)
-    return found
+        parsed = _SIGNED_DOCUMENTS.get(key)
+        if parsed is not None:
+            _SIGNED_DOCUMENTS.move_to_end(key)
+            return parsed
+    parsed = sla.from_dict(document)
+    with _SIGNED_DOCUMENTS_LOCK:
+        _SIGNED_DOCUMENTS[key] = parsed
+        while len(_SIGNED_DOCUMENTS) > _SIGNED_DOCUMENTS_HELD:
+            _SIGNED_DOCUMENTS.popitem(last=False)
+    return parsed
 
 
 def scope(*, session: Session, actor: Actor, period: str | None = None,
@@ -296,18 +291,39 @@ def read_rows(session: Session, window: Period, owner: str | None = None,
     inside = _in_window(window, owner)
     size = _Size.of(session)
     expected = _count(session, Lead, _mqls_in(window, owner))  # an index range, a fair guess
-    whole = expected > WHOLE_SCAN_SHARE * size.leads  # most leads: one pass over every touch
-    # Leads in slices of their ids; every touch in slices of lead ids, each slice read in
-    # (lead, time) order from ix_touches_lead_columns, so measuring need not sort them. A
-    # window's touches are looked up by its leads in one pass (a slice would repeat it).
-    leads, touches = columnar.read_frames(
-        session, [_lead_statement(inside, columns),
-                  _touch_statement(None if whole else inside)],
-        expected_rows=size.rows_for(expected), slices=["id", "lead_id" if whole else None])
-    if whole:
+    if expected > WHOLE_SCAN_SHARE * size.leads:
+        # Most leads: every touch in one pass, beside the leads, in slices of lead ids (each
+        # slice in (lead, time) order from ix_touches_lead_columns: measuring need not sort).
+        leads, touches = columnar.read_frames(
+            session, [_lead_statement(inside, columns), _touch_statement()],
+            expected_rows=size.rows_for(expected), slices=["id", "lead_id"])
         touches = touches[touches["lead_id"].isin(leads["id"])].reset_index(drop=True)
+    else:
+        # The leads, then their touches looked up by id: the window is scanned once.
+        leads = columnar.read_frame(session, _lead_statement(inside, columns),
+                                    expected_rows=expected, slices=["id"])
+        touches = _touches_of(session, leads["id"], size)
     return Rows(window, owner, _with_disputes(session, leads), touches, at,
                 fetched=len(leads) + len(touches), changed_at=at)
+
+
+def start_reader() -> None:
+    """Start the columnar reader now (db.columnar), so the first read does not wait for it."""
+    columnar.start_reader()
+
+
+def _touches_of(session: Session, lead_ids: pd.Series, size: "_Size") -> pd.DataFrame:
+    """Every touch of these leads, in slices of their ids read at once; each slice comes in
+    (lead, time) order from ix_touches_lead_columns, and the slices in id order."""
+    ids = np.sort(lead_ids.to_numpy(dtype=np.int64))
+    expected = size.rows_for(len(ids)) - len(ids)
+    parts = np.array_split(ids, columnar.SLICES) if expected >= columnar.COLUMNAR_FROM_ROWS \
+        else [ids]
+    touches = Touch.__table__
+    frames = columnar.read_frames(
+        session, [_touch_statement(columnar.one_of(touches.c.lead_id, part, session))
+                  for part in parts], expected_rows=expected)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 @gc_pause.paused()
@@ -333,7 +349,8 @@ def refresh(session: Session, rows: Rows) -> Rows:
     # The leads stamped since; new touches, and every touch of a lead that changed (it may
     # have just entered the window).
     changed, fresh = columnar.read_frames(
-        session, [_lead_statement(lead_changed), _touch_statement(lead_changed, touch_changed)],
+        session, [_lead_statement(lead_changed),
+                  _touch_statement(_of_leads(lead_changed) | touch_changed)],
         expected_rows=expected)
     entering = changed[_inside(changed, rows.window, rows.owner)]
     leads = pd.concat([rows.leads[~rows.leads["id"].isin(changed["id"])], entering],
@@ -412,18 +429,17 @@ def _lead_statement(condition, columns: list[str] = LEAD_COLUMNS):
     return select(*(table.c[name] for name in columns)).where(condition)
 
 
-def _touch_statement(of_leads, touch_condition=None):
-    """The touches of the leads meeting `of_leads` (or meeting `touch_condition` themselves;
-    every touch when `of_leads` is None). The leads are picked by a subquery, so the database
-    looks their touches up by lead_id instead of visiting every touch."""
-    touches, leads = Touch.__table__, Lead.__table__
-    statement = select(*(touches.c[name] for name in TOUCH_COLUMNS))
-    if of_leads is None:
-        return statement
-    condition = touches.c.lead_id.in_(select(leads.c.id).where(of_leads))
-    if touch_condition is not None:
-        condition = condition | touch_condition
-    return statement.where(condition)
+def _touch_statement(condition=None):
+    """The columns of the touches meeting a condition (every touch without one)."""
+    statement = select(*(Touch.__table__.c[name] for name in TOUCH_COLUMNS))
+    return statement if condition is None else statement.where(condition)
+
+
+def _of_leads(condition):
+    """SQL: the touch is of a lead meeting `condition` (looked up by lead_id, not by visiting
+    every touch)."""
+    leads = Lead.__table__
+    return Touch.__table__.c.lead_id.in_(select(leads.c.id).where(condition))
 
 
 def _with_disputes(session: Session, leads: pd.DataFrame) -> pd.DataFrame:
