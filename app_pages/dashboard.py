@@ -98,7 +98,7 @@ if picked_chart:
     name, title, pick = picked_chart
     if name in ("weekly", "heatmap", "distribution"):
         pick = {"commitment": commitment, **pick}
-    behind = data.leads_behind(evaluation, name, pick)
+    behind = data.leads_behind(evaluation, name, pick, actor=actor)
     st.subheader(f"Leads behind the selection in “{title}”")
     total = behind.attrs["total"]
     st.caption(f"{total:,} lead{'s' if total != 1 else ''}"

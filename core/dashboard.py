@@ -7,6 +7,7 @@ read from the same `core.compliance.Evaluation` the `report` command prints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -378,20 +379,37 @@ def chart_frames(evaluation: Evaluation, report: dict,
 # --- the leads behind a chart mark -------------------------------------------------------------
 
 
-def leads_behind(evaluation: Evaluation, chart: str, pick: dict) -> pd.DataFrame:
+def leads_behind(evaluation: Evaluation, chart: str, pick: dict,
+                 details: Callable[[list[int], list[str]], pd.DataFrame] | None = None
+                 ) -> pd.DataFrame:
     """The leads behind a selected mark: `chart` names the chart, `pick` holds the selected
     field values (e.g. {"week": ..., "commitment": ...}). At most DRILL_LIMIT rows, newest first;
-    `attrs["total"]` holds how many there are."""
+    `attrs["total"]` holds how many there are. Columns of LEAD_COLUMNS the measured leads do
+    not hold are asked of `details(ids, columns)` (a frame indexed by lead id) for the rows
+    listed."""
     mask, clocks = _drill_mask(evaluation, chart, pick)
     positions = np.flatnonzero(mask)
-    frame = evaluation.leads.iloc[positions][LEAD_COLUMNS].reset_index(drop=True)
+    missing = [name for name in LEAD_COLUMNS if name not in evaluation.leads]
+    if missing and details is None:
+        raise ValueError(f"the measured leads have no {', '.join(missing)}")
+    held = ["id"] + [name for name in LEAD_COLUMNS if name not in missing]
+    frame = evaluation.leads.iloc[positions][held].reset_index(drop=True)
+    extra = []
     if clocks is not None:
         arrays, rows = clocks
         frame["state"] = np.asarray(CLOCK_STATES, dtype=object)[arrays["state"][rows]]
         frame["business_hours"] = (arrays["elapsed_seconds"][rows] / 3600).round(2)
+        extra = ["state", "business_hours"]
     frame = frame.sort_values("mql_at", ascending=False, kind="stable").reset_index(drop=True)
     total = len(frame)
     frame = frame.head(DRILL_LIMIT)
+    if missing:
+        found = details(frame["id"].tolist(), missing)
+        ids = frame["id"].to_numpy()
+        frame = frame.assign(**{name: pd.Series(found[name].reindex(ids).to_numpy(),
+                                                dtype=found[name].dtype)
+                                for name in missing})
+    frame = frame[LEAD_COLUMNS + extra].reset_index(drop=True)
     frame.attrs["total"] = total
     return frame
 

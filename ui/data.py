@@ -91,7 +91,9 @@ def _period_rows(*, session, period: str, as_of: str, actor: Actor) -> measureme
 
 def _scope_rows(session, period: str, scope: measurement.Scope) -> measurement.Rows:
     return _row_cache().rows(session, scope.period,
-                             widen_to=_with_the_period_before(period, scope))
+                             widen_to=_with_the_period_before(period, scope),
+                             columns=measurement.page_columns(session=session,
+                                                              agreement_id=scope.agreement_id))
 
 
 def _with_the_period_before(period: str, scope: measurement.Scope) -> periods.Period | None:
@@ -212,9 +214,11 @@ def _filter_options(*key, _rows: measurement.Rows) -> dict[str, list[str]]:
 DRILL_LIMIT = dashboard.DRILL_LIMIT
 
 
-def leads_behind(evaluation: compliance.Evaluation, chart: str, pick: dict) -> pd.DataFrame:
+def leads_behind(evaluation: compliance.Evaluation, chart: str, pick: dict, *,
+                 actor: Actor) -> pd.DataFrame:
     """The leads behind a mark picked on a chart (the DRILL_LIMIT newest; attrs["total"])."""
-    return dashboard.leads_behind(evaluation, chart, pick)
+    return call(measurement.leads_behind, actor=actor, evaluation=evaluation, chart=chart,
+                pick=pick)
 
 
 def what_if_comparison(period: str, as_of: str, filters: Filters, version: int, *,

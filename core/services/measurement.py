@@ -275,6 +275,11 @@ class Rows:
     previous: tuple | None = None
 
     @property
+    def columns(self) -> list[str]:
+        """The lead columns read (a refresh reads the same)."""
+        return [name for name in self.leads.columns if name != "disputed"]
+
+    @property
     def content(self) -> tuple:
         """Equal for two Rows of one window and owner exactly when they hold the same rows (a
         cache key: a re-read after eviction has a later position)."""
@@ -332,7 +337,8 @@ def refresh(session: Session, rows: Rows) -> Rows:
     are read (everything again after a deletion)."""
     now = changes.position(session)
     if now.epoch != rows.position.epoch:
-        return replace(read_rows(session, rows.window, rows.owner), revision=rows.revision + 1)
+        return replace(read_rows(session, rows.window, rows.owner, rows.columns),
+                       revision=rows.revision + 1)
     if now.seq == rows.position.seq:
         leads = _with_disputes(session, rows.leads)
         flipped = _disputed(leads) ^ _disputed(rows.leads)
@@ -349,7 +355,7 @@ def refresh(session: Session, rows: Rows) -> Rows:
     # The leads stamped since; new touches, and every touch of a lead that changed (it may
     # have just entered the window).
     changed, fresh = columnar.read_frames(
-        session, [_lead_statement(lead_changed),
+        session, [_lead_statement(lead_changed, rows.columns),
                   _touch_statement(_of_leads(lead_changed) | touch_changed)],
         expected_rows=expected)
     entering = changed[_inside(changed, rows.window, rows.owner)]
@@ -488,18 +494,19 @@ class RowCache:
         self._key_locks: dict[tuple, threading.Lock] = {}
 
     def rows(self, session: Session, window: Period, owner: str | None = None,
-             widen_to: Period | None = None) -> Rows:
-        """The window's rows, current as of now (`widen_to`, a window around it, is what to
-        read when nothing held covers it)."""
-        database = str(session.get_bind().url)
+             widen_to: Period | None = None, columns: list[str] = LEAD_COLUMNS) -> Rows:
+        """The window's rows (their lead `columns`), current as of now (`widen_to`, a window
+        around it, is what to read when nothing held covers it)."""
+        database, columns = str(session.get_bind().url), tuple(columns)
         with self._lock:
             held = [key[1] for key in self._entries
-                    if key[0] == database and key[2] == owner and _covers(key[1], window)]
+                    if key[0] == database and key[2] == owner and key[3] == columns
+                    and _covers(key[1], window)]
         read = window if window in held else held[0] if held else widen_to or window
-        rows = self._current(session, (database, read, owner))
+        rows = self._current(session, (database, read, owner, columns))
         if read == window:
             return rows
-        key = (database, window, owner, read)
+        key = (database, window, owner, read, columns)
         with self._lock:
             base, cached = self._narrowed.get(key, (None, None))
         if cached is not None and (base == rows.content or (
@@ -512,13 +519,13 @@ class RowCache:
 
     def _current(self, session: Session, key: tuple) -> Rows:
         """The rows held under key, read or refreshed."""
-        _, window, owner = key
+        _, window, owner, columns = key
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:  # two renders of one window read it once
             cached = self._entries.get(key)
-            rows = read_rows(session, window, owner) if cached is None else refresh(session,
-                                                                                 cached)
+            rows = read_rows(session, window, owner, list(columns)) if cached is None \
+                else refresh(session, cached)
             self._remember(self._entries, key, rows)
         return rows
 
@@ -588,6 +595,37 @@ def measure(*, session: Session, actor: Actor, scope: Scope, filters: Filters = 
         columns = report_columns(documents)
     rows = read_rows(session, scope.period, owner, columns)
     return evaluate(scope, rows, filters, document, what_if)
+
+
+def page_columns(*, session: Session, agreement_id: int) -> list[str]:
+    """The lead columns the pages measure a period on: REPORT_COLUMNS and every column any
+    version of the agreement names (drafts too: a what-if measures the same rows). What a page
+    shows of a few leads only (names, companies) is read for those leads (`leads_behind`)."""
+    documents = session.exec(select(AgreementVersion.document).where(
+        AgreementVersion.agreement_id == agreement_id)).all()
+    named = set().union(*(_fields_named(document) for document in documents))
+    return REPORT_COLUMNS + [name for name in LEAD_COLUMNS
+                             if name in named and name not in REPORT_COLUMNS]
+
+
+def leads_behind(*, session: Session, actor: Actor, evaluation: compliance.Evaluation,
+                 chart: str, pick: dict) -> pd.DataFrame:
+    """The leads behind a mark picked on a chart (core.dashboard.leads_behind), with the
+    columns the measured rows left out read for those leads."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    return dashboard.leads_behind(evaluation, chart, pick,
+                                  details=lambda ids, columns: lead_details(session, ids,
+                                                                            columns))
+
+
+def lead_details(session: Session, ids: list[int], columns: list[str]) -> pd.DataFrame:
+    """Lead columns of a few leads, indexed by id."""
+    table = Lead.__table__
+    frame = columnar.read_frame(
+        session, select(table.c.id, *(table.c[name] for name in columns))
+        .where(columnar.one_of(table.c.id, np.asarray(ids, dtype=np.int64), session)),
+        expected_rows=len(ids))
+    return frame.set_index("id")
 
 
 def report_columns(documents: list[sla.Document]) -> list[str]:
