@@ -312,10 +312,14 @@ def _clock_rows(commitment: ResponseCommitment | AttemptsCommitment, clock: Cloc
     ends = np.where(stopped, stops, as_of)
     elapsed = clock.elapsed(starts, ends)
     late = known_due & np.where(stopped, stops > dues, as_of > dues)
-    remaining = clock.elapsed(np.full(starts.shape, as_of, dtype=np.int64),
-                              np.where(known_due, np.minimum(np.maximum(dues, as_of),
-                                                             clock.end_ns), as_of))
-    risky = known_due & (remaining < np.maximum(AT_RISK_SHARE * budgets, AT_RISK_FLOOR_SECONDS))
+    # Business time left, needed only for clocks still running (a stopped one is met or
+    # breached whatever it is): most clocks of a past period have stopped.
+    running = ~stopped & known_due
+    remaining = np.zeros(starts.shape, dtype=np.int64)
+    remaining[running] = clock.elapsed(
+        np.full(int(running.sum()), as_of, dtype=np.int64),
+        np.minimum(np.maximum(dues[running], as_of), clock.end_ns))
+    risky = running & (remaining < np.maximum(AT_RISK_SHARE * budgets, AT_RISK_FLOOR_SECONDS))
     state = np.select(
         [stopped & ~late, stopped & late, ~stopped & late, ~stopped & risky],
         [MET, BREACHED, OVERDUE, AT_RISK],
