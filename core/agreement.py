@@ -9,6 +9,8 @@ import hashlib
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -695,6 +697,29 @@ def business_calendar(document: Document) -> "BusinessCalendar":
 
 
 # --- dict conversion and error translation ---------------------------------------------------
+
+
+_STORED: "OrderedDict[str, Document]" = OrderedDict()
+_STORED_HELD = 64
+_STORED_LOCK = threading.Lock()
+
+
+def from_stored(data: Mapping) -> Document:
+    """`from_dict` of a document as stored (every read of a version), parsed once per process
+    for each distinct content: validating costs more than reading it, and a Document never
+    changes (its parts are frozen)."""
+    key = json.dumps(data, sort_keys=True, default=str)
+    with _STORED_LOCK:
+        document = _STORED.get(key)
+        if document is not None:
+            _STORED.move_to_end(key)
+            return document
+    document = from_dict(data)
+    with _STORED_LOCK:
+        _STORED[key] = document
+        while len(_STORED) > _STORED_HELD:
+            _STORED.popitem(last=False)
+    return document
 
 
 def from_dict(data: Mapping) -> Document:

@@ -642,7 +642,7 @@ def _versions_in_state(session: Session, agreement_id: int, state: str) -> list[
 
 
 def _document(version: AgreementVersion) -> sla.Document:
-    return sla.from_dict(version.document)
+    return sla.from_stored(version.document)
 
 
 def _object_id(version: AgreementVersion) -> str:

@@ -16,7 +16,6 @@ of `core.compliance.evaluate` and the only loader of leads and touches for measu
   clock against the version in force at its start), or all of them under a what-if document.
 """
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -141,31 +140,9 @@ def context(*, session: Session, actor: Actor, agreement_id: int | None = None,
     rows = [v for v in signed if v.agreement_id == agreement_id]
     if not rows:
         raise InvalidInput("agreement", f"agreement {agreement_id} has no signed version")
-    versions = tuple(InForce(v.number, _parsed(v.document)) for v in rows)
+    versions = tuple(InForce(v.number, sla.from_stored(v.document)) for v in rows)
     zone = versions[-1].document.calendar.timezone
     return AgreementContext(agreement_id, versions, zone, instant(as_of, zone))
-
-
-_SIGNED_DOCUMENTS: OrderedDict[str, sla.Document] = OrderedDict()
-_SIGNED_DOCUMENTS_HELD = 64
-_SIGNED_DOCUMENTS_LOCK = threading.Lock()
-
-
-def _parsed(document: dict) -> sla.Document:
-    """A signed version's document, parsed once per process for each distinct content (it
-    never changes once signed; parsing costs more than reading it)."""
-    key = json.dumps(document, sort_keys=True, default=str)
-    with _SIGNED_DOCUMENTS_LOCK:
-        parsed = _SIGNED_DOCUMENTS.get(key)
-        if parsed is not None:
-            _SIGNED_DOCUMENTS.move_to_end(key)
-            return parsed
-    parsed = sla.from_dict(document)
-    with _SIGNED_DOCUMENTS_LOCK:
-        _SIGNED_DOCUMENTS[key] = parsed
-        while len(_SIGNED_DOCUMENTS) > _SIGNED_DOCUMENTS_HELD:
-            _SIGNED_DOCUMENTS.popitem(last=False)
-    return parsed
 
 
 def scope(*, session: Session, actor: Actor, period: str | None = None,
@@ -236,7 +213,7 @@ def version_document(*, session: Session, actor: Actor, agreement_id: int,
         AgreementVersion.agreement_id == agreement_id, AgreementVersion.number == number)).first()
     if version is None:
         raise InvalidInput("version", f"agreement {agreement_id} has no version {number}")
-    return sla.from_dict(version.document)
+    return sla.from_stored(version.document)
 
 
 def draft_versions(*, session: Session, actor: Actor, agreement_id: int) -> list[int]:
