@@ -580,9 +580,7 @@ def page_columns(*, session: Session, agreement_id: int) -> list[str]:
     shows of a few leads only (names, companies) is read for those leads (`leads_behind`)."""
     documents = session.exec(select(AgreementVersion.document).where(
         AgreementVersion.agreement_id == agreement_id)).all()
-    named = set().union(*(_fields_named(document) for document in documents))
-    return REPORT_COLUMNS + [name for name in LEAD_COLUMNS
-                             if name in named and name not in REPORT_COLUMNS]
+    return _report_columns_naming(documents)
 
 
 def leads_behind(*, session: Session, actor: Actor, evaluation: compliance.Evaluation,
@@ -609,9 +607,12 @@ def report_columns(documents: list[sla.Document]) -> list[str]:
     """REPORT_COLUMNS and every lead column the documents name (criteria fields, filter keys):
     a field that is not a column is read from the lead's attributes, so leaving out a named
     column would silently measure something else."""
-    named = set()
-    for document in documents:
-        named |= _fields_named(sla.to_dict(document))
+    return _report_columns_naming([sla.to_dict(document) for document in documents])
+
+
+def _report_columns_naming(documents: list[dict]) -> list[str]:
+    """REPORT_COLUMNS and every lead column the documents (as plain data) name."""
+    named = set().union(*(_fields_named(document) for document in documents))
     return REPORT_COLUMNS + [name for name in LEAD_COLUMNS
                              if name in named and name not in REPORT_COLUMNS]
 
