@@ -492,6 +492,10 @@ def report(
     """Measure compliance for a period (reproducible with --as-of)."""
     import csv
 
+    from db import columnar
+    from db.engine import database_url
+
+    columnar.start_reader(database_url())  # it starts while the rest loads
     from core import compliance, csv_safe
     from core.services import measurement
     from db.engine import get_session
