@@ -30,8 +30,7 @@ by_id = {s.id: s for s in summaries}
 agreement_column, version_column = st.columns([3, 1])
 agreement_id = agreement_column.selectbox(
     "Agreement", ids, key="sla_agreement",
-    format_func=lambda i: f"{by_id[i].title} · #{i} · latest v{by_id[i].latest_number} "
-                          f"{sla_workflow.STATE_BADGES[by_id[i].latest_state][0].lower()}",
+    format_func=lambda i: sla_workflow.summary_label(by_id[i]),
 )
 versions = call(agreements.list_versions, actor=actor, agreement_id=agreement_id)
 numbers = [v.number for v in versions]
@@ -40,8 +39,7 @@ if st.session_state.get(version_key) not in numbers:
     st.session_state[version_key] = numbers[-1]
 number = version_column.selectbox(
     "Version", numbers, key=version_key,
-    format_func=lambda n: f"v{n} — {versions[n - 1].state.replace('_', ' ')}"
-                          f"{' (latest)' if n == numbers[-1] else ''}",
+    format_func=lambda n: sla_workflow.version_label(versions[n - 1]),
 )
 version = versions[number - 1]
 sla_workflow.workflow_bar(actor, version)

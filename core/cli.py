@@ -310,6 +310,8 @@ def agreement_list(
         typer.echo("no agreements yet")
     for row in rows:
         active = f"active v{row.active_number}" if row.active_number else "nothing active"
+        if row.scheduled_number:
+            active += f", v{row.scheduled_number} starts {row.scheduled_start}"
         typer.echo(f"{row.id:>4}  {row.title}  [{row.effective_start} → {row.effective_end}]  "
                    f"latest v{row.latest_number} {row.latest_state}, {active}")
 
@@ -321,6 +323,8 @@ def _summary_json(row) -> dict:
         "latest_revision": row.latest_revision, "latest_sha256": row.latest_sha256,
         "effective": {"start": row.effective_start.isoformat(),
                       "end": row.effective_end.isoformat()},
+        "scheduled_version": row.scheduled_number,
+        "scheduled_start": row.scheduled_start.isoformat() if row.scheduled_start else None,
     }
 
 

@@ -23,18 +23,38 @@ from ui.text import code, literal
 
 STATE_BADGES = {
     "draft": ("Draft", "gray"), "in_review": ("In review", "orange"),
-    "agreed": ("Agreed by both heads", "blue"), "active": ("Active", "green"),
-    "superseded": ("Superseded", "gray"), "expired": ("Expired", "gray"),
+    "agreed": ("Agreed by both heads", "blue"), "scheduled": ("Signed", "violet"),
+    "active": ("Active", "green"), "superseded": ("Superseded", "gray"),
+    "expired": ("Expired", "gray"),
 }
 SIDE_LABELS = {"sales": "Sales", "marketing": "Marketing", "exec": "Exec sign-off"}
 CHANGE_COLOURS = {"added": "#d7f5dd", "removed": "#fbdada", "changed": "#fff1c7"}
 TIMEZONES = sorted(available_timezones())
 
 
+def state_label(state: str, start: date | None = None) -> str:
+    """A version's state in words: a scheduled one says when it starts."""
+    label = STATE_BADGES[state][0]
+    return f"{label} · starts {start:%Y-%m-%d}" if state == "scheduled" and start else label
+
+
+def summary_label(summary: AgreementSummary) -> str:
+    """An agreement in the picker: title, id, and where its latest version stands."""
+    start = summary.scheduled_start if summary.latest_state == "scheduled" else None
+    return (f"{summary.title} · #{summary.id} · latest v{summary.latest_number} "
+            f"{state_label(summary.latest_state, start).lower()}")
+
+
+def version_label(version: VersionView) -> str:
+    """A version in the picker."""
+    state = state_label(version.state, version.document.effective.start).lower()
+    return f"v{version.number} — {state}{' (latest)' if version.is_latest else ''}"
+
+
 def workflow_bar(actor: Actor, version: VersionView) -> None:
     """State, approvals so far, and the next steps this user may take."""
-    label, colour = STATE_BADGES[version.state]
-    st.badge(label, color=colour)
+    st.badge(state_label(version.state, version.document.effective.start),
+             color=STATE_BADGES[version.state][1])
     st.caption(" · ".join(literal(_approval_text(version, side)) for side in SIDE_LABELS))
     if not version.is_latest:
         st.info(f"Version {version.number} is history: the negotiation continues on the latest "

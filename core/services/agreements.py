@@ -28,7 +28,7 @@ from db.models import (
 
 SIDE_OF_ROLE = {Role.SALES_HEAD.value: "sales", Role.MARKETING_HEAD.value: "marketing"}
 APPROVING_SIDES = ("sales", "marketing")
-SIGNED_STATES = ("active", "superseded", "expired")
+SIGNED_STATES = ("scheduled", "active", "superseded", "expired")
 SYSTEM = "system"
 
 
@@ -109,6 +109,8 @@ class AgreementSummary:
     effective_start: date
     effective_end: date
     updated_at: datetime
+    scheduled_number: int | None = None  # signed, starting later: it supersedes the active one
+    scheduled_start: date | None = None  # then
 
 
 @dataclass(frozen=True)
@@ -267,24 +269,29 @@ def sign(
     *, session: Session, actor: Actor, agreement_id: int, revision: int,
     document_sha256: str | None = None, number: int | None = None, comment: str | None = None,
 ) -> VersionView:
-    """An exec signs off the revision of an agreed version that the exec read: it becomes
-    active and supersedes the one before."""
+    """An exec signs off the revision of an agreed version that the exec read. A version
+    whose effective start has come becomes active and supersedes the one before; one that
+    starts later is `scheduled`, and the version before governs until its start
+    (`advance_with_time`)."""
     require(actor.role, Action.SIGN_OFF)
     _hold(session, agreement_id)
     version = _target_in_state(session, agreement_id, number, "agreed",
                                "a version both heads approved can be signed off")
     _refuse_unread(session, version, revision, document_sha256, "sign-off")
-    for replaced in _versions_in_state(session, agreement_id, "active"):
-        _change_state(session, actor, replaced, "superseded", "version.supersede", None)
     _add_approval(session, actor, version, "exec", comment)
     version.signed_at = utcnow()
-    _change_state(session, actor, version, "active", "version.sign", comment)
-    expire_ended_versions(session)
+    if _has_started(version):
+        _supersede_active(session, actor, version)
+        _change_state(session, actor, version, "active", "version.sign", comment)
+    else:
+        _change_state(session, actor, version, "scheduled", "version.sign", comment)
+    advance_with_time(session)
     return _view(session, version)
 
 
 def signed_document(session: Session) -> sla.Document | None:
     """The document of the most recently signed active version, if any (import defaults)."""
+    advance_with_time(session)
     active = session.exec(
         select(AgreementVersion).where(AgreementVersion.state == "active")
         .order_by(col(AgreementVersion.signed_at).desc())
@@ -292,17 +299,40 @@ def signed_document(session: Session) -> sla.Document | None:
     return _document(active) if active else None
 
 
-def expire_ended_versions(session: Session) -> int:
-    """Mark active versions whose effective end has passed (in their zone) as expired."""
-    expired = 0
-    for version in session.exec(
-        select(AgreementVersion).where(AgreementVersion.state == "active")
-    ).all():
-        zone = ZoneInfo(version.document["calendar"]["timezone"])
-        if clock.today(zone) >= version.effective_end:
+def advance_with_time(session: Session) -> int:
+    """The state changes that come with time, in each version's own zone: a scheduled version
+    whose effective start has come becomes active and supersedes the active one before it;
+    an active (or scheduled) version whose effective end has passed expires. Returns how many
+    versions changed."""
+    changed = 0
+    due = session.exec(
+        select(AgreementVersion).where(col(AgreementVersion.state).in_(("scheduled", "active")))
+        .order_by(col(AgreementVersion.effective_start), col(AgreementVersion.number))
+    ).all()
+    for version in due:
+        if version.state == "scheduled" and _has_started(version):
+            _supersede_active(session, None, version)
+            _change_state(session, None, version, "active", "version.activate", None)
+            changed += 1
+        if version.state in ("scheduled", "active") and _today(version) >= version.effective_end:
             _change_state(session, None, version, "expired", "version.expire", None)
-            expired += 1
-    return expired
+            changed += 1
+    return changed
+
+
+def _today(version: AgreementVersion) -> date:
+    return clock.today(ZoneInfo(version.document["calendar"]["timezone"]))
+
+
+def _has_started(version: AgreementVersion) -> bool:
+    return _today(version) >= version.effective_start
+
+
+def _supersede_active(session: Session, actor: Actor | None, version: AgreementVersion) -> None:
+    """The agreement's active versions give way to `version`, which starts now."""
+    for replaced in _versions_in_state(session, version.agreement_id, "active"):
+        if replaced.id != version.id:
+            _change_state(session, actor, replaced, "superseded", "version.supersede", None)
 
 
 # --- comments -----------------------------------------------------------------------------
@@ -347,7 +377,7 @@ def list_comments(
 def list_agreements(*, session: Session, actor: Actor) -> list[AgreementSummary]:
     """Every agreement with its latest and its active version, newest first."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    expire_ended_versions(session)
+    advance_with_time(session)
     versions = session.exec(
         select(AgreementVersion).order_by(AgreementVersion.agreement_id, AgreementVersion.number)
     ).all()
@@ -363,7 +393,7 @@ def get_version(
 ) -> VersionView:
     """One version (the latest by default)."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    expire_ended_versions(session)
+    advance_with_time(session)
     version = _latest(session, agreement_id) if number is None else _get(session, agreement_id,
                                                                          number)
     return _view(session, version)
@@ -372,7 +402,7 @@ def get_version(
 def list_versions(*, session: Session, actor: Actor, agreement_id: int) -> list[VersionView]:
     """Every version of an agreement, oldest first."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    expire_ended_versions(session)
+    advance_with_time(session)
     return [_view(session, v) for v in _all_versions(session, agreement_id)]
 
 
@@ -666,6 +696,7 @@ def _summary(agreement_id: int, versions: list[AgreementVersion]) -> AgreementSu
     latest = versions[-1]
     active = next((v for v in reversed(versions) if v.state == "active"), None)
     shown = active or latest
+    scheduled = next((v for v in versions if v.state == "scheduled"), None)
     return AgreementSummary(
         id=agreement_id, title=shown.title, latest_number=latest.number,
         latest_state=latest.state, latest_revision=latest.revision,
@@ -673,6 +704,8 @@ def _summary(agreement_id: int, versions: list[AgreementVersion]) -> AgreementSu
         active_number=active.number if active else None,
         effective_start=shown.effective_start, effective_end=shown.effective_end,
         updated_at=max(v.updated_at for v in versions),
+        scheduled_number=scheduled.number if scheduled else None,
+        scheduled_start=scheduled.effective_start if scheduled else None,
     )
 
 

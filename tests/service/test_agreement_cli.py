@@ -123,3 +123,34 @@ def test_usage_errors_exit_2(database_url):
     assert cli(database_url, "agreement", "submit", "1").returncode == 2
     assert cli(database_url, "agreement", "import", "/no/such/file.yaml", "--as",
                "marco").returncode == 2
+
+
+def test_a_version_signed_before_its_start_is_scheduled_through_the_cli(database_url, sla_file,
+                                                                         monkeypatch):
+    monkeypatch.setenv("HANDOFF_NOW", "2026-12-03T15:00:00Z")
+    ok(cli(database_url, "agreement", "import", str(sla_file), "--as", "marco"))
+    for step, user in (("submit", "marco"), ("approve", "marco"), ("approve", "sofia"),
+                       ("sign", "erin")):
+        ok(cli(database_url, "agreement", step, "1", "--as", user))
+    sla_file.write_text(sla_file.read_text().replace("start: '2026-01-01'", "start: '2027-01-01'")
+                        .replace("start: 2026-01-01", "start: 2027-01-01"))
+    assert "2027-01-01" in sla_file.read_text()
+    ok(cli(database_url, "agreement", "import", str(sla_file), "--as", "sofia", "--agreement", "1"))
+    for step, user in (("submit", "sofia"), ("approve", "marco"), ("approve", "sofia")):
+        ok(cli(database_url, "agreement", step, "1", "--as", user))
+    assert ok(cli(database_url, "agreement", "sign", "1", "--as", "erin")) \
+        == "agreement 1 version 2: scheduled"
+    assert "latest v2 scheduled, active v1, v2 starts 2027-01-01" in ok(
+        cli(database_url, "agreement", "list"))
+    listed = json.loads(ok(cli(database_url, "agreement", "list", "--format", "json")))[0]
+    assert (listed["latest_state"], listed["active_version"], listed["scheduled_version"],
+            listed["scheduled_start"]) == ("scheduled", 1, 2, "2027-01-01")
+    for period, as_of, number in (("2026-12", "2026-12-03T15:00:00Z", 1),
+                                  ("2027-01", "2027-01-20T12:00:00Z", 2)):
+        report = json.loads(ok(cli(database_url, "report", "--period", period, "--as-of", as_of)))
+        assert report["agreement"]["version"] == number, period
+
+    monkeypatch.setenv("HANDOFF_NOW", "2027-01-04T15:00:00Z")
+    listed = json.loads(ok(cli(database_url, "agreement", "list", "--format", "json")))[0]
+    assert (listed["latest_state"], listed["active_version"], listed["scheduled_version"]) \
+        == ("active", 2, None)

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from core import agreement as sla
 from core.permissions import PermissionDenied, Role
-from core.services import agreements
+from core.services import agreements, measurement
 from core.services.agreements import StaleVersion, WorkflowError
 from db.models import AgreementVersion, AuditEvent
 from tests.service.conftest import BY_ROLE
@@ -337,3 +337,70 @@ def test_a_rep_and_a_marketer_can_read_agreements(session, people):
         view = agreements.get_version(session=session, actor=people[reader],
                                       agreement_id=v1.agreement_id)
         assert view.title == "Q1 2026 SLA"
+
+
+def amended_to_start(session, people, aid: int, start: str) -> agreements.VersionView:
+    """A signed amendment of the agreement's active version, starting on `start`."""
+    amendment = agreements.amend(session=session, actor=people["sofia"], agreement_id=aid)
+    data = sla.to_dict(amendment.document)
+    data["effective"]["start"] = start
+    agreements.save_draft(session=session, actor=people["sofia"], agreement_id=aid,
+                          number=amendment.number, document=sla.from_dict(data),
+                          expected_revision=amendment.revision)
+    return activate(session, people, amendment)
+
+
+def version_states(session, people, aid: int) -> list[tuple[int, str]]:
+    return [(v.number, v.state) for v in agreements.list_versions(
+        session=session, actor=people["ana"], agreement_id=aid)]
+
+
+def test_a_version_signed_before_its_start_is_scheduled_and_the_one_before_governs_until_then(
+        session, people, monkeypatch):
+    monkeypatch.setenv("HANDOFF_NOW", "2026-12-03T15:00:00Z")
+    aid = activate(session, people, draft(session, people)).agreement_id
+    v2 = amended_to_start(session, people, aid, "2027-01-01")
+    assert v2.state == "scheduled" and v2.signed_at is not None
+    assert version_states(session, people, aid) == [(1, "active"), (2, "scheduled")]
+    summary = agreements.list_agreements(session=session, actor=people["ana"])[0]
+    assert (summary.active_number, summary.latest_state, summary.scheduled_number,
+            summary.scheduled_start) == (1, "scheduled", 2, date(2027, 1, 1))
+    assert agreements.signed_document(session).effective.start == date(2026, 1, 1)
+    for period, as_of, number in (("2026-12", "2026-12-03T15:00:00Z", 1),
+                                  ("2027-01", "2027-01-20T12:00:00Z", 2)):
+        scope = measurement.scope(session=session, actor=people["sofia"], period=period,
+                                  as_of=as_of)
+        assert scope.version == number, period
+
+    monkeypatch.setenv("HANDOFF_NOW", "2026-12-31T15:00:00Z")  # still December in the zone
+    assert version_states(session, people, aid) == [(1, "active"), (2, "scheduled")]
+    monkeypatch.setenv("HANDOFF_NOW", "2027-01-01T15:00:00Z")
+    assert version_states(session, people, aid) == [(1, "superseded"), (2, "active")]
+    changes = session.exec(select(AuditEvent.action, AuditEvent.actor, AuditEvent.object_id)
+                           .where(AuditEvent.action.in_(("version.activate",
+                                                         "version.supersede")))
+                           .order_by(AuditEvent.id)).all()
+    assert [tuple(change) for change in changes] == [
+        ("version.supersede", "system", f"{aid}/1"), ("version.activate", "system", f"{aid}/2")]
+    assert agreements.signed_document(session).effective.start == date(2027, 1, 1)
+
+
+def test_a_version_signed_after_its_start_is_active_at_once(session, people, monkeypatch):
+    monkeypatch.setenv("HANDOFF_NOW", "2026-12-03T15:00:00Z")
+    aid = activate(session, people, draft(session, people)).agreement_id
+    assert amended_to_start(session, people, aid, "2026-12-03").state == "active"
+    assert version_states(session, people, aid) == [(1, "superseded"), (2, "active")]
+
+
+def test_a_scheduled_version_whose_whole_span_passed_unseen_ends_expired(session, people,
+                                                                          monkeypatch):
+    monkeypatch.setenv("HANDOFF_NOW", "2026-12-03T15:00:00Z")
+    aid = activate(session, people, draft(session, people, end=date(2099, 1, 1))).agreement_id
+    amendment = agreements.amend(session=session, actor=people["sofia"], agreement_id=aid)
+    data = sla.to_dict(amendment.document)
+    data["effective"].update(start="2027-01-01", end="2027-02-01")
+    agreements.save_draft(session=session, actor=people["sofia"], agreement_id=aid,
+                          number=2, document=sla.from_dict(data), expected_revision=1)
+    assert activate(session, people, amendment).state == "scheduled"
+    monkeypatch.setenv("HANDOFF_NOW", "2027-03-01T15:00:00Z")
+    assert version_states(session, people, aid) == [(1, "superseded"), (2, "expired")]
