@@ -449,7 +449,8 @@ def criterion_mask(values: pd.Series, op: str, wanted: Any) -> np.ndarray:
         equal = values.map(lambda item: item is wanted or item == wanted,
                            na_action="ignore").fillna(False).to_numpy(bool)
         return ~missing & (equal if op == "==" else ~equal)
-    text = values.astype(str).to_numpy()
+    # Missing values as "" so that ordering compares text with text (they fail anyway)
+    text = values.astype(object).where(~missing, "").astype(str).to_numpy()
     return ~missing & _compare(text, op, str(wanted))
 
 

@@ -383,6 +383,15 @@ def test_criteria_operators(op, value, expected):
     assert criterion_mask(values, op, value).tolist() == expected
 
 
+@pytest.mark.parametrize(("op", "expected"), [
+    ("<", [True, False, False, False]), (">=", [False, False, True, False]),
+    ("==", [False, False, False, False]), ("!=", [True, False, True, False]),
+])
+def test_text_criteria_fail_on_missing_values_instead_of_raising(op, expected):
+    values = pd.Series(["apple", None, "zeta", np.nan], dtype=object)
+    assert criterion_mask(values, op, "m").tolist() == expected
+
+
 def test_conformance_uses_attributes():
     stages = {"mql": {"criteria": [{"field": "industry", "op": "in", "value": ["saas", "fintech"]},
                                    {"field": "channel", "op": "!=", "value": "social"}]}}
