@@ -4,12 +4,15 @@ import streamlit as st
 
 from core import services
 from core.errors import InvalidInput
+from core.periods import previous_period
 from core.permissions import WHAT_YOU_CAN_DO, Role, allowed_actions
 from ui import data
 from ui.auth import require_page
 from ui.scorecard import period_card, render_scorecard
 from ui.services import call
-from ui.text import literal
+from ui.text import literal, local_time
+
+EARLY_WORKING_DAYS = 3  # before this many working days, the last complete period shows too
 
 actor = require_page("home")
 
@@ -26,8 +29,14 @@ else:
     previous = data.previous_report(period, as_of, actor=actor)
     st.caption(f"{literal(report['agreement']['title'])} "
                f"(version {report['agreement']['version']}) · period {period} · "
-               f"as of {report['as_of'][:16].replace('T', ' ')} UTC")
+               f"as of {local_time(report['as_of'], data.zone(actor=actor))}")
     render_scorecard(period_card(report, previous), report, period)
+    early = data.working_days_so_far(period, as_of, actor=actor) < EARLY_WORKING_DAYS
+    if early and previous is not None:
+        before = previous_period(period)
+        st.subheader(f"The last complete period: {before}")
+        st.caption(f"{period} has only begun: here is how {before} ended.")
+        render_scorecard(period_card(previous, None), previous, before)
 
 with st.expander(f"What you can do here as {Role(actor.role).label.lower()}"):
     for action in allowed_actions(actor.role):

@@ -28,6 +28,7 @@ from core.compliance import (
     field_values,
 )
 from core.periods import fraction_by_day, local_dates, period_days, week_starts
+from core.wording import words
 
 MAX_CHART_ROWS = 5000
 STATUS_WORDS = {"met": "Met", "missed": "Missed", "on_track": "On track", "at_risk": "At risk",
@@ -62,9 +63,9 @@ def headline(item: dict) -> str:
         actual, target = f"${item['actual']:,.0f}", f"${item['target']:,.0f}"
     else:
         actual, target = f"{item['actual']:,}", f"{item['target']:,}"
-    text = f"{actual} of {target} ({_pct_text(item['attainment_pct'])})"
-    pace = _pace(item)
-    return text if pace is None else f"{text}; {pace:.0f}% of the pace to date"
+    if _pace(item) is not None:  # the card leads with the pace; this is the partial total
+        return f"{actual} of {target} so far ({_pct_text(item['attainment_pct'])} of the target)"
+    return f"{actual} of {target} ({_pct_text(item['attainment_pct'])})"
 
 
 def _pace(item: dict) -> float | None:
@@ -79,8 +80,16 @@ def _pct_text(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}%"
 
 
+def judged_value(item: dict) -> tuple[float | None, str]:
+    """The percentage a commitment's or goal's status is judged by, and its basis: the pace to
+    date while a counted target's period runs ("pace": 100% is on track), else the report's
+    figure ("final")."""
+    pace = _pace(item)
+    return (score_value(item), "final") if pace is None else (pace, "pace")
+
+
 def score_value(item: dict) -> float | None:
-    """The percentage a commitment or goal is judged by."""
+    """The percentage a commitment or goal has reached (attainment, compliance, acceptance)."""
     for key in ("attainment_pct", "compliance_pct", "acceptance_pct"):
         if key in item:
             return item[key]
@@ -89,26 +98,24 @@ def score_value(item: dict) -> float | None:
 
 def scorecard(report: dict, previous: dict | None = None) -> pd.DataFrame:
     """One row per commitment and shared goal: side, headline, status (code and words), the
-    percentage it is judged by (the report's figure), and the trend against the previous
-    period's report. A count still running is compared by its pace to date (`trend_basis`
-    "pace"), not by a partial total against a whole one."""
-    before = {(item.get("kind", "goal"), item["id"]): score_value(item)
+    percentage its status is judged by (`value_pct`: the pace to date while a count runs,
+    `trend_basis` "pace", else the report's figure) and the trend against the previous
+    period's judged figure: like with like, never a partial total against a whole one."""
+    before = {(item.get("kind", "goal"), item["id"]): judged_value(item)[0]
               for item in (previous or {}).get("commitments", []) +
               (previous or {}).get("shared_goals", [])}
     rows = []
     for item in report["commitments"] + report["shared_goals"]:
         kind = item.get("kind", "goal")
-        value, earlier = score_value(item), before.get((kind, item["id"]))
-        pace = _pace(item)
-        compared = value if pace is None else pace
+        (value, basis), earlier = judged_value(item), before.get((kind, item["id"]))
         rows.append({
             "side": item.get("owner", "shared"), "id": item["id"], "kind": kind,
             "headline": headline(item), "status": item["status"],
             "status_words": STATUS_WORDS[item["status"]], "value_pct": value,
             "previous_pct": earlier,
-            "trend_pct": None if compared is None or earlier is None
-            else round(compared - earlier, 2),
-            "trend_basis": "final" if pace is None else "pace",
+            "trend_pct": None if value is None or earlier is None
+            else round(value - earlier, 2),
+            "trend_basis": basis,
         })
     return pd.DataFrame(rows, columns=["side", "id", "kind", "headline", "status",
                                        "status_words", "value_pct", "previous_pct", "trend_pct",
@@ -148,10 +155,12 @@ def reading(report: dict) -> str:
     response = next((c for c in report["commitments"] if c["kind"] == "response"), None)
     if response:
         if response["compliance_pct"] is None:
-            parts.append(f"sales has no resolved {response['id']} clock yet")
+            parts.append(f"sales has no resolved {words(response['id'], capitalized=False)} "
+                         "clock yet")
         else:
-            parts.append(f"sales met {response['id']} on {response['compliance_pct']:.0f}% of "
-                         f"leads against {response['target_pct']:g}%")
+            parts.append(f"sales met {words(response['id'], capitalized=False)} on "
+                         f"{response['compliance_pct']:.0f}% of leads against "
+                         f"{response['target_pct']:g}%")
     text = "; ".join(parts) or "No commitments to measure"
     return text[0].upper() + text[1:] + "."
 

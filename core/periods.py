@@ -102,6 +102,13 @@ def month_of(day: date | pd.Timestamp) -> str:
     return f"{day:%Y-%m}"
 
 
+def months_period(first: str, last: str) -> str:
+    """The period text of whole months "2017-06" to "2018-08": "2017-06-01:2018-09-01"."""
+    start = date.fromisoformat(f"{first}-01")
+    end = add_months(date.fromisoformat(f"{last}-01"), 1)
+    return f"{start.isoformat()}:{end.isoformat()}"
+
+
 def quarter_of(day: date | pd.Timestamp) -> str:
     """"2018-Q1": the quarter holding a date (or a local instant)."""
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
@@ -238,6 +245,14 @@ def unit_end(first: date, per: str) -> date:
     if per == "week":
         return first + timedelta(days=7)
     return add_months(first, 1 if per == "month" else 3)
+
+
+def working_days_so_far(calendar: BusinessCalendar, period: Period, as_of: pd.Timestamp) -> int:
+    """The period's working days up to as_of, as_of's own day included (0 before it starts)."""
+    days = WorkingDays(calendar, period)
+    today = calendar.local_date(as_of.to_pydatetime())
+    return days.count(days.first, min(today, days.last) + timedelta(days=1)) \
+        if today >= days.first else 0
 
 
 class WorkingDays:

@@ -4,10 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from core import dashboard, periods
+from ui.text import words
 
 STATUS_COLOURS = {"met": "green", "on_track": "green", "at_risk": "orange", "missed": "red",
                   "no_data": "gray"}
-ACRONYMS = {"mql", "sal", "sql"}
 SIDE_TITLES = {"marketing": "Marketing commits to", "sales": "Sales commits to",
                "shared": "Shared goals"}
 
@@ -32,23 +32,16 @@ def render_scorecard(card: pd.DataFrame, report: dict, period: str) -> None:
             _render_side(goals, "shared", previous_label)
 
 
-def label(identifier: str) -> str:
-    """A commitment or goal id as a label: "first-touch" → "First touch"."""
-    words = identifier.replace("-", " ").replace("_", " ").split()
-    shown = [word.upper() if word in ACRONYMS else word for word in words]
-    text = " ".join(shown)
-    return text[:1].upper() + text[1:]
-
-
 def _render_side(rows: pd.DataFrame, side: str, previous_label: str) -> None:
     st.markdown(f"#### {SIDE_TITLES[side]}")
     if rows.empty:
         st.caption("No commitments on this side.")
     for row in rows.itertuples():
-        value = "–" if pd.isna(row.value_pct) else f"{row.value_pct:.1f}%"
-        basis = "pace " if row.trend_basis == "pace" else ""
+        pace = row.trend_basis == "pace"
+        value = "–" if pd.isna(row.value_pct) else \
+            f"{row.value_pct:.1f}%{' of pace' if pace else ''}"
         delta = None if pd.isna(row.trend_pct) else \
-            f"{row.trend_pct:+.1f} pts {basis}vs {previous_label}"
-        st.metric(label(row.id), value, delta=delta)
+            f"{row.trend_pct:+.1f} pts vs {previous_label}"
+        st.metric(words(row.id), value, delta=delta)
         st.badge(row.status_words, color=STATUS_COLOURS[row.status])
         st.caption(row.headline)

@@ -17,7 +17,7 @@ from db.engine import get_engine
 from db.models import Lead, Touch
 from tests.app.conftest import logged_in, opened
 from tests.sla_helpers import activate, around_the_clock
-from ui.scorecard import label
+from ui.text import words
 
 USERS = {"ana": Role.SALES_REP, "ben": Role.SALES_REP, "sofia": Role.SALES_HEAD,
          "marco": Role.MARKETING_HEAD, "erin": Role.EXEC, "mia": Role.MARKETER}
@@ -78,9 +78,14 @@ def shown_figures(at) -> dict[str, str]:
 
 
 def expected_figures(report: dict) -> dict[str, str]:
-    return {label(item["id"]): "–" if dashboard.score_value(item) is None
-            else f"{dashboard.score_value(item):.1f}%"
-            for item in report["commitments"] + report["shared_goals"]}
+    """Each card's big number: the figure its status is judged by (the pace while a count's
+    period runs)."""
+    shown = {}
+    for item in report["commitments"] + report["shared_goals"]:
+        value, basis = dashboard.judged_value(item)
+        shown[words(item["id"])] = "–" if value is None else \
+            f"{value:.1f}%{' of pace' if basis == 'pace' else ''}"
+    return shown
 
 
 def test_the_home_scorecard_shows_the_report_figures(world):
@@ -90,6 +95,23 @@ def test_the_home_scorecard_shows_the_report_figures(world):
     assert dashboard.reading(report) in [m.value.strip("*") for m in at.markdown]
     first_touch = next(c for c in report["commitments"] if c["id"] == "first-touch")
     assert first_touch["met"] == 1 and first_touch["breached"] == 3  # M0 met; M2 late; M1, M3
+
+
+def test_in_a_running_period_each_count_leads_with_its_pace_and_its_status_agrees(world):
+    at = opened_page(world["marco"], "home")
+    report = the_report()
+    volume = next(c for c in report["commitments"] if c["id"] == "mql-volume")
+    pace = volume["actual"] / volume["expected_to_date"] * 100
+    card = next(m for m in at.metric if m.label == "MQL volume")
+    assert card.value == f"{pace:.1f}% of pace"
+    assert volume["attainment_pct"] < pace  # the partial total is the smaller, lesser figure
+    assert f"{volume['actual']:,} of {volume['target']:,} MQLs so far" in "\n".join(
+        c.value for c in at.caption)
+    status = "On track" if pace >= 100 else "At risk"
+    assert dashboard.STATUS_WORDS[volume["status"]] == status
+    # Like with like: this month's pace against February's final attainment (nothing in
+    # February: 0%), not this month's partial total.
+    assert card.delta == f"{pace - 0.0:+.1f} pts vs 2026-02"
 
 
 def test_the_dashboard_draws_every_chart_and_matches_a_filtered_report(world):
@@ -182,4 +204,5 @@ def test_the_head_of_sales_sees_whose_urgent_lead_it_is(world):
     at = opened_page(world["sofia"], "leads", as_of=None)
     assert at.title[0].value == "Leads"
     owners = [c.value for c in at.caption if c.value.startswith("Owner: ")]
-    assert set(owners) == {"Owner: ana", "Owner: ben"}  # due-soon, late (ana); bens (ben)
+    # due-soon, late (ana); bens (ben): by name
+    assert set(owners) == {"Owner: Ana Tester", "Owner: Ben Tester"}

@@ -34,9 +34,14 @@ def test_scorecard_rows_carry_the_report_figures_and_the_trend(report):
     assert card.loc["first-touch", "status_words"] == "At risk"
     assert card.loc["first-touch", "headline"] == "33.3% handled within 4h (target 90%)"
     assert card.loc["mql-volume", "side"] == "marketing"
-    assert card.loc["mql-volume", "headline"].startswith("5 of 1,000 MQLs (0.5%); ")
-    # A running count is compared by its pace: 5 against the expected-to-date.
+    # A running count is judged, shown and compared by its pace (5 against the
+    # expected-to-date); the partial total is the headline under it.
+    assert card.loc["mql-volume", "headline"] == "5 of 1,000 MQLs so far (0.5% of the target)"
+    volume = by_id(report["commitments"])["mql-volume"]
+    pace = round(volume["actual"] / volume["expected_to_date"] * 100, 2)
+    assert card.loc["mql-volume", "value_pct"] == pace
     assert card.loc["mql-volume", "trend_basis"] == "pace"
+    assert card.loc["mql-volume", "status"] == ("on_track" if pace >= 100 else "at_risk")
     assert card.loc["won-revenue", "side"] == "shared"
     assert pd.isna(card.loc["won-revenue", "trend_pct"])  # no previous figure
 
@@ -45,7 +50,7 @@ def test_reading_says_where_each_side_stands(report):
     volume = by_id(report["commitments"])["mql-volume"]
     pace = round(volume["actual"] / volume["expected_to_date"] * 100)
     assert dashboard.reading(report) == (
-        f"Marketing is at {pace}% of the MQL pace; sales met first-touch on 33% of leads "
+        f"Marketing is at {pace}% of the MQL pace; sales met first touch on 33% of leads "
         "against 90%.")
     over = {**report, "as_of": "2018-05-01T00:00:00Z"}
     assert dashboard.reading(over).startswith("Marketing delivered 0.5% of the MQL target")
