@@ -2,6 +2,7 @@
 the discussion, the exec's sign-off or send-back, and the CSV and signed PDF."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from core import periods
@@ -12,9 +13,9 @@ from core.services.measurement import AmbiguousAgreement
 from ui import data
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
-from ui.scorecard import label, render_scorecard
+from ui.scorecard import render_scorecard
 from ui.services import call
-from ui.text import literal
+from ui.text import literal, local_time, words
 
 STATE_COLOURS = {"open": "blue", "sent_back": "orange", "signed": "green"}
 ENTRY_AVATARS = {"comment": ":material/chat:", "sign": ":material/verified:",
@@ -23,13 +24,13 @@ ENTRY_WORDS = {"comment": "", "sign": " · signed off", "send_back": " · sent b
 MAX_CHANGES_LISTED = 12
 CAUSE_COLUMNS = {
     "rep": "Rep", "channel": "Channel", "commitment": "Commitment",
-    "breached": st.column_config.NumberColumn("Breached clocks", format="%d"),
-    "clocks": st.column_config.NumberColumn("Resolved clocks", format="%d"),
+    "breached": st.column_config.NumberColumn("Breached clocks", format="localized"),
+    "clocks": st.column_config.NumberColumn("Resolved clocks", format="localized"),
     "compliance_pct": st.column_config.NumberColumn("Compliance", format="%.1f%%"),
     "share_pct": st.column_config.NumberColumn("Share", format="%.1f%%",
                                                help="Share of the commitment's breached clocks "
                                                     "(of all rejections, for reasons)"),
-    "reason": "Reason", "rejected": st.column_config.NumberColumn("Rejected", format="%d"),
+    "reason": "Reason", "rejected": st.column_config.NumberColumn("Rejected", format="localized"),
 }
 
 actor = require_page("review")
@@ -73,6 +74,7 @@ except InvalidInput as error:
     st.stop()
 report = review["scorecard"]
 signed = review["state"] == "signed"
+zone = data.zone(actor=actor)
 
 st.badge(reviews.STATE_WORDS[review["state"]], color=STATE_COLOURS[review["state"]])
 period = f"{report['period']['start'][:10]} to {report['period']['end'][:10]}"
@@ -80,10 +82,10 @@ agreed = f"{literal(report['agreement']['title'])} (version {report['agreement']
 if signed:
     who = literal(review["signed_by_name"] or review["signed_by"])
     st.caption(f"{agreed} · {period} · signed off by {who} on {review['signed_at'][:10]}; "
-               f"the scorecard is frozen as of {report['as_of'][:16].replace('T', ' ')} UTC")
+               f"the scorecard is frozen as of {local_time(report['as_of'], zone)}")
 else:
     st.caption(f"{agreed} · {period} · live figures as of "
-               f"{report['as_of'][:16].replace('T', ' ')} UTC")
+               f"{local_time(report['as_of'], zone)}")
 if not reviews.quarter_over(review):
     st.info("This quarter is still running: the figures are live, and the exec can sign it off "
             "once it has ended.")
@@ -105,15 +107,16 @@ if not review["trend"]:
     st.caption("No earlier quarter of this agreement to compare with.")
 else:
     table = reviews.trend_table(review)
-    table["id"] = table["id"].map(label)
+    table["id"] = table["id"].map(words)
     columns = {"id": "Commitment or goal", **{
         name: st.column_config.NumberColumn(
-            name if name != options[0] else f"{name} (so far)", format="%.1f%%")
+            name if name != options[0] else f"{name} (pace so far)", format="%.1f%%")
         for name in table.columns[1:]}}
     st.dataframe(table, hide_index=True, width="stretch", column_config=columns,
                  key="review_trend_table")
-    chart = alt.Chart(trend.assign(item=trend["id"].map(label))).mark_line(point=True).encode(
-        x=alt.X("quarter:O", title=None), y=alt.Y("value_pct:Q", title="Figure (%)"),
+    chart = alt.Chart(trend.assign(item=trend["id"].map(words))).mark_line(point=True).encode(
+        x=alt.X("quarter:O", title=None),
+        y=alt.Y("value_pct:Q", title="Figure (%; a running quarter: its pace)"),
         color=alt.Color("item:N", title=None),
         tooltip=["quarter", "item", alt.Tooltip("value_pct:Q", format=".1f")])
     st.altair_chart(chart, width="stretch", key="review_trend_chart")
@@ -123,14 +126,20 @@ st.caption("The reps and channels with the most breached clocks of each response
            "(top five), and why leads were rejected" + (
                " — as signed off." if review["causes_signed"]
                else " — from the live data." if signed else "."))
-causes = review["causes"]
+causes, names = review["causes"], review["names"]
+readable = {"rep": lambda rep: names.get(rep, rep), "channel": words, "commitment": words,
+            "reason": words}
 by_rep, by_channel, by_reason = st.tabs(["By rep", "By channel", "Rejection reasons"])
 for tab, rows, empty in ((by_rep, causes["reps"], "No breached clock."),
                          (by_channel, causes["channels"], "No breached clock."),
                          (by_reason, causes["rejection_reasons"], "No rejected lead.")):
     with tab:
         if rows:
-            st.dataframe(rows, hide_index=True, width="stretch", column_config=CAUSE_COLUMNS)
+            shown = pd.DataFrame(rows)
+            for column, told in readable.items():
+                if column in shown:
+                    shown[column] = shown[column].map(told)
+            st.dataframe(shown, hide_index=True, width="stretch", column_config=CAUSE_COLUMNS)
         else:
             st.caption(empty)
 
@@ -138,11 +147,13 @@ st.subheader("Discussion")
 for entry in review["comments"]:
     with st.chat_message("user", avatar=ENTRY_AVATARS.get(entry["kind"])):
         st.markdown(f"**{literal(entry['author_name'])}** · "
-                    f"{entry['at'][:16].replace('T', ' ')} UTC{ENTRY_WORDS.get(entry['kind'], '')}")
+                    f"{local_time(entry['at'], zone)}{ENTRY_WORDS.get(entry['kind'], '')}")
         st.markdown(literal(entry["body"]))
 if not review["comments"]:
     st.caption("No comments on this quarter yet.")
-if can(actor.role, Action.COMMENT):
+if can(actor.role, Action.COMMENT) and signed:
+    st.caption("The discussion closed when the quarter was signed off.")
+elif can(actor.role, Action.COMMENT):
     with st.form("review_comment_form", clear_on_submit=True):
         body = st.text_area("Comment", key="review_comment_body")
         if st.form_submit_button("Add comment", key="review_comment_submit"):

@@ -181,7 +181,6 @@ DEMO_REVIEW = [
     ("sofia", "The first-touch misses sit mostly with Chloe and Farah, the slowest rep of each "
               "team; both have a coaching plan and a lighter queue next quarter."),
 ]
-DEMO_SIGN_OFF = "Signed on these figures. Bring the first-touch recovery plan to the next review."
 DEMO_NEGOTIATION = [
     ("sofia", "commitments[first-touch]",
      "2 business hours is not realistic for Inbound West until we hire. Can we meet at 3h?"),
@@ -243,14 +242,13 @@ def _seed_agreement(session: Session, today: date) -> int:
 
 
 def _seed_review(session: Session, today: date) -> int:
-    """The first demo quarter, discussed by both heads and signed off by the exec (once it is
-    over); nothing when any quarterly review exists already."""
+    """The first demo quarter (once it is over), discussed by both heads and waiting for the
+    exec's sign-off; nothing when any quarterly review exists already."""
     if session.exec(select(QuarterlyReview.id).limit(1)).first() is not None:
         return 0
     if not _demo_leads_exist(session):
         return 0
-    people = {name: get_actor(session=session, username=name)
-              for name in ("marco", "sofia", "erin")}
+    people = {name: get_actor(session=session, username=name) for name in ("marco", "sofia")}
     if None in people.values():
         return 0
     first = _period_start(today).astimezone(ZoneInfo(DEMO_TIMEZONE))
@@ -263,7 +261,6 @@ def _seed_review(session: Session, today: date) -> int:
         return 0
     for author, body in DEMO_REVIEW:
         reviews.comment(session=session, actor=people[author], quarter=quarter, body=body)
-    reviews.sign(session=session, actor=people["erin"], quarter=quarter, comment=DEMO_SIGN_OFF)
     return 1
 
 

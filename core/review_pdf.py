@@ -20,6 +20,7 @@ from fpdf.enums import XPos, YPos
 
 from core import dashboard
 from core.permissions import ROLE_LABELS, Role
+from core.wording import figure_label, words
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -53,11 +54,22 @@ def build_pdf(review: dict) -> bytes:
     document.image(chart_png(figure_chart(report)))
 
     document.heading("Causes of the misses")
-    causes = dashboard.cause_lines(review["causes"])
-    if not causes:
+    causes, names = review["causes"], review.get("names") or {}
+    if not any(causes.get(key) for key in ("reps", "channels", "rejection_reasons")):
         document.paragraph("No breached clock and no rejected lead.")
-    for line in causes:
-        document.small(line)
+    breaches = [(words(row["commitment"]), f"Rep {names.get(row['rep'], row['rep'])}", row)
+                for row in causes.get("reps", [])]
+    breaches += [(words(row["commitment"]), f"Channel {words(row['channel'])}", row)
+                 for row in causes.get("channels", [])]
+    if breaches:
+        document.table(("Commitment", "Who or where", "Breached clocks", "Share of breaches"),
+                       [(commitment, who, f"{row['breached']:,} of {row['clocks']:,}",
+                         f"{row['share_pct']:.1f}%") for commitment, who, row in breaches],
+                       (40, 56, 34, 34))
+    if reasons := causes.get("rejection_reasons"):
+        document.table(("Rejection reason", "Rejected leads", "Share of rejections"),
+                       [(words(row["reason"]), f"{row['rejected']:,}", f"{row['share_pct']:.1f}%")
+                        for row in reasons], (70, 47, 47))
 
     document.heading("Discussion")
     if not review["comments"]:
@@ -69,7 +81,8 @@ def build_pdf(review: dict) -> bytes:
     document.bold(signed_off_line(review))
     changes = review.get("changed_since_signoff") or []
     if changes:
-        shown = "; ".join(f"{c['figure']}: {_value(c['signed'])} → {_value(c['now'])}"
+        shown = "; ".join(f"{figure_label(c['figure'])}: {_value(c['signed'])} → "
+                          f"{_value(c['now'])}"
                           for c in changes[:MAX_CHANGES])
         more = f" and {len(changes) - MAX_CHANGES} more" if len(changes) > MAX_CHANGES else ""
         document.small(f"Since sign-off, {len(changes)} figure{'s' if len(changes) != 1 else ''}"
@@ -88,7 +101,7 @@ def signed_off_line(review: dict) -> str:
 def figure_chart(report: dict) -> alt.LayerChart:
     """Each commitment's and goal's figure (bars, coloured by status) against its target
     (ticks): attainment against 100%, compliance and acceptance against their target %."""
-    rows = [{"item": item["id"], "figure": dashboard.score_value(item),
+    rows = [{"item": words(item["id"]), "figure": dashboard.score_value(item),
              "target": float(item.get("target_pct", 100.0)),
              "status": dashboard.STATUS_WORDS[item["status"]]}
             for item in report["commitments"] + report["shared_goals"]]
@@ -152,7 +165,8 @@ class _Document:
 
     def _write(self, value: str, size: float, style: str = "", height: float = 5.5) -> None:
         self.pdf.set_font(self.family, style, size)
-        self.pdf.multi_cell(0, height, self.text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(0, height, self.text(value), align="L", new_x=XPos.LMARGIN,
+                            new_y=YPos.NEXT)
 
     def title(self, value: str) -> None:
         self._write(value, 16, "B", 8)
@@ -176,19 +190,24 @@ class _Document:
         self._write(value, 11, "B", 6)
 
     def scorecard(self, rows: pd.DataFrame) -> None:
+        self.table(("Commitment", "Side", "Result", "Status"),
+                   [(words(row.id), SIDE_WORDS.get(row.side, row.side), row.headline,
+                     row.status_words) for row in rows.itertuples()], (34, 20, 86, 24))
+
+    def table(self, headings: tuple[str, ...], rows: list[tuple[str, ...]],
+              widths: tuple[float, ...]) -> None:
+        """A ruled table with a heading row."""
         self.pdf.set_font(self.family, "", 9)
-        with self.pdf.table(col_widths=(34, 20, 86, 24), line_height=5,
-                            text_align=("LEFT", "LEFT", "LEFT", "LEFT"),
+        with self.pdf.table(col_widths=widths, line_height=5,
+                            text_align=tuple("LEFT" for _ in headings),
                             first_row_as_headings=True) as table:
             heading = table.row()
-            for label in ("Commitment", "Side", "Result", "Status"):
+            for label in headings:
                 heading.cell(label)
-            for row in rows.itertuples():
+            for row in rows:
                 cells = table.row()
-                cells.cell(self.text(row.id))
-                cells.cell(SIDE_WORDS.get(row.side, row.side))
-                cells.cell(self.text(row.headline))
-                cells.cell(row.status_words)
+                for value in row:
+                    cells.cell(self.text(str(value)))
         self.pdf.ln(3)
 
     def image(self, png: bytes) -> None:

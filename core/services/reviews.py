@@ -18,13 +18,13 @@ from core import compliance, csv_safe, dashboard, periods
 from core.errors import InvalidInput
 from core.permissions import Action, require
 from core.services import measurement
-from core.services.accounts import Actor
+from core.services.accounts import Actor, display_names
 from core.services.agreements import WorkflowError
 from core.services.audit import record
 from core.services.measurement import Scope
 from core.services.validation import bounded_text
 from db import locks
-from db.models import QuarterlyReview, ReviewComment, User, utcnow
+from db.models import QuarterlyReview, ReviewComment, utcnow
 
 STATES = ("open", "signed", "sent_back")
 STATE_WORDS = {"open": "Open", "signed": "Signed off", "sent_back": "Sent back"}
@@ -55,8 +55,8 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
     [{quarter, id, kind, value_pct, status, signed}]), `causes` (the reps and channels with the
     most breached clocks per response/attempts commitment, and the rejection reasons: frozen
     with the snapshot once signed, else live) and `causes_signed` (whether they are the frozen
-    ones; reviews signed before causes were frozen show live causes). Timestamps are ISO 8601
-    UTC strings.
+    ones; reviews signed before causes were frozen show live causes), `names` (the display
+    name of each username above). Timestamps are ISO 8601 UTC strings.
     """
     require(actor.role, Action.VIEW_DASHBOARDS)
     quarter = _quarter(quarter)
@@ -69,8 +69,10 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
     scorecard = review.snapshot if signed else live
     causes_signed = signed and review.causes is not None
     comments = _comments(session, review)
-    names = _names(session, {c.author for c in comments} |
-                   ({review.signed_by} if review and review.signed_by else set()))
+    causes = review.causes if causes_signed else _causes(evaluation, live)
+    names = display_names(session, {c.author for c in comments} |
+                          {row["rep"] for row in causes["reps"]} |
+                          ({review.signed_by} if review and review.signed_by else set()))
     return {
         "quarter": quarter,
         "agreement": scorecard["agreement"],
@@ -83,8 +85,9 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
         "signed_at": _iso(review.signed_at) if signed else None,
         "changed_since_signoff": changed_figures(scorecard, live) if signed else [],
         "trend": _trend(session, actor, scope, quarter),
-        "causes": review.causes if causes_signed else _causes(evaluation, live),
+        "causes": causes,
         "causes_signed": causes_signed,
+        "names": names,
     }
 
 
@@ -154,7 +157,7 @@ def trend_frame(review: dict) -> pd.DataFrame:
     rows = [{"quarter": row["quarter"], "id": row["id"], "value_pct": row["value_pct"]}
             for row in review["trend"]]
     rows += [{"quarter": review["quarter"], "id": item["id"],
-              "value_pct": dashboard.score_value(item)}
+              "value_pct": dashboard.judged_value(item)[0]}  # a running quarter: its pace
              for item in report["commitments"] + report["shared_goals"]]
     return pd.DataFrame(rows, columns=["quarter", "id", "value_pct"])
 
@@ -217,12 +220,13 @@ def changed_figures(signed: dict, now: dict) -> list[dict]:
 
 def comment(*, session: Session, actor: Actor, quarter: str, body: str,
             agreement_id: int | None = None) -> dict:
-    """Add a comment to a quarter's review (created, open, on the first write)."""
+    """Add a comment to a quarter's review (created, open, on the first write); a signed
+    review's discussion is closed."""
     require(actor.role, Action.COMMENT)
     quarter = _quarter(quarter)
     text = bounded_text("comment", body, "a comment needs some text")
     scope = _write_scope(session, actor, quarter, agreement_id)
-    review = _get_or_create(session, scope.agreement_id, quarter)
+    review = _unsigned_review(session, scope, quarter, "its discussion closed then")
     entry = _add_entry(session, review, actor, text, "comment")
     record(session, actor=actor.username, action="review.comment",
            object_type="quarterly_review", object_id=_object_id(review),
@@ -266,7 +270,8 @@ def _unsigned_review(session: Session, scope: Scope, quarter: str,
     """The quarter's review (created on first use), refused once it is signed."""
     review = _get_or_create(session, scope.agreement_id, quarter)
     if review.state == "signed":
-        raise WorkflowError(f"{quarter} was already signed off by {review.signed_by} on "
+        signer = display_names(session, {review.signed_by}).get(review.signed_by, review.signed_by)
+        raise WorkflowError(f"{quarter} was already signed off by {signer} on "
                             f"{review.signed_at:%d %b %Y}: {refusal}")
     return review
 
@@ -343,15 +348,6 @@ def _comments(session: Session, review: QuarterlyReview | None) -> list[ReviewCo
         select(ReviewComment).where(ReviewComment.review_id == review.id)
         .order_by(col(ReviewComment.at), col(ReviewComment.id))
     ).all())
-
-
-def _names(session: Session, usernames: set[str]) -> dict[str, str]:
-    """Display names by username (unknown users keep their username)."""
-    if not usernames:
-        return {}
-    rows = session.exec(select(User.username, User.display_name)
-                        .where(col(User.username).in_(sorted(usernames)))).all()
-    return {username: name for username, name in rows}
 
 
 def _comment_view(entry: ReviewComment, names: dict[str, str]) -> dict:

@@ -244,9 +244,10 @@ def test_demo_seeds_an_active_sla_and_an_amendment_under_negotiation(session):
     }
     comments = agreements.list_comments(session=session, actor=OPERATOR,
                                         agreement_id=rows[0].id)
-    assert [(c.author, c.clause) for c in comments] == [
-        ("sofia", "commitments[first-touch]"), ("marco", "commitments[mql-volume]"),
-        ("erin", None),
+    assert [(c.version_number, c.author, c.clause) for c in comments] == [
+        (1, "marco", None), (1, "sofia", None), (1, "erin", None),  # the signing steps' comments
+        (2, "sofia", "commitments[first-touch]"), (2, "marco", "commitments[mql-volume]"),
+        (2, "erin", None),
     ]
     again = seed_demo(session, leads=200, seed=3, today=date(2026, 11, 22))
     assert again.already_seeded and again.agreements_added == 0

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from core import dashboard
 from core.errors import InvalidInput, PermissionDenied
-from core.services import OPERATOR, imports, measurement, reviews
+from core.services import OPERATOR, get_actor, imports, measurement, reviews
 from core.services.agreements import WorkflowError
 from db import guards
 from db.models import AuditEvent, Lead, QuarterlyReview, ReviewComment, Touch
@@ -301,16 +301,19 @@ def test_changed_figures_lists_moves_additions_and_status_flips():
     ]
 
 
-def test_the_demo_seeds_one_signed_review_once(session):
+def test_the_demo_seeds_once_a_review_of_its_last_finished_quarter_for_the_exec_to_sign(session):
     from core.demo import seed_demo
 
     first = seed_demo(session, leads=400, seed=3, today=date(2026, 11, 22))
     review = reviews.show(session=session, actor=OPERATOR, quarter="2026-Q3")
 
     assert first.reviews_added == 1
-    assert review["state"] == "signed" and review["signed_by"] == "erin"
+    assert review["state"] == "open" and review["signed_by"] is None
     assert [(c["author"], c["kind"]) for c in review["comments"]] == [
-        ("marco", "comment"), ("sofia", "comment"), ("erin", "sign")]
+        ("marco", "comment"), ("sofia", "comment")]
+    erin = get_actor(session=session, username="erin")
+    signed = reviews.sign(session=session, actor=erin, quarter="2026-Q3", comment="Signed.")
+    assert signed["state"] == "signed"
     assert review["scorecard"]["agreement"]["title"].startswith("Sales–Marketing SLA")
     again = seed_demo(session, leads=400, seed=3, today=date(2026, 11, 22))
     assert again.reviews_added == 0 and again.already_seeded
@@ -350,3 +353,12 @@ def test_an_import_after_sign_off_leaves_the_review_and_shows_the_drift(session,
     volume = item(signed, "mql-volume")["actual"]
     moved = {c["figure"]: (c["signed"], c["now"]) for c in after["changed_since_signoff"]}
     assert moved["commitments.mql-volume.actual"] == (volume, volume + 2)
+
+
+@pytest.mark.parametrize("who", ["root", "sofia", "marco", "erin"])
+def test_a_signed_review_takes_no_more_comments_from_anyone(session, people, world, who):
+    reviews.sign(session=session, actor=people["erin"], quarter=Q3)
+    with pytest.raises(WorkflowError, match="signed off by Erin on .*its discussion closed"):
+        reviews.comment(session=session, actor=people[who], quarter=Q3, body="One more thing.")
+    comments = session.exec(select(ReviewComment)).all()
+    assert [c.kind for c in comments if c.kind == "comment"] == []

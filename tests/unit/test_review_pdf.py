@@ -66,28 +66,39 @@ def test_the_pdf_holds_title_scorecard_chart_comments_and_signoff():
     assert "3,174 of 3,000 MQLs (105.8%)" in text
     assert "Volume beat the target – finally." in text
     assert "Signed off by Erin Walsh on 5 October 2026" in text
-    assert "funnel.mql: 3174 → 3180" in text
+    assert "Funnel › MQL: 3174 → 3180" in text
     images = [image for page in PdfReader(io.BytesIO(data)).pages for image in page.images]
     assert len(images) == 1  # the figure-vs-target chart
 
 
-def test_the_pdf_lists_the_causes_of_the_misses():
-    causes = {
-        "reps": [{"rep": "ben", "commitment": "first-touch", "breached": 12, "clocks": 40,
-                  "compliance_pct": 70.0, "share_pct": 60.0}],
-        "channels": [{"channel": "social", "commitment": "first-touch", "breached": 15,
-                      "clocks": 50, "compliance_pct": 70.0, "share_pct": 75.0}],
-        "rejection_reasons": [{"reason": "not_a_fit", "rejected": 9, "share_pct": 90.0},
-                              {"reason": "duplicate", "rejected": 1, "share_pct": 10.0}],
-    }
+CAUSES = {
+    "reps": [{"rep": "ben", "commitment": "first-touch", "breached": 12, "clocks": 40,
+              "compliance_pct": 70.0, "share_pct": 60.0}],
+    "channels": [{"channel": "paid_search", "commitment": "first-touch", "breached": 15,
+                  "clocks": 50, "compliance_pct": 70.0, "share_pct": 75.0}],
+    "rejection_reasons": [{"reason": "not_a_fit", "rejected": 9, "share_pct": 90.0},
+                          {"reason": "duplicate", "rejected": 1, "share_pct": 10.0}],
+}
+NAMES = {"ben": "Ben Ortiz", "marco": "Marco Bianchi", "erin": "Erin Walsh"}
 
-    text = read_back(review_pdf.build_pdf({**REVIEW, "causes": causes}))
 
-    assert "Causes of the misses" in text
-    assert "first-touch: rep ben, 12 of 40 clocks breached (60% of its breaches)" in text
-    assert "first-touch: channel social, 15 of 50 clocks breached (75% of its breaches)" in text
-    assert "rejected as not_a_fit: 9 leads (90% of the rejections)" in text
-    assert "rejected as duplicate: 1 lead (10% of the rejections)" in text
+def test_the_scorecard_and_the_causes_are_tables_of_names_not_codes():
+    text = read_back(review_pdf.build_pdf({**REVIEW, "causes": CAUSES, "names": NAMES}))
+
+    assert "Commitment Side Result Status" in text  # the scorecard table's heading row
+    assert "MQL volume Marketing 3,174 of 3,000 MQLs (105.8%) Met" in text
+    assert "First touch Sales 91.2% handled within 4h (target 90%) Met" in text
+    assert "MQL acceptance Marketing 77.8% accepted (target 80%) Missed" in text
+    assert "Won revenue Shared $431,000 of $500,000 (86.2%) Missed" in text
+    assert "Commitment Who or where Breached clocks Share of breaches" in text
+    assert "First touch Rep Ben Ortiz 12 of 40 60.0%" in text
+    assert "First touch Channel Paid search 15 of 50 75.0%" in text
+    assert "Rejection reason Rejected leads Share of rejections" in text
+    assert "Not a fit 9 90.0%" in text and "Duplicate 1 10.0%" in text
+    assert "Funnel › MQL: 3174 → 3180" in text
+    for code in ("mql-volume", "first-touch", "won-revenue", "not_a_fit", "paid_search",
+                 " ben ", "funnel.mql"):
+        assert code not in text, code
     assert "No breached clock and no rejected lead." in read_back(review_pdf.build_pdf(REVIEW))
 
 
