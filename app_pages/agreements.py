@@ -44,8 +44,10 @@ number = version_column.selectbox(
 version = versions[number - 1]
 sla_workflow.workflow_bar(actor, version)
 
+# Keyed: the tab someone acted in stays open through the rerun their action makes
 document_tab, edit_tab, comments_tab, redline_tab, history_tab, yaml_tab = st.tabs(
-    ["Document", "Edit", "Comments", "Redline", "History", "YAML"]
+    ["Document", "Edit", "Comments", "Redline", "History", "YAML"], key="sla_tab",
+    on_change="rerun",
 )
 with document_tab:
     sla_document.render_document(version.document)
@@ -66,7 +68,8 @@ with redline_tab:
     sla_workflow.redline_panel(changes, old, new)
 with history_tab:
     sla_workflow.history_panel(
-        call(agreements.agreement_history, actor=actor, agreement_id=agreement_id))
+        call(agreements.agreement_history, actor=actor, agreement_id=agreement_id),
+        version.document.calendar.timezone)
 with yaml_tab:
     text = call(agreements.export_yaml, actor=actor, agreement_id=agreement_id, number=number)
     st.code(text, language="yaml")

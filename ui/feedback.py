@@ -31,6 +31,11 @@ def run_service(service: Callable[..., Any], success: str, **kwargs) -> Any | No
     return result
 
 
+def flash(kind: str, message: str) -> None:
+    """Remember a message to show once on the next run (kind: success, info, warning, error)."""
+    st.session_state[FLASH_KEY] = (kind, message)
+
+
 def show_flash() -> None:
     """Show (once) the outcome of the last service run from this session."""
     if flash := st.session_state.pop(FLASH_KEY, None):

@@ -8,7 +8,7 @@ import streamlit as st
 from core import agreement as sla
 from core import clock
 from core.calendar import WEEKDAYS
-from ui.text import code, literal
+from ui.text import code, literal, words
 
 STAGE_LABELS = {"mql": "MQL", "sal": "SAL", "sql": "SQL"}
 START_LABELS = {"created": "creation", "mql": "MQL", "sal": "acceptance (SAL)", "sql": "SQL"}
@@ -108,7 +108,7 @@ def _render_definitions(document: sla.Document) -> None:
             st.markdown("\n".join(f"- {describe_criterion(c)}" for c in stage.criteria))
     if document.rejection_reasons:
         st.markdown("**Reasons sales may give to reject a lead:** "
-                    + ", ".join(code(r) for r in document.rejection_reasons))
+                    + ", ".join(literal(words(r)) for r in document.rejection_reasons))
 
 
 def _render_commitments(document: sla.Document) -> None:
@@ -119,7 +119,8 @@ def _render_commitments(document: sla.Document) -> None:
             st.markdown(f"**{side.title()} commits to**")
             mine = [c for c in document.commitments if c.owner == side]
             for commitment in mine:
-                st.markdown(f"- `{commitment.id}` — {describe_commitment(commitment)}")
+                st.markdown(f"- **{literal(words(commitment.id))}** — "
+                            f"{describe_commitment(commitment)}")
                 if commitment.description:
                     st.caption(literal(commitment.description))
             if not mine:
@@ -135,7 +136,7 @@ def _render_goals(document: sla.Document) -> None:
     if not document.shared_goals:
         st.caption("No shared goals.")
     for goal in document.shared_goals:
-        st.markdown(f"- `{goal.id}` — {describe_goal(goal)}")
+        st.markdown(f"- **{literal(words(goal.id))}** — {describe_goal(goal)}")
 
 
 def _render_calendar(document: sla.Document) -> None:

@@ -246,12 +246,13 @@ def _scalar(text: str) -> Any:
 
 
 def _commitments(data: dict[str, Any], version: VersionView) -> None:
-    """List the commitments with a remove button each, and a form to add one."""
+    """The commitments, each editable in place or removable, and a form to add one."""
     prefix = _prefix(version)
     commitments = data.get("commitments", [])
     document = _document_or_none(data)
     described = {c.id: describe_commitment(c) for c in document.commitments} if document else {}
     for index, commitment in enumerate(commitments):
+        key = f"{prefix}_commitment_{index}_{commitment['id']}"
         text, remove = st.columns([5, 1])
         # an added commitment is not validated yet: its id and owner may be any text
         text.markdown(f"**{literal(commitment['owner'])}** · {code(commitment['id'])} — "
@@ -259,48 +260,82 @@ def _commitments(data: dict[str, Any], version: VersionView) -> None:
         if remove.button("Remove", key=f"{prefix}_remove_{index}_{commitment['id']}"):
             _update(version, commitments=commitments[:index] + commitments[index + 1:])
             st.rerun()
+        with st.expander(f"Edit {commitment['id']}"), st.form(f"{key}_form"):
+            edited = _commitment_fields(commitment["kind"], key, commitment)
+            if st.form_submit_button("Apply", key=f"{key}_apply"):
+                # Other keys (a filter, say) are kept, and the commitment keeps its place
+                changed = {**commitment, **edited}
+                if not edited.get("description"):
+                    changed.pop("description", None)
+                _update(version, commitments=[*commitments[:index], changed,
+                                              *commitments[index + 1:]])
+                st.rerun()
     st.markdown("**Add a commitment**")
     kind = st.selectbox("Kind", KINDS, key=f"{prefix}_new_kind")
     with st.form(f"{prefix}_add_commitment", clear_on_submit=True):
-        left, right = st.columns(2)
-        new: dict[str, Any] = {
-            "id": left.text_input("Id (e.g. demo-touch)", key=f"{prefix}_new_id"),
-            "owner": right.selectbox("Owner", ["marketing", "sales"],
-                                     index=0 if kind in ("volume", "acceptance_rate") else 1,
-                                     key=f"{prefix}_new_owner"),
-            "kind": kind,
-        }
-        new |= _kind_fields(kind, left, right, prefix)
-        description = st.text_input("Description (optional)", key=f"{prefix}_new_description")
-        if description:
-            new["description"] = description
+        new = _commitment_fields(kind, f"{prefix}_new")
         if st.form_submit_button("Add"):
+            if not new.get("description"):
+                new.pop("description", None)
             _update(version, commitments=[*commitments, new])
             st.rerun()
 
 
-def _kind_fields(kind: str, left, right, prefix: str) -> dict[str, Any]:
+def _commitment_fields(kind: str, key: str, current: dict[str, Any] | None = None
+                       ) -> dict[str, Any]:
+    """A commitment's inputs (its id, owner, the fields of its kind and a description),
+    filled with `current` when editing one."""
+    current = current or {}
+    left, right = st.columns(2)
+    owners = ["marketing", "sales"]
+    owner = current.get("owner", "marketing" if kind in ("volume", "acceptance_rate")
+                        else "sales")
+    return {
+        "id": left.text_input("Id (e.g. demo-touch)", current.get("id", ""), key=f"{key}_id"),
+        "owner": right.selectbox("Owner", owners,
+                                 index=owners.index(owner) if owner in owners else 0,
+                                 key=f"{key}_owner"),
+        "kind": kind,
+        **_kind_fields(kind, left, right, key, current),
+        "description": st.text_input("Description (optional)", current.get("description", ""),
+                                     key=f"{key}_description").strip(),
+    }
+
+
+def _kind_fields(kind: str, left, right, key: str, current: dict[str, Any]) -> dict[str, Any]:
     """The inputs specific to a commitment kind."""
+    def choice(column, label: str, options: list[str], name: str, default: str):
+        value = current.get(name, default)
+        return column.selectbox(label, options,
+                                index=options.index(value) if value in options else 0,
+                                key=f"{key}_{name}")
+
+    def number(column, label: str, name: str, default: int, **bounds) -> int | float:
+        value = current.get(name, default)
+        typed = int if float(value).is_integer() else float  # 92.5% stays 92.5
+        entered = column.number_input(label, value=typed(value), step=typed(1),
+                                      key=f"{key}_{name}",
+                                      **{bound: typed(limit) for bound, limit in bounds.items()})
+        return int(entered) if float(entered).is_integer() else float(entered)
+
     if kind == "volume":
         return {
-            "stage": left.selectbox("Stage", VOLUME_STAGES, index=1, key=f"{prefix}_new_stage"),
-            "target": int(right.number_input("Target", min_value=1, value=1000,
-                                             key=f"{prefix}_new_target")),
-            "per": left.selectbox("Per", PERIODS, index=1, key=f"{prefix}_new_per"),
+            "stage": choice(left, "Stage", VOLUME_STAGES, "stage", "mql"),
+            "target": number(right, "Target", "target", 1000, min_value=1),
+            "per": choice(left, "Per", PERIODS, "per", "month"),
         }
     fields: dict[str, Any] = {}
     if kind == "response":
-        fields["start"] = left.selectbox("Clock starts at", STARTS, index=1,
-                                         key=f"{prefix}_new_start")
-        fields["stop"] = right.selectbox("Clock stops at", STOPS, key=f"{prefix}_new_stop")
+        fields["start"] = choice(left, "Clock starts at", STARTS, "start", "mql")
+        fields["stop"] = choice(right, "Clock stops at", STOPS, "stop", "first_touch")
     if kind == "attempts":
-        fields["attempts"] = int(left.number_input("Attempts", min_value=1, value=3,
-                                                   key=f"{prefix}_new_attempts"))
+        fields["attempts"] = number(left, "Attempts", "attempts", 3, min_value=1)
     if kind in ("response", "attempts"):
-        fields["within"] = right.text_input("Within (e.g. 4h, 30m, 5d)", "4h",
-                                            key=f"{prefix}_new_within")
-    fields["target_pct"] = int(left.number_input("Target %", min_value=1, max_value=100,
-                                                 value=90, key=f"{prefix}_new_target_pct"))
+        fields["within"] = right.text_input("Within (e.g. 4h, 30m, 5d)",
+                                            str(current.get("within", "4h")),
+                                            key=f"{key}_within")
+    fields["target_pct"] = number(left, "Target %", "target_pct", 90, min_value=1,
+                                  max_value=100)
     return fields
 
 

@@ -15,11 +15,10 @@ from core.services.agreements import (
     SIDE_OF_ROLE,
     AgreementSummary,
     VersionView,
-    describe_change,
 )
-from ui.feedback import run_service
+from ui.feedback import flash, run_service
 from ui.services import call
-from ui.text import code, literal
+from ui.text import clause_label, code, literal, local_time, words
 
 STATE_BADGES = {
     "draft": ("Draft", "gray"), "in_review": ("In review", "orange"),
@@ -89,15 +88,21 @@ def _take_step(actor: Actor, service, success: str, arguments: dict, comment_key
     if service is not agreements.amend:
         arguments = {**arguments, "comment": st.session_state.get(comment_key) or None}
     result = run_service(service, success, actor=actor, **arguments)
+    if result is not None and result.state == "scheduled":  # signed ahead of its start
+        flash("success", f"Signed off: the version governs from "
+                         f"{result.document.effective.start:%Y-%m-%d}; the one before governs "
+                         "until then.")
     if result is not None:
         st.session_state["sla_open"] = (result.agreement_id, result.number)
+        st.session_state[comment_key] = ""  # recorded with the step and under Comments
 
 
 def _approval_text(version: VersionView, side: str) -> str:
     approval = version.approval(side)
     if approval is None:
         return f"{SIDE_LABELS[side]}: waiting"
-    return f"{SIDE_LABELS[side]}: ✔ {approval.username}, {approval.at:%d %b %Y %H:%M} UTC"
+    zone = version.document.calendar.timezone
+    return f"{SIDE_LABELS[side]}: ✔ {approval.who}, {local_time(approval.at, zone)}"
 
 
 def _steps_for(actor: Actor, version: VersionView) -> list[tuple]:
@@ -123,7 +128,8 @@ def comments_panel(actor: Actor, version: VersionView, comments: list) -> None:
     for comment in comments:
         where = f" on {code(comment.clause)}" if comment.clause else ""
         with st.chat_message("user"):
-            st.markdown(f"**{literal(comment.author)}**{where} · {comment.at:%d %b %Y %H:%M} UTC")
+            st.markdown(f"**{literal(comment.author_name)}**{where} · "
+                        f"{local_time(comment.at, version.document.calendar.timezone)}")
             st.markdown(literal(comment.body))
     if not comments:
         st.caption("No comments on this version yet.")
@@ -134,10 +140,11 @@ def comments_panel(actor: Actor, version: VersionView, comments: list) -> None:
     with st.form(prefix, clear_on_submit=True):
         clause = st.selectbox("On", clauses, key=f"{prefix}_clause")
         body = st.text_area("Comment", key=f"{prefix}_body")
-        if st.form_submit_button("Add comment"):
-            run_service(agreements.add_comment, "Comment added.", actor=actor,
-                        agreement_id=version.agreement_id, number=version.number, body=body,
-                        clause=None if clause == clauses[0] else clause)
+        if st.form_submit_button("Add comment") and run_service(
+                agreements.add_comment, "Comment added.", actor=actor,
+                agreement_id=version.agreement_id, number=version.number, body=body,
+                clause=None if clause == clauses[0] else clause):
+            st.rerun()  # the new comment shows above at once
             st.rerun()
 
 
@@ -148,7 +155,7 @@ def redline_panel(changes: list[sla.ClauseChange], old: int, new: int) -> None:
         return
     table = pd.DataFrame(
         {
-            "Clause": [c.clause for c in changes],
+            "Clause": [clause_label(c.clause) for c in changes],
             "Change": [c.change for c in changes],
             f"Version {old}": [_plain(c.old) for c in changes],
             f"Version {new}": [_plain(c.new) for c in changes],
@@ -163,14 +170,27 @@ def redline_panel(changes: list[sla.ClauseChange], old: int, new: int) -> None:
                            for k in CHANGE_COLOURS if any(c.change == k for c in changes)))
 
 
-def history_panel(entries: list) -> None:
-    """The audit trail: who did what, when, with before and after."""
+ACTION_WORDS = {
+    "agreement.create": "Started the agreement", "version.create": "New version",
+    "version.edit": "Edited", "version.submit": "Submitted for review",
+    "version.approve.sales": "Approved for sales",
+    "version.approve.marketing": "Approved for marketing",
+    "version.approve.exec": "Signed off (exec)", "version.agree": "Agreed by both heads",
+    "version.sign": "Signed off", "version.supersede": "Superseded by a newer version",
+    "version.activate": "In force from its start date", "version.expire": "Ended (its end date "
+                                                                           "passed)",
+    "comment.add": "Commented",
+}
+
+
+def history_panel(entries: list, zone: str = "UTC") -> None:
+    """The audit trail: who did what, when (in `zone`), and what changed, in words."""
     table = pd.DataFrame(
         {
-            "When (UTC)": [e.at.strftime("%Y-%m-%d %H:%M:%S") for e in entries],
-            "Who": [e.actor for e in entries],
-            "What": [e.action for e in entries],
-            "Version": ["" if e.version_number is None else str(e.version_number)
+            "When": [local_time(e.at, zone) for e in entries],
+            "Who": [e.actor_name for e in entries],
+            "What": [ACTION_WORDS.get(e.action, words(e.action)) for e in entries],
+            "Version": ["" if e.version_number is None else f"v{e.version_number}"
                         for e in entries],
             "Change": [_entry_text(e) for e in entries],
         }
@@ -180,11 +200,28 @@ def history_panel(entries: list) -> None:
 
 
 def _entry_text(entry) -> str:
-    """What an audit event changed, in words: clause changes for edits, else before → after."""
+    """What an audit event changed, in words."""
     if entry.changes:
-        return "; ".join(describe_change(change) for change in entry.changes)
-    before, after = _audit_value(entry.before), _audit_value(entry.after)
-    return f"{before} → {after}" if before else after
+        return "; ".join(_change_text(change) for change in entry.changes)
+    before, after = entry.before or {}, entry.after or {}
+    if "state" in after:
+        shown = f"{state_label(before['state'])} → " if "state" in before else ""
+        comment = f" · “{after['comment']}”" if after.get("comment") else ""
+        return shown + state_label(after["state"]) + comment
+    if "body" in after:  # a comment
+        where = f"on {clause_label(after['clause'])}: " if after.get("clause") else ""
+        return f"{where}“{after['body']}”"
+    if "document" in after:  # a new version
+        based_on = after.get("based_on")
+        return f"a copy of v{based_on}" if based_on else "the first draft"
+    return _plain({words(k): v for k, v in after.items()})
+
+
+def _change_text(change: sla.ClauseChange) -> str:
+    """One redline change in words: "Commitments › First touch › Within: 4h → 2h"."""
+    if change.change == "changed":
+        return f"{clause_label(change.clause)}: {_plain(change.old)} → {_plain(change.new)}"
+    return f"{clause_label(change.clause)} {change.change}"
 
 
 def new_agreement_form(actor: Actor, summaries: list[AgreementSummary]) -> None:
@@ -269,11 +306,3 @@ def _plain(value) -> str:
         return ", ".join(_plain(v) if isinstance(v, dict | list) else str(v) for v in value)
     return str(value)
 
-
-def _audit_value(value: dict | None) -> str:
-    if not value:
-        return ""
-    shown = {k: v for k, v in value.items() if k != "document"}
-    if "document" in value:
-        shown["document"] = "(full SLA document)"
-    return _plain(shown)

@@ -12,7 +12,7 @@ from core import agreement as sla
 from core import clock
 from core.errors import NotFound
 from core.permissions import Action, Role, require
-from core.services.accounts import Actor
+from core.services.accounts import Actor, display_names
 from core.services.audit import record
 from core.services.validation import bounded_text
 from db import locks
@@ -55,6 +55,11 @@ class ApprovalView:
     at: datetime
     comment: str | None
     revision: int
+    name: str = ""  # the person's display name
+
+    @property
+    def who(self) -> str:
+        return self.name or self.username
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class CommentView:
     author: str
     at: datetime
     body: str
+    author_name: str = ""  # the author's display name
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,7 @@ class HistoryEntry:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     changes: tuple[sla.ClauseChange, ...] = ()  # for edits: the clauses the edit changed
+    actor_name: str = ""  # the person's display name ("Handoff" for the system's own steps)
 
 
 # --- creating and editing ---------------------------------------------------------------
@@ -239,6 +246,7 @@ def submit(
     _hold(session, agreement_id)
     version = _target_in_state(session, agreement_id, number, "draft",
                                "a draft can be submitted")
+    comment = _step_comment(session, actor, version, comment)
     _change_state(session, actor, version, "in_review", "version.submit", comment)
     return _view(session, version)
 
@@ -258,6 +266,7 @@ def approve(
     _refuse_unread(session, version, revision, document_sha256, "approval")
     if any(a.side == side for a in _approvals(session, version)):
         raise WorkflowError(f"{side} already approved version {version.number}")
+    comment = _step_comment(session, actor, version, comment)
     _add_approval(session, actor, version, side, comment)
     approved = {a.side for a in _approvals(session, version)}
     if approved >= set(APPROVING_SIDES):
@@ -278,6 +287,7 @@ def sign(
     version = _target_in_state(session, agreement_id, number, "agreed",
                                "a version both heads approved can be signed off")
     _refuse_unread(session, version, revision, document_sha256, "sign-off")
+    comment = _step_comment(session, actor, version, comment)
     _add_approval(session, actor, version, "exec", comment)
     version.signed_at = utcnow()
     if _has_started(version):
@@ -346,13 +356,28 @@ def add_comment(
     require(actor.role, Action.COMMENT)
     body = bounded_text("comment", body, "a comment needs some text")
     version = _get(session, agreement_id, number)
-    comment = Comment(version_id=version.id, clause=clause or None, author=actor.username,
-                      body=body)
+    comment = _add_comment(session, actor, version, body, clause or None)
+    return _comment_view(comment, version.number, {actor.username: actor.display_name})
+
+
+def _add_comment(session: Session, actor: Actor, version: AgreementVersion, body: str,
+                 clause: str | None = None) -> Comment:
+    comment = Comment(version_id=version.id, clause=clause, author=actor.username, body=body)
     session.add(comment)
     session.flush()
     record(session, actor=actor.username, action="comment.add", object_type="agreement_version",
            object_id=_object_id(version), after={"clause": comment.clause, "body": body})
-    return _comment_view(comment, version.number)
+    return comment
+
+
+def _step_comment(session: Session, actor: Actor, version: AgreementVersion,
+                  comment: str | None) -> str | None:
+    """A workflow step's comment, bounded, and kept with the version's comments too (where the
+    heads read the discussion)."""
+    text = bounded_text("comment", comment, required=None)
+    if text:
+        _add_comment(session, actor, version, text)
+    return text
 
 
 def list_comments(
@@ -368,7 +393,9 @@ def list_comments(
     )
     if number is not None:
         query = query.where(AgreementVersion.number == number)
-    return [_comment_view(comment, n) for comment, n in session.exec(query).all()]
+    rows = session.exec(query).all()
+    names = display_names(session, {comment.author for comment, _ in rows})
+    return [_comment_view(comment, n, names) for comment, n in rows]
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -439,11 +466,14 @@ def agreement_history(
         )
         .order_by(col(AuditEvent.at), col(AuditEvent.id))
     ).all()
+    names = {SYSTEM: "Handoff (on schedule)"} | display_names(
+        session, {event.actor for event in events})
     return [
         HistoryEntry(
             at=event.at, actor=event.actor, action=event.action,
             version_number=int(event.object_id.split("/")[1]) if "/" in event.object_id else None,
             before=event.before, after=event.after, changes=_edit_changes(event),
+            actor_name=names.get(event.actor, event.actor),
         )
         for event in events
     ]
@@ -536,11 +566,16 @@ def _refuse_unread(session: Session, version: AgreementVersion, revision: int,
     changes = sla.diff(_document_at(session, version, revision), _document(version))
     raise StaleVersion(
         f"version {version.number} changed since you read revision {revision}: "
-        f"{version.updated_by} saved revision {version.revision} at "
+        f"{_who(session, version.updated_by)} saved revision {version.revision} at "
         f"{version.updated_at:%Y-%m-%d %H:%M} UTC{_summarise(changes)}. Your {step} was not "
         f"recorded; read revision {version.revision}, then decide again.",
         changes,
     )
+
+
+def _who(session: Session, username: str) -> str:
+    """A person's display name for a message (the username when no user has it)."""
+    return display_names(session, {username}).get(username, username)
 
 
 def _hold(session: Session, agreement_id: int) -> None:
@@ -562,7 +597,8 @@ def _refuse_if_stale(session: Session, version: AgreementVersion, expected_revis
     if latest.id != version.id:
         changes = sla.diff(_document(version), _document(latest))
         raise StaleVersion(
-            f"version {version.number} is no longer the latest: {latest.created_by} created "
+            f"version {version.number} is no longer the latest: "
+            f"{_who(session, latest.created_by)} created "
             f"version {latest.number} at {latest.created_at:%Y-%m-%d %H:%M} UTC"
             f"{_summarise(changes)}. Reload, then reapply your changes to version "
             f"{latest.number}.",
@@ -572,7 +608,8 @@ def _refuse_if_stale(session: Session, version: AgreementVersion, expected_revis
         return
     changes = sla.diff(_document_at(session, version, expected_revision), _document(version))
     raise StaleVersion(
-        f"version {version.number} changed since you opened it: {version.updated_by} saved it "
+        f"version {version.number} changed since you opened it: "
+        f"{_who(session, version.updated_by)} saved it "
         f"at {version.updated_at:%Y-%m-%d %H:%M} UTC{_summarise(changes)}. Your edit was not "
         "saved; reload, then reapply your changes.",
         changes,
@@ -687,9 +724,14 @@ def _view(session: Session, version: AgreementVersion) -> VersionView:
         is_latest=latest.id == version.id, created_by=version.created_by,
         created_at=version.created_at, updated_by=version.updated_by,
         updated_at=version.updated_at, signed_at=version.signed_at,
-        approvals=tuple(ApprovalView(a.side, a.username, a.at, a.comment, a.revision)
-                        for a in _approvals(session, version)),
+        approvals=_approval_views(session, _approvals(session, version)),
     )
+
+
+def _approval_views(session: Session, approvals: list[Approval]) -> tuple[ApprovalView, ...]:
+    names = display_names(session, {a.username for a in approvals})
+    return tuple(ApprovalView(a.side, a.username, a.at, a.comment, a.revision,
+                              names.get(a.username, a.username)) for a in approvals)
 
 
 def _summary(agreement_id: int, versions: list[AgreementVersion]) -> AgreementSummary:
@@ -709,6 +751,7 @@ def _summary(agreement_id: int, versions: list[AgreementVersion]) -> AgreementSu
     )
 
 
-def _comment_view(comment: Comment, number: int) -> CommentView:
+def _comment_view(comment: Comment, number: int, names: dict[str, str]) -> CommentView:
     return CommentView(id=comment.id, version_number=number, clause=comment.clause,
-                       author=comment.author, at=comment.at, body=comment.body)
+                       author=comment.author, at=comment.at, body=comment.body,
+                       author_name=names.get(comment.author, comment.author))

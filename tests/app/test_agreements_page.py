@@ -50,7 +50,7 @@ def test_the_whole_negotiation_through_the_page(people):
     marco = open_page(people["marco"])
     press(marco, "sla_step_1_1_submit")
     press(marco, "sla_step_1_1_approve")
-    assert "Marketing: ✔ marco" in texts(marco)
+    assert "Marketing: ✔ Marco Tester" in texts(marco)
 
     sofia = open_page(people["sofia"])
     sofia.selectbox(key="sla_comment_1_1_clause").select("commitments[first-touch]")
@@ -74,7 +74,7 @@ def test_the_whole_negotiation_through_the_page(people):
     erin = open_page(people["erin"])
     press(erin, "sla_step_1_2_sign")
     assert erin.success[0].value == "Signed off: the version is active."
-    assert "Exec sign-off: ✔ erin" in texts(erin)
+    assert "Exec sign-off: ✔ Erin Tester" in texts(erin)
     assert ":green-badge[Active]" in texts(erin)
 
     sofia = open_page(people["sofia"])
@@ -102,11 +102,12 @@ def test_the_redline_shows_every_changed_clause(people):
     sofia.selectbox(key="sla_redline_old_1").select(1)
     sofia.selectbox(key="sla_redline_new_1").select(2).run()
     redline = frame_with(sofia, "Clause")
-    assert list(redline["Clause"]) == ["title"]
+    assert list(redline["Clause"]) == ["Title"]
     assert list(redline["Version 1"]) == ["Demo SLA"]
     assert list(redline["Version 2"]) == ["Demo SLA, sales counter-proposal"]
     history = frame_with(sofia, "What")
-    assert "version.edit" in list(history["What"])
+    assert "Edited" in list(history["What"])
+    assert "marco" not in list(history["Who"]) and "Marco Tester" in list(history["Who"])
 
 
 def test_a_rep_reads_but_cannot_edit_comment_or_approve(people):
@@ -151,7 +152,7 @@ def test_a_stale_save_is_refused_on_the_page_and_keeps_the_users_edit(people):
         press(at, "FormSubmitter:sla_edit_1_1_general-Apply")
     press(marco, "sla_edit_1_1_save")
     press(sofia, "sla_edit_1_1_save")
-    assert "marco saved it" in sofia.error[0].value
+    assert "Marco Tester saved it" in sofia.error[0].value
     assert "title: Demo SLA → Marketing's title" in sofia.error[0].value
     assert sofia.session_state["sla_edit_1_1"]["data"]["title"] == "Sales' title"
 
@@ -172,4 +173,28 @@ def test_an_approval_names_the_revision_on_screen_not_one_edited_meanwhile(peopl
     assert "title: Demo SLA → Marketing's title" in sofia.error[0].value
     assert "Sales: waiting" in texts(sofia)
     press(sofia, "sla_step_1_1_approve")  # now she has read revision 2
-    assert "Sales: ✔ sofia" in texts(sofia)
+    assert "Sales: ✔ Sofia Tester" in texts(sofia)
+
+
+def test_a_commitment_is_edited_in_place_and_the_redline_lists_only_that_change(people):
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    press(marco, "sla_step_1_1_submit")
+    press(marco, "sla_step_1_1_approve")
+    sofia = open_page(people["sofia"])
+    sofia.radio(key="sla_edit_1_1_section").set_value("Commitments").run()
+    assert sofia.number_input(key="sla_edit_1_1_commitment_0_mql-volume_target").value == 1000
+    sofia.number_input(key="sla_edit_1_1_commitment_0_mql-volume_target").set_value(1200)
+    press(sofia, "sla_edit_1_1_commitment_0_mql-volume_apply")
+    working = sofia.session_state["sla_edit_1_1"]["data"]["commitments"]
+    assert [c["id"] for c in working][0] == "mql-volume" and working[0]["target"] == 1200
+    press(sofia, "sla_edit_1_1_save")
+    assert sofia.success[0].value.startswith("Saved as version 2, a new draft")
+    sofia.selectbox(key="sla_redline_old_1").select(1)
+    sofia.selectbox(key="sla_redline_new_1").select(2).run()
+    redline = frame_with(sofia, "Clause")
+    assert len(redline) == 1, redline
+    assert list(redline["Version 1"]) == ["1000"] or list(redline["Version 1"]) == ["1,000"]
+    assert "1200" in str(redline["Version 2"].iloc[0]) or "1,200" in str(
+        redline["Version 2"].iloc[0])
+    assert "MQL volume" in redline["Clause"].iloc[0] or "mql-volume" in redline["Clause"].iloc[0]

@@ -76,8 +76,12 @@ def test_the_whole_negotiation_from_draft_to_active(session, people):
                              comment="Go.")
     assert active.state == "active" and active.signed_at is not None
     assert {a.side for a in active.approvals} == {"sales", "marketing", "exec"}
-    assert [c.clause for c in agreements.list_comments(session=session, actor=people["ana"],
-                                                       agreement_id=aid)] == ["first-touch"]
+    # A step's comment is kept with the discussion too, under its author's name
+    assert [(c.version_number, c.clause, c.author_name, c.body) for c in agreements.list_comments(
+        session=session, actor=people["ana"], agreement_id=aid)] == [
+        (1, None, "Marco", "Marketing can deliver this."),
+        (1, "first-touch", "Sofia", "4h is too loose for inbound demos."),
+        (2, None, "Erin", "Go.")]
     summary = agreements.list_agreements(session=session, actor=people["mia"])[0]
     assert (summary.latest_number, summary.latest_state, summary.active_number) == (2, "active", 2)
 
@@ -104,7 +108,7 @@ def test_a_stale_save_is_refused_names_who_changed_what_and_loses_nothing(sessio
         agreements.save_draft(session=session, actor=people["sofia"], agreement_id=aid,
                               number=1, document=mine, expected_revision=1)
     message = str(refused.value)
-    assert "marco saved it" in message
+    assert "Marco saved it" in message
     assert "commitments[first-touch].within: 4h → 2h" in message
     assert [c.clause for c in refused.value.changes] == ["commitments[first-touch].within"]
     current = agreements.get_version(session=session, actor=people["sofia"], agreement_id=aid)
@@ -126,7 +130,7 @@ def test_an_edit_of_an_older_version_is_refused_as_stale(session, people):
     agreements.save_draft(session=session, actor=people["sofia"], agreement_id=aid, number=1,
                           document=with_within(v1.document, "first-touch", "2h"),
                           expected_revision=1)
-    with pytest.raises(StaleVersion, match="no longer the latest: sofia created version 2"):
+    with pytest.raises(StaleVersion, match="no longer the latest: Sofia created version 2"):
         agreements.save_draft(session=session, actor=people["marco"], agreement_id=aid,
                               number=1, document=with_within(v1.document, "first-touch", "3h"),
                               expected_revision=1)
@@ -226,6 +230,7 @@ def test_every_edit_and_state_change_is_audited_with_before_and_after(session, p
         ("version.approve.marketing", "marco", 1),
         ("version.approve.sales", "sofia", 1),
         ("version.agree", "sofia", 1),
+        ("comment.add", "erin", 1),  # the sign-off's comment, kept with the discussion too
         ("version.approve.exec", "erin", 1),
         ("version.sign", "erin", 1),
     ]

@@ -124,7 +124,7 @@ def test_two_heads_saving_the_same_revision_at_once_never_lose_an_edit(concurren
         refused = [who for who, outcome in outcomes.items() if isinstance(outcome, StaleVersion)]
         assert len(saved) == 1 and len(refused) == 1, outcomes
         winner, loser = saved[0], refused[0]
-        assert f"{winner} saved it" in str(outcomes[loser])  # who changed what, for the loser
+        assert f"{winner.title()} saved it" in str(outcomes[loser])  # who changed what (by name)
         row = stored_version(concurrent_engine, version.agreement_id, 1)
         assert row.revision == 2
         assert row.document == sla.to_dict(theirs[winner])  # what the winner was told is stored
