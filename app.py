@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import auth
-from ui.navigation import land_after_login, navigation
+from ui.navigation import land_after_login, navigation, refused, role_label
 from ui.text import literal
 
 st.set_page_config(page_title="Handoff", page_icon=":handshake:", layout="wide")
@@ -25,7 +25,11 @@ if actor is None:
         st.rerun()
     auth.login_form()
     st.stop()
-st.sidebar.caption(f"Signed in as **{literal(actor.display_name)}** · "
-                   f"{actor.role.replace('_', ' ')}")
+st.sidebar.caption(f"Signed in as **{literal(actor.display_name)}** · {role_label(actor.role)}")
 auth.logout_button()
+if not st.session_state.get("nav_address_checked"):  # the address the session opened with
+    st.session_state["nav_address_checked"] = True
+    if (asked := refused(actor.role, st.context.url)) is not None:
+        st.warning(f"{role_label(actor.role, starting_a_sentence=True)} cannot open {asked.title}: "
+                   f"this is {page.title} instead.", icon=":material/block:")
 page.run()

@@ -4,13 +4,15 @@ import streamlit as st
 
 from core.permissions import Action, can
 from core.services import leads
+from ui import data
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
 from ui.services import call
-from ui.text import code, literal
+from ui.text import literal, words
 
 actor = require_page("disputes")
-st.title("Disputed rejections")
+st.title("Disputes")
+st.caption("Rejections marketing disagrees with, and how the heads resolved them.")
 show_flash()
 
 open_disputes = call(leads.list_disputes, actor=actor)
@@ -20,11 +22,12 @@ if not open_disputes:
     st.caption("No open disputes.")
 for dispute in open_disputes:
     with st.container(border=True):
-        st.markdown(f"**{literal(dispute.lead)}** (owner {literal(dispute.owner or '—')}) "
-                    f"rejected as {code(dispute.rejection_reason or 'no reason')} · disputed by "
-                    f"{literal(dispute.opened_by)} on {dispute.opened_at:%d %b %Y}")
+        reason = words(dispute.rejection_reason) if dispute.rejection_reason else "no reason"
+        st.markdown(f"**{literal(dispute.title)}** · owner {literal(dispute.name(dispute.owner))}"
+                    f" · rejected as “{literal(reason)}” · disputed by "
+                    f"{literal(dispute.name(dispute.opened_by))} on {dispute.opened_at:%d %b %Y}")
         st.markdown(literal(dispute.comment))
-        if actor.role in leads.RESOLVERS:
+        if can(actor.role, Action.RESOLVE_DISPUTE):
             note = st.text_input("Resolution note", key=f"disputes_note_{dispute.id}")
             uphold, overturn = st.columns(2)
             if uphold.button("Uphold the rejection", key=f"disputes_uphold_{dispute.id}"):
@@ -43,8 +46,11 @@ if can(actor.role, Action.DISPUTE_REJECTION):
     if open_to_dispute.empty:
         st.caption("No rejected lead to dispute.")
     else:
-        lead_of = {f"{row.external_id} — {row.company or '?'} · {row.rejection_reason}"
-                   f" · by {row.owner or '?'}": row.id for row in open_to_dispute.itertuples()}
+        names = data.people(actor=actor)
+        lead_of = {f"{row.external_id} — {row.company or '?'} · "
+                   f"{words(row.rejection_reason or 'no reason')} · by "
+                   f"{names.get(row.owner, row.owner or '?')}": row.id
+                   for row in open_to_dispute.itertuples()}
         with st.form("disputes_new", clear_on_submit=True):
             lead_id = lead_of[st.selectbox("Rejected lead", list(lead_of), key="disputes_lead")]
             comment = st.text_area("Why was this a good lead?", key="disputes_comment")

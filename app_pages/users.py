@@ -43,7 +43,8 @@ with add_tab, st.form("users_add", clear_on_submit=True):
     name = right.text_input("Display name", key="users_add_name")
     email = left.text_input("Email", key="users_add_email")
     team = right.text_input("Team (optional)", key="users_add_team")
-    role = left.selectbox("Role", ROLES, format_func=lambda r: Role(r).label, key="users_add_role")
+    role = left.selectbox("Role", ROLES, index=ROLES.index(Role.SALES_REP.value),
+                          format_func=lambda r: Role(r).label, key="users_add_role")
     password = right.text_input("Initial password", type="password", key="users_add_password")
     if st.form_submit_button("Add user", type="primary"):
         run(

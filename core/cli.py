@@ -104,8 +104,9 @@ def db_upgrade() -> None:
     """Apply every pending migration to DATABASE_URL."""
     from db import migrate
 
+    before = migrate.current_revision()
     migrate.upgrade()
-    typer.echo("database is up to date")
+    typer.echo(migrate.applied(before, migrate.current_revision()))
 
 
 BackupFile = Annotated[Path, typer.Argument(help="The backup file.")]

@@ -18,6 +18,17 @@ class Role(StrEnum):
         """Human-readable role name."""
         return ROLE_LABELS[self]
 
+    @property
+    def one(self) -> str:
+        """The role in a sentence: "an executive", "a head of sales"."""
+        name = self.label.lower()
+        return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+    @property
+    def starting_a_sentence(self) -> str:
+        """"An executive", "A head of sales"."""
+        return self.one[0].upper() + self.one[1:]
+
 
 ROLE_LABELS = {
     Role.ADMIN: "Administrator",
@@ -41,6 +52,7 @@ class Action(StrEnum):
     IMPORT_DATA = "import leads / touches"
     WORK_LEADS = "log a touch, accept/reject a lead"
     DISPUTE_REJECTION = "dispute a rejection"
+    RESOLVE_DISPUTE = "resolve a dispute"
     VIEW_DASHBOARDS = "view dashboards"
 
 
@@ -57,6 +69,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # A sales rep may work only their own leads; services check ownership on top of this.
     Action.WORK_LEADS: frozenset({Role.SALES_HEAD, Role.SALES_REP}),
     Action.DISPUTE_REJECTION: frozenset({Role.MARKETING_HEAD, Role.MARKETER}),
+    Action.RESOLVE_DISPUTE: frozenset(_HEADS),
     Action.VIEW_DASHBOARDS: frozenset(Role),
 }
 
@@ -70,6 +83,7 @@ WHAT_YOU_CAN_DO: dict[Action, str] = {
     Action.IMPORT_DATA: "Import leads and sales touches from CRM exports.",
     Action.WORK_LEADS: "Log touches on leads, and accept or reject them with a reason.",
     Action.DISPUTE_REJECTION: "Dispute a lead rejection you disagree with.",
+    Action.RESOLVE_DISPUTE: "Uphold or overturn a disputed rejection.",
     Action.VIEW_DASHBOARDS: "See live SLA compliance for both teams.",
 }
 
@@ -78,7 +92,7 @@ class PermissionDenied(Exception):
     """Raised by a service when the actor's role may not perform the action."""
 
     def __init__(self, role: str, action: Action):
-        super().__init__(f"A {Role(role).label.lower()} may not {action.value}.")
+        super().__init__(f"{Role(role).starting_a_sentence} may not {action.value}.")
         self.role = role
         self.action = action
 

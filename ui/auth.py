@@ -118,7 +118,7 @@ def require_page(url_path: str) -> services.Actor:
         st.error("Please log in.")
         st.stop()
     if not page.opens_for(actor.role):
-        st.error(f"A {Role(actor.role).label.lower()} cannot open {page.title}.")
+        st.error(f"{Role(actor.role).starting_a_sentence} cannot open {page.title}.")
         st.stop()
     return actor
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import streamlit as st
 
@@ -38,7 +39,7 @@ PAGES: tuple[PageSpec, ...] = (
              Action.VIEW_DASHBOARDS),
     PageSpec("leads", "Leads", ":material/contacts:", "leads.py", Action.WORK_LEADS),
     PageSpec("disputes", "Disputes", ":material/gavel:", "disputes.py",
-             (Action.DISPUTE_REJECTION, Action.EDIT_AGREEMENT)),
+             (Action.DISPUTE_REJECTION, Action.RESOLVE_DISPUTE)),
     PageSpec("import", "Import", ":material/upload_file:", "import_data.py",
              Action.IMPORT_DATA),
     PageSpec("users", "Users", ":material/group:", "users.py", Action.MANAGE_USERS),
@@ -46,6 +47,13 @@ PAGES: tuple[PageSpec, ...] = (
 HOME = PAGES[0]
 # A sales rep opens Handoff to work their leads: the worklist is their landing page.
 LANDING = {Role.SALES_REP.value: "leads"}
+# A page's name for a role, where it differs (the same name in the sidebar and on the page)
+ROLE_TITLES = {(Role.SALES_REP.value, "leads"): "My worklist"}
+
+
+def title_for(page: PageSpec, role: str | None) -> str:
+    """The page's name for this role."""
+    return ROLE_TITLES.get((role or "", page.url_path), page.title)
 
 
 def spec(url_path: str) -> PageSpec:
@@ -67,12 +75,26 @@ def navigation(role: str | None) -> st.navigation:
     """Register the role's pages with st.navigation (hidden from strangers)."""
     pages = [
         st.Page(
-            str(PAGES_DIR / page.script), title=page.title, icon=page.icon,
+            str(PAGES_DIR / page.script), title=title_for(page, role), icon=page.icon,
             url_path=page.url_path, default=page.url_path == landing(role),
         )
         for page in pages_for(role)
     ]
     return st.navigation(pages, position="sidebar" if role else "hidden")
+
+
+def role_label(role: str, *, starting_a_sentence: bool = False) -> str:
+    """A role as people name it ("Head of Sales"), or starting a sentence ("A head of
+    sales")."""
+    return Role(role).starting_a_sentence if starting_a_sentence else Role(role).label
+
+
+def refused(role: str, url: str | None) -> PageSpec | None:
+    """The page an address asks for when this role may not open it (Streamlit then runs the
+    role's default page instead: the page should say why)."""
+    asked = urlparse(url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    page = next((page for page in PAGES if page.url_path == asked), None)
+    return page if page is not None and not page.opens_for(role) else None
 
 
 def land_after_login(page: st.Page, role: str) -> None:

@@ -1,6 +1,6 @@
 """Working leads in the app: a rep's leads, touches, accept/reject, and rejection disputes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -9,7 +9,7 @@ from sqlmodel import Session, col
 
 from core.errors import InvalidInput, NotFound
 from core.permissions import Action, PermissionDenied, Role, require
-from core.services.accounts import Actor
+from core.services.accounts import Actor, display_names
 from core.services.agreements import WorkflowError, signed_document
 from core.services.audit import record
 from core.services.validation import bounded_text
@@ -17,9 +17,6 @@ from db import locks
 from db.models import Dispute, Lead, Touch, utcnow
 
 HUMAN_KINDS = ("call", "email", "meeting")
-RESOLVERS = (Role.SALES_HEAD.value, Role.MARKETING_HEAD.value)
-
-
 class NotYourLead(PermissionDenied):
     """A sales rep tried to work a lead another rep owns."""
 
@@ -44,6 +41,11 @@ class DisputeView:
     state: str
     resolved_by: str | None
     resolution: str | None
+    title: str = ""  # the lead as people know it: "D-011908 · Ava Reed (Acme)"
+    names: dict[str, str] = field(default_factory=dict)  # display names of the people above
+
+    def name(self, username: str | None) -> str:
+        return self.names.get(username, username) if username else "nobody"
 
 
 def work_queue(*, session: Session, actor: Actor, include_decided: bool = False,
@@ -152,8 +154,7 @@ def dispute_rejection(*, session: Session, actor: Actor, lead_id: int, comment: 
 def resolve_dispute(*, session: Session, actor: Actor, dispute_id: int, overturn: bool,
                     comment: str = "") -> None:
     """A head upholds the rejection, or overturns it (the lead goes back to sales)."""
-    if actor.role not in RESOLVERS:
-        raise PermissionDenied(actor.role, Action.EDIT_AGREEMENT)
+    require(actor.role, Action.RESOLVE_DISPUTE)
     comment = bounded_text("comment", comment or "", required=None)
     locks.hold(session, f"dispute:{dispute_id}")
     dispute = session.get(Dispute, dispute_id, populate_existing=True)
@@ -182,10 +183,14 @@ def list_disputes(*, session: Session, actor: Actor, state: str | None = "open"
         col(Dispute.opened_at))
     if state:
         query = query.where(Dispute.state == state)
+    rows = session.execute(query).all()
+    names = display_names(session, {who for d, lead in rows
+                                    for who in (lead.owner, d.opened_by, d.resolved_by) if who})
     return [
         DisputeView(d.id, d.lead_id, _lead_ref(lead), lead.owner, d.rejection_reason,
-                    d.opened_by, d.opened_at, d.comment, d.state, d.resolved_by, d.resolution)
-        for d, lead in session.execute(query).all()
+                    d.opened_by, d.opened_at, d.comment, d.state, d.resolved_by, d.resolution,
+                    _lead_title(lead), names)
+        for d, lead in rows
     ]
 
 
@@ -224,6 +229,12 @@ def _lead(session: Session, lead_id: int) -> Lead:
 
 def _lead_ref(lead: Lead) -> str:
     return f"{lead.source}/{lead.external_id}"
+
+
+def _lead_title(lead: Lead) -> str:
+    """"D-011908 · Ava Reed (Acme)": the CRM id, the person and the company."""
+    who = lead.name or lead.email or "no name"
+    return f"{lead.external_id} · {who}" + (f" ({lead.company})" if lead.company else "")
 
 
 def _iso(value):

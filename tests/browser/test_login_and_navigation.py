@@ -5,7 +5,7 @@ import pytest
 from core.demo import DEMO_PASSWORD, DEMO_USERS
 from tests.browser.conftest import log_in
 from tests.browser.serving import settle
-from ui.navigation import PAGES, pages_for
+from ui.navigation import PAGES, pages_for, title_for
 
 ONE_USER_PER_ROLE = {user.role: user for user in reversed(DEMO_USERS)}
 
@@ -20,7 +20,7 @@ def sidebar_pages(page) -> list[str]:
 def test_each_demo_role_sees_exactly_its_pages(page, app_url, role):
     user = ONE_USER_PER_ROLE[role]
     log_in(page, app_url, user.username, DEMO_PASSWORD)
-    expected = [spec.title for spec in pages_for(role)]
+    expected = [title_for(spec, role) for spec in pages_for(role)]
     if len(expected) > 1:
         assert sidebar_pages(page) == expected
     else:  # Streamlit hides the navigation menu when there is a single page
@@ -89,3 +89,13 @@ def test_a_wrong_password_is_refused(page, app_url):
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("Username or password is incorrect.").wait_for()
     assert page.get_by_role("button", name="Log out").count() == 0
+
+
+def test_a_page_the_role_may_not_open_says_so_instead_of_silently_landing(page, app_url):
+    rep = ONE_USER_PER_ROLE["sales_rep"]
+    log_in(page, app_url, rep.username, DEMO_PASSWORD)
+    page.goto(f"{app_url}/users")
+    page.get_by_role("button", name="Log out").wait_for()  # back in, from the cookie
+    page.get_by_text("A sales rep cannot open Users: this is My worklist instead.").wait_for()
+    assert page.get_by_role("heading", name="My worklist", exact=True).is_visible()
+    assert page.get_by_role("heading", name="Users", exact=True).count() == 0

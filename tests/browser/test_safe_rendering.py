@@ -192,7 +192,7 @@ def test_comments_and_the_agreement_document_show_markdown_as_text(page, served,
 
 def test_a_dispute_comment_shows_markdown_as_text(page, served, recorder):
     log_in(page, served.url, HEAD, DEMO_PASSWORD)
-    open_page(page, f"{served.url}/disputes", "Disputed rejections")
+    open_page(page, f"{served.url}/disputes", "Disputes")
     shows(page, "\n".join(recorder.lines()), recorder)
     fetched_nothing(page, recorder)
 

@@ -38,6 +38,17 @@ def stored_user(database_url: str, username: str) -> User | None:
     return user
 
 
+def test_db_upgrade_says_whether_it_created_the_database_or_found_it_up_to_date(tmp_path):
+    path = tmp_path / "new.db"
+    url = f"sqlite:///{path}"
+    created = cli(url, "db", "upgrade")
+    assert created.returncode == 0, created.stderr
+    head = created.stdout.strip().rsplit(" ", 1)[-1].rstrip(")")
+    assert created.stdout.strip() == f"created the database at {path} (schema {head})"
+    again = cli(url, "db", "upgrade")
+    assert again.stdout.strip() == f"the database at {path} is up to date (schema {head})"
+
+
 def test_users_add_creates_the_first_admin_from_a_password_on_stdin(database_url):
     result = cli(database_url, "users", "add", "root", "--role", "admin", "--name", "Root User",
                  "--email", "root@example.com", stdin="s3cret-enough\n")

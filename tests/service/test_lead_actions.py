@@ -141,7 +141,7 @@ def test_only_the_heads_resolve_disputes(session, people, lead_ids, role):
                       reason="not_a_fit")
     dispute_id = leads.dispute_rejection(session=session, actor=people["mia"],
                                          lead_id=lead_ids["ana"], comment="Good lead.")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="may not resolve a dispute"):
         leads.resolve_dispute(session=session, actor=people[BY_ROLE[role]],
                               dispute_id=dispute_id, overturn=True)
     assert session.get(Lead, lead_ids["ana"]).rejected_at is not None

@@ -1,4 +1,4 @@
-"""The role/action matrix of DESIGN §7, cell by cell."""
+"""The role/action matrix (docs/permissions.md), cell by cell."""
 
 import pytest
 
@@ -18,6 +18,7 @@ EXPECTED = {
     Action.IMPORT_DATA: {A, SH, MH, MK},
     Action.WORK_LEADS: {SH, REP},
     Action.DISPUTE_REJECTION: {MH, MK},
+    Action.RESOLVE_DISPUTE: {SH, MH},  # added to the table: either head resolves
     Action.VIEW_DASHBOARDS: set(Role),
 }
 
@@ -39,3 +40,12 @@ def test_every_no_raises_permission_denied(role, action):
 
 def test_allowed_actions_lists_only_the_yes_cells():
     assert allowed_actions(Role.SALES_REP) == [Action.WORK_LEADS, Action.VIEW_DASHBOARDS]
+
+
+def test_a_refusal_reads_as_a_sentence():
+    with pytest.raises(PermissionDenied) as refused:
+        require(Role.EXEC, Action.IMPORT_DATA)
+    assert str(refused.value) == "An executive may not import leads / touches."
+    with pytest.raises(PermissionDenied) as refused:
+        require(Role.MARKETER, Action.RESOLVE_DISPUTE)
+    assert str(refused.value) == "A marketer may not resolve a dispute."
