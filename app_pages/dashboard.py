@@ -9,7 +9,8 @@ from ui import charts, data
 from ui.auth import require_page
 from ui.exports import chart_downloads, table_download
 from ui.scorecard import period_card, render_scorecard
-from ui.text import literal
+from ui.tables import readable_leads
+from ui.text import literal, local_time, words
 
 actor = require_page("dashboard")
 st.title("Compliance")
@@ -17,16 +18,22 @@ st.title("Compliance")
 as_of = data.as_of()
 
 period_column, *filter_columns = st.columns([1.4, 1, 1, 1, 1])
+if (asked := st.query_params.get("period")) and st.session_state.get("dash_asked") != asked:
+    st.session_state["dash_period"] = st.session_state["dash_asked"] = asked  # a link's period
 period = period_column.text_input(
     "Period", value=data.current_period(as_of, actor=actor), key="dash_period",
     help="A month (2026-03), a quarter (2026-Q1) or dates (2026-01-01:2026-04-01, end exclusive).")
 options = data.filter_options(period, as_of, actor=actor)
+names = data.people(actor=actor)
+people = {"All": "All"} | {rep: names.get(rep, rep) for rep in options["rep"]}
 chosen = {}
 for column, name in zip(filter_columns, ("channel", "segment", "region", "rep"), strict=True):
     # A value chosen in another period stays offered (its leads here are none, not hidden).
     kept = [st.session_state[f"dash_{name}"]] if st.session_state.get(
         f"dash_{name}", "All") not in ("All", *options[name]) else []
-    picked = column.selectbox(name.title(), ["All", *options[name], *kept], key=f"dash_{name}")
+    told = (lambda rep: people.get(rep, rep)) if name == "rep" else str  # reps by name
+    picked = column.selectbox(name.title(), ["All", *options[name], *kept], key=f"dash_{name}",
+                              format_func=told)
     chosen[name] = None if picked == "All" else picked
 filters = measurement.Filters.of(**chosen).values
 
@@ -58,7 +65,8 @@ governed = (f"what-if: every lead measured against version {what_if}, which does
             f"version {report['agreement']['version']} in force at the period's start")
 st.caption(f"{literal(report['agreement']['title'])} · {governed} · "
            f"{report['period']['start'][:10]} to "
-           f"{report['period']['end'][:10]} · as of {report['as_of'][:16].replace('T', ' ')} UTC"
+           f"{report['period']['end'][:10]} · as of "
+           f"{local_time(report['as_of'], data.zone(actor=actor))}"
            + (f" · filtered by {', '.join(f'{k} = {literal(v)}' for k, v in filters)}"
               if filters else "")
            + (f" · {report['not_covered']:,} clocks no signed version governs are left out"
@@ -71,7 +79,7 @@ table_download(card, "scorecard", key="dash_card_csv")
 
 clock_ids = [c["id"] for c in report["commitments"] if c["kind"] in ("response", "attempts")]
 commitment = st.selectbox("Clock commitment for the response charts", clock_ids,
-                          key="dash_commitment") if clock_ids else None
+                          key="dash_commitment", format_func=words) if clock_ids else None
 
 drawn = data.dashboard_charts(period, as_of, filters, commitment, what_if, actor=actor)
 picked_chart = None
@@ -104,7 +112,8 @@ if picked_chart:
     st.caption(f"{total:,} lead{'s' if total != 1 else ''}"
                + (f"; the {data.DRILL_LIMIT:,} newest are listed" if total > len(behind)
                   else ""))
-    st.dataframe(behind, hide_index=True, width="stretch", key="dash_behind")
+    st.dataframe(readable_leads(behind, data.people(actor=actor), data.zone(actor=actor)),
+                 hide_index=True, width="stretch", key="dash_behind")
     table_download(behind, f"leads-{name}", key="dash_behind_csv")
 
 if what_if:

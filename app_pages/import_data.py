@@ -4,11 +4,13 @@ progress bar, row-level errors to download, and the import history."""
 import pandas as pd
 import streamlit as st
 
+from core import periods
 from core.services import imports
+from ui import data
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
 from ui.services import call
-from ui.text import literal
+from ui.text import field_label, literal, local_time
 
 actor = require_page("import")
 NONE = "—"
@@ -24,16 +26,35 @@ upload = st.file_uploader("A CSV or Excel export", type=["csv", "txt", "tsv", "x
                                "Excel sheet holds up to 200,000 rows; larger: save it as CSV.")
 
 
+def where_the_rows_went(months: list[tuple[str, int]]) -> None:
+    """Which months the imported rows fall in, with links to the dashboard for them."""
+    first, last = months[0][0], months[-1][0]
+    busiest, most = max(months, key=lambda pair: pair[1])
+    span = first if first == last else f"{first} to {last} ({len(months)} months)"
+    st.info(f"These rows fall in {span}; the most, {most:,}, in {busiest}. The Compliance page "
+            "shows one period at a time: open the one you imported.", icon=":material/event:")
+    whole = periods.months_period(first, last)
+    left, right = st.columns(2)
+    left.page_link("app_pages/dashboard.py", label=f"Compliance for {busiest}",
+                   icon=":material/monitoring:", query_params={"period": busiest})
+    if first != last:
+        right.page_link("app_pages/dashboard.py", label=f"Compliance for {span}",
+                        icon=":material/date_range:", query_params={"period": whole})
+
+
 def mapping_editor(columns: list[str], base: dict[str, list[str]]) -> dict[str, str]:
     """One picker per canonical field, prefilled from the preset or the name suggestions."""
     chosen = {}
+    fields = imports.FIELDS[kind]
+    per_column = -(-len(fields) // 4)  # read down each column, then the next
     grid = st.columns(4)
-    for index, name in enumerate(imports.FIELDS[kind]):
+    for index, name in enumerate(fields):
         current = base.get(name, [])
         options = [NONE, *columns]
-        picked = grid[index % 4].selectbox(
-            name, options, index=options.index(current[0]) if current else 0,
-            key=f"import_map_{kind}_{name}_{upload.file_id}",
+        picked = grid[index // per_column].selectbox(
+            field_label(name), options,
+            index=options.index(current[0]) if current else 0,
+            key=f"import_map_{kind}_{name}_{upload.file_id}", help=f"Field `{name}`",
         )
         if picked != NONE:
             chosen[name] = picked
@@ -113,6 +134,9 @@ if upload is not None:
             progress=lambda fraction, message: bar.progress(fraction, text=message), **options)
         if summary is not None:
             st.session_state["import_last"] = summary
+            st.session_state["import_last_months"] = call(
+                imports.batch_months, actor=actor, batch_id=summary.batch_id) \
+                if summary.batch_id else []
         st.rerun()
 
 if summary := st.session_state.get("import_last"):
@@ -121,20 +145,30 @@ if summary := st.session_state.get("import_last"):
         ("Read", summary.read), ("Inserted", summary.inserted), ("Updated", summary.updated),
         ("Unchanged", summary.unchanged), ("Rejected", summary.rejected)], strict=True):
         column.metric(label, f"{value:,}")
+    if summary.batch_id:
+        st.caption(f"Batch {summary.batch_id}: `python -m core.cli import undo "
+                   f"{summary.batch_id}` reverts it.")
     if summary.errors:
         show_errors(summary.errors, "import_last_errors")
+    if months := st.session_state.get("import_last_months"):
+        where_the_rows_went(months)
 
 st.subheader("Import history")
 batches = call(imports.list_batches, actor=actor)
 if not batches:
     st.caption("Nothing imported yet.")
 else:
+    names, zone = data.people(actor=actor), data.zone(actor=actor)
+    counts = {name: st.column_config.NumberColumn(name, format="localized")
+              for name in ("Read", "Inserted", "Updated", "Unchanged", "Rejected")}
     st.dataframe(pd.DataFrame({
-        "When (UTC)": [b.at.strftime("%Y-%m-%d %H:%M") for b in batches],
-        "Who": [b.actor for b in batches], "What": [b.kind for b in batches],
+        "Batch": [b.id for b in batches],  # what `import undo BATCH` takes
+        "When": [local_time(b.at, zone) for b in batches],
+        "Who": [names.get(b.actor, b.actor) for b in batches],
+        "What": [KINDS.get(b.kind, b.kind) for b in batches],
         "File": [b.file_name for b in batches], "Source": [b.source for b in batches],
         "Read": [b.read for b in batches], "Inserted": [b.inserted for b in batches],
         "Updated": [b.updated for b in batches], "Unchanged": [b.unchanged for b in batches],
         "Rejected": [b.rejected for b in batches],
         "SHA-256": [b.file_hash[:12] for b in batches],
-    }), hide_index=True, width="stretch", key="import_history")
+    }), hide_index=True, width="stretch", key="import_history", column_config=counts)

@@ -11,8 +11,9 @@ from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import run_service, show_flash
 from ui.services import call
-from ui.text import literal
-from ui.worklist import open_table, percent, render_urgent
+from ui.tables import readable_values
+from ui.text import literal, words
+from ui.worklist import open_table, percent, reading_of, render_urgent
 
 actor = require_page("leads")
 own = actor.role == Role.SALES_REP
@@ -32,14 +33,15 @@ else:
         versus = data.rep_versus_team(as_of, actor=actor)
         for column, row in zip(st.columns(max(len(versus), 1)), versus.itertuples(), strict=False):
             mine, team = (percent(value) for value in (row.mine_pct, row.team_pct))
-            column.metric(f"My {row.commitment} this month", mine,
+            column.metric(f"My {words(row.commitment, capitalized=False)} this month", mine,
                           help=f"Within {row.within}; target {row.target_pct:g}%. "
                                f"The team: {team}.")
             column.caption(f"Team: {team} · target {row.target_pct:g}%")
+    reading = reading_of(document, data.people(actor=actor))
     st.subheader("Breaching next")
-    render_urgent(work, actor, reasons)
+    render_urgent(work, actor, reasons, reading)
     with st.expander(f"All open clocks ({len(work):,})"):
-        table = open_table(work)
+        table = open_table(work, reading)
         st.dataframe(table, hide_index=True, width="stretch", key="work_table")
         table_download(table, "worklist", key="work_csv")
 
@@ -57,17 +59,15 @@ shown = f"the {LIMIT} newest leads" if len(queue) == LIMIT else \
 st.caption(f"Showing {shown}, newest MQL first.")
 hidden = ["id", "source"] + (["owner"] if own else []) + (
     [] if show_decided else ["accepted_at", "rejected_at", "rejection_reason"])
-when = {"format": "YYYY-MM-DD HH:mm", "timezone": "UTC"}
+zone = document.calendar.timezone if document else "UTC"
 st.dataframe(
-    queue.drop(columns=hidden), hide_index=True, width="stretch", height=320, key="leads_table",
+    readable_values(queue.drop(columns=hidden), data.people(actor=actor), zone),
+    hide_index=True, width="stretch", height=320, key="leads_table",
     column_config={
         "external_id": "Lead", "name": "Name", "company": "Company", "channel": "Channel",
         "owner": "Owner", "rejection_reason": "Reason", "recycled": "Recycled",
-        "touches": "Human touches",
-        "mql_at": st.column_config.DatetimeColumn("MQL (UTC)", **when),
-        "accepted_at": st.column_config.DatetimeColumn("Accepted (UTC)", **when),
-        "rejected_at": st.column_config.DatetimeColumn("Rejected (UTC)", **when),
-        "last_touch_at": st.column_config.DatetimeColumn("Last touch (UTC)", **when),
+        "touches": "Human touches", "mql_at": "MQL", "accepted_at": "Accepted",
+        "rejected_at": "Rejected", "last_touch_at": "Last touch",
     },
 )
 
@@ -86,9 +86,9 @@ with accept_column:
         run_service(leads.accept_lead, "Lead accepted.", actor=actor, lead_id=lead_id)
         st.rerun()
 with reject_column:
-    reason = st.selectbox("Reason", reasons, key="leads_reject_reason",
+    reason = st.selectbox("Reason", reasons, key="leads_reject_reason", format_func=words,
                           placeholder="No agreement is active", disabled=not reasons)
     if st.button("Reject", key="leads_reject", disabled=not reasons):
-        run_service(leads.reject_lead, f"Lead rejected: {reason}.", actor=actor, lead_id=lead_id,
-                    reason=reason)
+        run_service(leads.reject_lead, f"Lead rejected: {words(reason)}.", actor=actor,
+                    lead_id=lead_id, reason=reason)
         st.rerun()

@@ -14,7 +14,7 @@ from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import FLASH_KEY, run_service, show_flash
 from ui.services import call
-from ui.text import literal
+from ui.text import literal, words
 
 actor = require_page("planner")
 RATE_LABELS = {"mql_sal": "MQL → SAL", "sal_sql": "SAL → SQL", "sql_won": "SQL → won"}
@@ -58,18 +58,23 @@ def assumptions_table(ctx: planning.PlanContext, result: dict | None) -> pd.Data
                  f"{past.avg_won_sample:,} won deals with an amount", "–",
                  amount(result["avg_won"]) if result else "–"))
     lag = "–" if past.median_days is None else \
-        f"{past.median_days:,.1f} days ({past.lag_months} months)"
+        f"{past.median_days:,.1f} days ({months(past.lag_months)})"
     rows.append(("MQL → won lag", lag, f"{past.lag_sample:,} won deals", "–",
-                 f"{result['lag_months']} months" if result else "–"))
+                 months(result["lag_months"]) if result else "–"))
     return pd.DataFrame(rows, columns=["Assumption", "History", "Sample", "Plausible range (95%)",
                                        "Used"])
+
+
+def months(count: int) -> str:
+    """"1 month", "3 months"."""
+    return f"{count} month{'' if count == 1 else 's'}"
 
 
 def mql_chart(frame: pd.DataFrame) -> alt.Chart:
     """MQLs needed per month."""
     return alt.Chart(frame).mark_bar(color="#7E57C2").encode(
         x=alt.X("month:O", title="Month the MQLs must arrive"),
-        y=alt.Y("mql:Q", title="MQLs"),
+        y=alt.Y("mql:Q", title="MQLs", axis=alt.Axis(tickMinStep=1, format=",d")),
         tooltip=[alt.Tooltip("month:O", title="Month"),
                  alt.Tooltip("mql:Q", title="MQLs", format=",.0f")],
     ).properties(height=260)
@@ -118,8 +123,8 @@ if ctx.goal is None:
 else:
     per_quarter = "" if ctx.goal.per == "quarter" else \
         f", {amount(ctx.goal.revenue)} per quarter"
-    revenue_column.caption(f"Shared goal `{ctx.goal.id}`: {amount(ctx.goal.target)} per "
-                           f"{ctx.goal.per}{per_quarter}.")
+    revenue_column.caption(f"Shared goal {literal(words(ctx.goal.id))}: "
+                           f"{amount(ctx.goal.target)} per {ctx.goal.per}{per_quarter}.")
 
 past = ctx.history
 basis = (ctx.quarter, past.quarters)
@@ -174,20 +179,26 @@ st.caption(f"Revenue {amount(result['revenue'])} ÷ average won amount "
 month_column, rep_column = st.columns(2, border=True)
 with month_column:
     st.markdown("**MQLs per month**")
-    st.caption(f"Placed {result['lag_months']} month(s) before the quarter's wins, the "
+    st.caption(f"Placed {months(result['lag_months'])} before the quarter's wins, the "
                "historical MQL → won lag.")
     by_month = pd.DataFrame(result["by_month"], columns=["month", "mql"])
     st.altair_chart(mql_chart(by_month), width="stretch", key="plan_chart")
-    st.dataframe(by_month.rename(columns={"month": "Month", "mql": "MQLs"}), hide_index=True,
-                 width="stretch", key="plan_by_month")
+    st.dataframe(by_month, hide_index=True, width="stretch", key="plan_by_month",
+                 column_config={"month": "Month",
+                                "mql": st.column_config.NumberColumn("MQLs", format="localized")})
     table_download(by_month, f"plan-{result['quarter']}-by-month", key="plan_by_month_csv")
 with rep_column:
     st.markdown("**Per rep**")
     basis_text = "won deals" if past.share_basis == "won" else "MQLs (no deal was won)"
     st.caption(f"Split by each rep's share of the history's {basis_text}.")
     by_rep = pd.DataFrame(result["by_rep"], columns=["rep", "share", "mql", "won"])
-    st.dataframe(by_rep, hide_index=True, width="stretch", key="plan_by_rep",
-                 column_config={"rep": "Rep", "mql": "MQLs", "won": "Won deals",
+    names = data.people(actor=actor)
+    st.dataframe(by_rep.assign(rep=by_rep["rep"].map(lambda rep: names.get(rep, rep))),
+                 hide_index=True, width="stretch", key="plan_by_rep",
+                 column_config={"rep": "Rep",
+                                "mql": st.column_config.NumberColumn("MQLs", format="localized"),
+                                "won": st.column_config.NumberColumn("Won deals",
+                                                                     format="localized"),
                                 "share": st.column_config.NumberColumn("Share", format="percent")})
     table_download(by_rep, f"plan-{result['quarter']}-by-rep", key="plan_by_rep_csv")
 

@@ -156,6 +156,13 @@ class BusinessCalendar:
             for start, end in self._hours[WEEKDAYS.index(weekday)]
         ]
 
+    def working_day_seconds(self) -> int:
+        """The length of a usual working day (the median of the weekdays that have hours): a
+        business day when durations are told in days."""
+        lengths = sorted(sum(end - start for start, end in windows) * 60
+                         for windows in self._hours if windows)
+        return lengths[len(lengths) // 2] if lengths else 0
+
     def local_date(self, instant: datetime) -> date:
         """The calendar-zone date of an aware instant."""
         _require_aware(instant)

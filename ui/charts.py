@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import vl_convert as vlc
 
+from ui.text import words
+
 SIDE_COLOURS = {"marketing": "#7E57C2", "sales": "#1E88E5", "shared": "#00897B"}
 STATE_COLOURS = {"met": "#2E7D32", "breached": "#C62828", "overdue": "#C62828",
                  "pending": "#9E9E9E", "at_risk": "#F9A825"}
@@ -53,7 +55,7 @@ PCT_FORMAT = ".1f"
 VALUE_FORMAT = ",.1f"
 
 SERIES_LABELS = {"actual": "Actual", "target": "Pro-rated target",
-                 "projection": "Projection at current pace"}
+                 "projection": "Projected at this pace"}
 SERIES_DASHES = {"actual": [1, 0], "target": [6, 4], "projection": [2, 3]}
 STATE_LABELS = {"met": "Met", "breached": "Breached"}
 FUNNEL_SIDES = {"mql": "marketing"}  # every later stage is sales' work
@@ -91,10 +93,9 @@ def _dated(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
                            for column in columns})
 
 
-def _words(identifier: str) -> str:
-    """"first_touch" → "First touch"."""
-    text = identifier.replace("_", " ").replace("-", " ").strip()
-    return text[:1].upper() + text[1:]
+def _count_axis() -> alt.Axis:
+    """An axis of counts: whole numbers only, with thousands separators."""
+    return alt.Axis(tickMinStep=1, format=",d")
 
 
 def _count(field: str, title: str) -> alt.Tooltip:
@@ -173,7 +174,7 @@ def volume_chart(frame: pd.DataFrame, stage_label: str = "MQL") -> alt.TopLevelM
     title = f"Cumulative {stage_label}s"
     base = alt.Chart(data).encode(
         x=alt.X(**_date_axis("day", "Day")),
-        y=alt.Y("leads:Q", title=title),
+        y=alt.Y("leads:Q", title=title, axis=_count_axis()),
         color=alt.Color("label:N", scale=alt.Scale(domain=labels, range=colours), legend=legend))
     lines = base.mark_line(strokeWidth=2).encode(strokeDash=alt.StrokeDash(
         "label:N", scale=alt.Scale(domain=labels, range=list(SERIES_DASHES.values())),
@@ -197,7 +198,7 @@ def weekly_chart(frame: pd.DataFrame, commitment_id: str,
     colour = SIDE_COLOURS.get(str(rows["owner"].iloc[0]), SIDE_COLOURS["sales"])
     target = float(rows["target_pct"].iloc[0])
     data = _dated(rows, "week").assign(resolved=rows["met"] + rows["breached"])
-    title = f"{label or _words(commitment_id)} compliance (%)"
+    title = f"{label or words(commitment_id)} compliance (%)"
     pick = _pick("weekly")
     base = alt.Chart(data).encode(
         x=alt.X(**_date_axis("week", "Week starting", kind="O", labelAngle=0)),
@@ -251,7 +252,7 @@ def distribution_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
         x=alt.X("hours_from:Q", title="Business hours to stop", scale=alt.Scale(nice=False),
                 axis=axis),
         x2="hours_end:Q",
-        y=alt.Y("leads:Q", title="Leads (stopped clocks)", stack="zero"),
+        y=alt.Y("leads:Q", title="Leads (stopped clocks)", stack="zero", axis=_count_axis()),
         color=alt.Color("outcome:N", title="Outcome", legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=list(outcomes), range=list(outcomes.values()))),
         order=alt.Order("state:N", sort="descending"),
@@ -262,21 +263,24 @@ def distribution_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     return _finish(alt.layer(bars, _reference(budget, f"SLA budget ({budget:g} h)", "x")))
 
 
-def heatmap_chart(frame: pd.DataFrame, target_pct: float | None = None) -> alt.TopLevelMixin:
+def heatmap_chart(frame: pd.DataFrame, target_pct: float | None = None,
+                  names: Mapping[str, str] | None = None) -> alt.TopLevelMixin:
     """Compliance % per rep and week, red→green around `target_pct` (if given) on 0–100; a cell
-    picks its `rep` and `week`."""
+    picks its `rep` (a username, shown by its name in `names`) and `week`."""
     if frame.empty:
         return _empty("heatmap")
-    data = _dated(frame, "week").assign(resolved=frame["met"] + frame["breached"])
+    data = _dated(frame, "week").assign(resolved=frame["met"] + frame["breached"],
+                                        person=frame["rep"].map(lambda rep: (names or {}).get(
+                                            rep, rep)))
     scale = alt.Scale(scheme="redyellowgreen", domain=[0, 100], clamp=True,
                       **({} if target_pct is None else {"domainMid": float(target_pct)}))
     pick = _pick("heatmap")
     chart = alt.Chart(data).mark_rect(stroke="white", strokeWidth=1).encode(
         x=alt.X(**_date_axis("week", "Week starting", kind="O", labelAngle=0)),
-        y=alt.Y("rep:N", title="Rep", sort="ascending"),
+        y=alt.Y("person:N", title="Rep", sort="ascending", axis=alt.Axis(labelLimit=0)),
         color=alt.Color("compliance_pct:Q", title="Compliance (%)", scale=scale),
         opacity=_highlight(pick),
-        tooltip=[_label("rep", "Rep"), _date("week", "Week starting"),
+        tooltip=[_label("person", "Rep"), _date("week", "Week starting"),
                  _pct("compliance_pct", "Compliance (%)"), _count("met", "Met"),
                  _count("breached", "Breached"), _count("resolved", "Resolved clocks")],
     ).add_params(pick)
@@ -311,7 +315,8 @@ def funnel_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     sides = ["marketing", "sales"]
     y = alt.Y("label:N", title="Stage", sort=list(data["label"]))
     bars = _horizontal_bars(
-        data, "funnel", y=y, x=alt.X("leads:Q", title="Leads in the period's MQL cohort"),
+        data, "funnel", y=y, x=alt.X("leads:Q", title="Leads in the period's MQL cohort",
+                                     axis=_count_axis()),
         colour=alt.Color("side:N", legend=None, scale=alt.Scale(
             domain=sides, range=[SIDE_COLOURS[side] for side in sides])),
         tooltip=[_label("label", "Stage"), _count("leads", "Leads"),
@@ -327,10 +332,13 @@ def reasons_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     a bar picks its `reason`."""
     if frame.empty:
         return _empty("reasons")
+    data = frame.assign(label=frame["reason"].map(words))  # the pick keeps the reason id
     return _finish(_horizontal_bars(
-        frame, "reasons", y=alt.Y("reason:N", title="Rejection reason", sort="-x"),
-        x=alt.X("leads:Q", title="Rejected MQLs"), colour=alt.value(SIDE_COLOURS["sales"]),
-        tooltip=[_label("reason", "Reason"), _count("leads", "Rejected MQLs")]))
+        data, "reasons", y=alt.Y("label:N", title="Rejection reason", sort="-x",
+                                 axis=alt.Axis(labelLimit=0)),
+        x=alt.X("leads:Q", title="Rejected MQLs", axis=_count_axis()),
+        colour=alt.value(SIDE_COLOURS["sales"]),
+        tooltip=[_label("label", "Reason"), _count("leads", "Rejected MQLs")]))
 
 
 def conformance_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
@@ -344,7 +352,7 @@ def conformance_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
               .then(alt.value(HIGHLIGHT_COLOUR)).otherwise(alt.value(SIDE_COLOURS["marketing"])))
     return _finish(_horizontal_bars(
         data, "conformance", y=alt.Y("criterion:N", title="MQL criterion",
-                                     sort=list(data["criterion"])),
+                                     sort=list(data["criterion"]), axis=alt.Axis(labelLimit=0)),
         x=alt.X("pct:Q", title="MQLs meeting the criterion (%)", scale=_pct_scale()),
         colour=colour,
         tooltip=[_label("criterion", "Criterion"), _pct("pct", "Conforming (%)"),
@@ -373,11 +381,12 @@ def goals_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     what was expected by now and a dark tick at the target; a row picks its `goal`."""
     if frame.empty:
         return _empty("goals")
-    data = _goal_rows(frame)
-    tooltip = [_label("goal", "Goal"), _label("metric", "Metric"),
+    data = _goal_rows(frame).assign(label=lambda rows: rows["goal"].map(words),
+                                    metric=lambda rows: rows["metric"].map(words))
+    tooltip = [_label("label", "Goal"), _label("metric", "Metric"),
                _label("actual_text", "Actual"), _label("expected_to_date_text", "Expected by now"),
                _label("target_text", "Target"), _pct("attainment_pct", "Attainment (%)")]
-    y = alt.Y("goal:N", title="Shared goal")
+    y = alt.Y("label:N", title="Shared goal", axis=alt.Axis(labelLimit=0))
     top = max(100.0, float(np.nanmax(data[["actual_pct", "expected_to_date_pct"]].to_numpy(
         dtype=float), initial=0.0))) * 1.05
     scale = alt.Scale(domain=[0, top])
@@ -413,12 +422,14 @@ CHARTS: dict[str, tuple[str, Builder]] = {
 
 
 def dashboard_chart(name: str, frame: pd.DataFrame, commitment: str | None,
-                    target_pct: float | None) -> alt.TopLevelMixin:
-    """The dashboard's chart `name` of its frame (the clock charts of `commitment`)."""
+                    target_pct: float | None, names: Mapping[str, str] | None = None
+                    ) -> alt.TopLevelMixin:
+    """The dashboard's chart `name` of its frame (the clock charts of `commitment`; reps
+    shown by their `names`)."""
     if name == "weekly":
         return weekly_chart(frame, commitment)
     if name == "heatmap":
-        return heatmap_chart(frame, target_pct)
+        return heatmap_chart(frame, target_pct, names)
     return CHARTS[name][1](frame)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core import agreement as sla
-from core import clock, compliance, dashboard, periods
+from core import clock, compliance, dashboard, periods, services
 from core.errors import InvalidInput
 from core.services import Actor, measurement
 from ui import charts
@@ -38,6 +38,25 @@ def as_of() -> str:
         return pinned
     minute = clock.now().replace(second=0, microsecond=0)
     return (minute + timedelta(minutes=1)).isoformat()
+
+
+def people(*, actor: Actor) -> dict[str, str]:
+    """People's names by username, to show a name where the data holds a username."""
+    return _people(database(), actor)
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+def _people(database_key: str, _actor: Actor) -> dict[str, str]:
+    del database_key  # the cache key only: names are the same for every viewer
+    return call(services.people_names, actor=_actor)
+
+
+def zone(*, actor: Actor) -> str:
+    """The agreement calendar's time zone, in which pages tell times (UTC before any SLA)."""
+    try:
+        return call(measurement.context, actor=actor).timezone
+    except InvalidInput:
+        return "UTC"
 
 
 def current_period(as_of: str, *, actor: Actor) -> str:
@@ -149,12 +168,15 @@ def dashboard_charts(period: str, as_of: str, filters: Filters, commitment: str 
     """Each dashboard chart with its frame (None: the agreement has no clock commitment), built
     once per measured period: a rerun draws the same charts without building them again."""
     measured = _measured(period, as_of, what_if, actor)
-    return _dashboard_charts(measured.key, filters, commitment, what_if, _measured=measured)
+    names = tuple(sorted(people(actor=actor).items()))
+    return _dashboard_charts(measured.key, filters, commitment, what_if, names,
+                             _measured=measured)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _dashboard_charts(key: tuple, filters: Filters, commitment: str | None,
-                      what_if: int | None, *, _measured: _Measured
+                      what_if: int | None, names: tuple[tuple[str, str], ...], *,
+                      _measured: _Measured
                       ) -> dict[str, tuple[pd.DataFrame, alt.TopLevelMixin] | None]:
     report = _report(key, filters, what_if, _measured=_measured)
     frames = dashboard.chart_frames(_evaluation(key, filters, what_if, _measured=_measured),
@@ -162,8 +184,15 @@ def _dashboard_charts(key: tuple, filters: Filters, commitment: str | None,
     target_pct = next((c["target_pct"] for c in report["commitments"]
                        if c["id"] == commitment), None)
     return {name: None if frame is None else
-            (frame, charts.dashboard_chart(name, frame, commitment, target_pct))
+            (frame, charts.dashboard_chart(name, frame, commitment, target_pct, dict(names)))
             for name, frame in frames.items()}
+
+
+def working_days_so_far(period: str, as_of: str, *, actor: Actor) -> int:
+    """The period's working days up to as_of (today included) on the agreement's calendar."""
+    measured = _measured(period, as_of, None, actor)
+    evaluation = _evaluation(measured.key, (), None, _measured=measured)
+    return periods.working_days_so_far(evaluation.calendar, evaluation.period, evaluation.as_of)
 
 
 def previous_report(period: str, as_of: str, filters: Filters = (), *,

@@ -12,6 +12,10 @@ Selectbox options, st.dataframe cells and text inputs are not markdown: pass tex
 """
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from core.wording import words
 
 JOINER = "\u2060"  # WORD JOINER: zero width, no line break, not a word character
 NBSP = "\u00a0"
@@ -73,3 +77,45 @@ def code(text: object) -> str:
     fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_CLAUSE_PART = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def clause_label(path: str) -> str:
+    """A clause path of the redline as words: "commitments[mql-volume].target" →
+    "Commitments › MQL volume › Target", "stages.mql.criteria[0]" → "Stages › MQL › Criteria
+    › #1"."""
+    shown = []
+    for name, index in _CLAUSE_PART.findall(path):
+        shown.append(f"#{int(index) + 1}" if index.isdigit() else words(index or name))
+    return " › ".join(shown) or path
+
+
+def local_time(value: object, zone: str, *, seconds: bool = False) -> str:
+    """An instant (ISO text or an aware datetime; naive is UTC) in a zone, the zone named:
+    "2026-12-03 09:15 EST"."""
+    instant = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) \
+        else value
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {local.tzname()}"
+
+
+# Lead and touch fields as people name them (columns, mapping pickers); others: `words`
+FIELD_LABELS = {
+    "external_id": "CRM id", "created_at": "Created", "mql_at": "Became an MQL",
+    "accepted_at": "Accepted by sales", "rejected_at": "Rejected by sales",
+    "rejection_reason": "Rejection reason", "sql_at": "Became an SQL",
+    "opportunity_at": "Opportunity opened", "won_at": "Won", "lost_at": "Lost",
+    "owner": "Owner (rep)", "amount": "Deal amount", "lead_external_id": "The lead's CRM id",
+    "at": "When", "kind": "Kind (call, email…)", "rep": "Rep", "automated": "Automated",
+    "mql": "MQL", "state": "State", "due": "Due",
+}
+
+
+def field_label(name: str) -> str:
+    """A lead or touch field as people name it: "mql_at" → "Became an MQL"."""
+    return FIELD_LABELS.get(name, words(name))
+

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from core import passwords
 from core.errors import InvalidInput, NotFound
@@ -220,6 +220,23 @@ def _update(session: Session, actor: Actor, user: User, action: str, **changes) 
         object_id=user.username, before=before, after=_public(user),
     )
     return _view(user)
+
+
+def people_names(*, session: Session, actor: Actor) -> dict[str, str]:
+    """Every user's display name by username (deactivated users too: their names stay on what
+    they did)."""
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    return dict(session.exec(select(User.username, User.display_name)).all())
+
+
+def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """People's names by username, for showing who did what (a username no user has, such as
+    "system", is missing: callers keep the username)."""
+    if not usernames:
+        return {}
+    rows = session.exec(select(User.username, User.display_name)
+                        .where(col(User.username).in_(sorted(usernames)))).all()
+    return dict(rows)
 
 
 def _revoke_sessions(user: User, now: datetime | None = None) -> None:

@@ -236,6 +236,34 @@ def list_batches(*, session: Session, actor: Actor, limit: int = 50) -> list[Bat
                       b.at) for b in batches]
 
 
+def batch_months(*, session: Session, actor: Actor, batch_id: int) -> list[tuple[str, int]]:
+    """Where a batch's rows fall, oldest first: (month, rows) by the MQL month of the leads it
+    inserted or updated (leads without an MQL by their creation), or by the month of the touches
+    it inserted; months in the signed agreement's zone (UTC before one is signed)."""
+    require(actor.role, Action.IMPORT_DATA)
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        return []
+    if batch.kind == "touches":
+        stamps = session.execute(select(Touch.at).where(Touch.import_batch_id == batch_id)
+                                 ).scalars().all()
+    else:
+        changed = select(AuditEvent.object_id).where(AuditEvent.batch_id == batch_id,
+                                                     AuditEvent.action == "lead.import_update")
+        leads = session.execute(
+            select(Lead.mql_at, Lead.created_at).where(
+                (Lead.import_batch_id == batch_id)
+                | ((Lead.source + "/" + Lead.external_id).in_(changed)))).all()
+        stamps = [mql or created for mql, created in leads if mql or created]
+    if not stamps:
+        return []
+    document = signed_document(session)
+    zone = document.calendar.timezone if document else "UTC"
+    local = pd.to_datetime(pd.Series(stamps), utc=True).dt.tz_convert(zone)
+    counts = local.dt.strftime("%Y-%m").value_counts().sort_index()
+    return [(month, int(rows)) for month, rows in counts.items()]
+
+
 def save_mapping(
     *, session: Session, actor: Actor, name: str, kind: str, mapping: Mapping[str, str],
     preset: str | None = None,

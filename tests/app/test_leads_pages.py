@@ -11,6 +11,7 @@ from db.engine import get_engine
 from db.models import Dispute, Lead, Touch
 from tests.app.conftest import logged_in
 from tests.sla_helpers import activate
+from ui.text import words
 
 USERS = {"ana": Role.SALES_REP, "ben": Role.SALES_REP, "sofia": Role.SALES_HEAD,
          "marco": Role.MARKETING_HEAD, "erin": Role.EXEC, "mia": Role.MARKETER}
@@ -66,11 +67,14 @@ def test_a_rep_sees_only_their_leads_logs_a_touch_and_accepts(world):
 
 def test_a_rep_rejects_with_one_of_the_agreements_reasons(world):
     at = open_page(world["ana"], "leads")
-    assert at.selectbox(key="leads_reject_reason").options == list(
-        sla.template(title="x", start=date(2026, 1, 1), end=date(2027, 1, 1)).rejection_reasons)
+    reasons = sla.template(title="x", start=date(2026, 1, 1), end=date(2027, 1, 1)
+                           ).rejection_reasons
+    # The reasons read as words; the lead stores the agreement's id of the one chosen
+    assert at.selectbox(key="leads_reject_reason").options == [words(r) for r in reasons]
+    assert "Not a fit" in at.selectbox(key="leads_reject_reason").options
     at.selectbox(key="leads_reject_reason").select("no_budget")
     at.button(key="leads_reject").click().run()
-    assert at.success[0].value == "Lead rejected: no_budget."
+    assert at.success[0].value == "Lead rejected: No budget."
     rejected = [stored(f"ana-{i}") for i in range(2)]
     assert [lead.rejection_reason for lead in rejected].count("no_budget") == 1
 
@@ -78,7 +82,7 @@ def test_a_rep_rejects_with_one_of_the_agreements_reasons(world):
 def test_the_head_of_sales_sees_every_reps_leads(world):
     at = open_page(world["sofia"], "leads")
     assert at.title[0].value == "Leads"
-    assert sorted(at.dataframe[-1].value["owner"].unique()) == ["ana", "ben"]
+    assert sorted(at.dataframe[-1].value["owner"].unique()) == ["Ana Tester", "Ben Tester"]
 
 
 def test_marketing_disputes_and_the_head_overturns(world):

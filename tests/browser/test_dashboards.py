@@ -32,7 +32,7 @@ REP = "ana"
 HEAD = "sofia"
 DEMO_ZONE = "America/New_York"  # the demo agreement's calendar
 FIRST_TOUCH = "first-touch"
-FIRST_TOUCH_LABEL = "My first-touch this month"
+FIRST_TOUCH_LABEL = "My first touch this month"
 # The first-touch budget is 4 business hours; a clock is at risk with under 1 hour left.
 AT_RISK_ELAPSED = timedelta(hours=3, minutes=30)  # 30 business minutes left either way
 OVERDUE_ELAPSED = timedelta(hours=5, minutes=30)
@@ -117,7 +117,7 @@ def plant_leads(engine: Engine) -> Planted:
 
 
 def first_touch_figure(engine: Engine, as_of: str) -> str:
-    """The rep's "My first-touch this month" figure as the services measure it at as_of."""
+    """The rep's "My first touch this month" figure as the services measure it at as_of."""
     with session_scope(engine) as session:
         rep = get_actor(session=session, username=REP)
         scope = measurement.scope(

@@ -204,7 +204,7 @@ def test_dates_ship_as_utc_dates_and_show_in_utc(specs):
 def test_volume_lines_are_solid_dashed_and_dotted_with_points_on_the_actual(specs):
     lines, points = units(specs["volume"])
     dash = lines["encoding"]["strokeDash"]["scale"]
-    assert dash["domain"] == ["Actual", "Pro-rated target", "Projection at current pace"]
+    assert dash["domain"] == ["Actual", "Pro-rated target", "Projected at this pace"]
     assert dash["range"] == [[1, 0], [6, 4], [2, 3]]
     assert lines["encoding"]["color"]["scale"]["range"] == [
         charts.SIDE_COLOURS["marketing"], charts.TARGET_GREY, charts.SIDE_COLOURS["marketing"]]
