@@ -48,9 +48,10 @@ chromium:
 		echo "no Chromium and not root: the browser tests will be skipped"; \
 	fi
 
-## The README's screenshots (docs/*.png) of the demo, taken in Debian's Chromium.
+## The README's screenshots (docs/*.png) of the demo, and every page as every role
+## (build/screenshots/, not committed), taken in Debian's Chromium.
 screenshots: $(VENV)/.dev-installed chromium
-	$(BIN)/python docs/screenshots.py
+	$(BIN)/python docs/screenshots.py --every-page build/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

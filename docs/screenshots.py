@@ -1,11 +1,12 @@
-"""Screenshots of the demo for the README: home, dashboard, worklist, review and planner.
+"""Screenshots of the demo: the README's five, and every page as every role.
 
-    .venv/bin/python docs/screenshots.py [--leads N] [--out DIR]
+    .venv/bin/python docs/screenshots.py [--leads N] [--out DIR] [--every-page DIR]
 
 Seeds a throwaway SQLite demo workspace, serves `streamlit run app.py` on a free port, drives
 Debian's Chromium (/usr/bin/chromium) with Playwright and writes home.png and dashboard.png (the
 head of sales), worklist.png (a rep), review.png (the exec) and planner.png (into docs/ by
-default), printing each path.
+default); with --every-page, also <role>-<page>.png for each page each demo role may open (not
+committed: `make screenshots` writes them to build/screenshots/, to look at). Prints each path.
 """
 
 import argparse
@@ -16,8 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.demo import DEMO_USERS  # noqa: E402
 from tests.browser import serving  # noqa: E402
 from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, served_demo, submit_login  # noqa: E402
+from ui.navigation import pages_for, title_for  # noqa: E402
+
+ONE_USER_PER_ROLE = {user.role: user for user in reversed(DEMO_USERS)}  # the first of each
 
 PASSWORD = "handoff-demo"
 HEAD, REP = "sofia", "ana"
@@ -93,11 +98,35 @@ def shoot(browser, url: str, out: Path) -> list[Path]:
     return shots
 
 
+def shoot_every_page(browser, url: str, out: Path) -> list[Path]:
+    """Every page each demo role may open, as that role sees it."""
+    shots = []
+    for role, user in ONE_USER_PER_ROLE.items():
+        page = log_in(browser, url, user.username, WIDE)
+        for spec in pages_for(role):
+            page.set_viewport_size(WIDE)
+            serving.open_page(page, f"{url}/{spec.url_path}", _heading(spec, user))
+            settle(page)
+            full_height(page)
+            shots.append(out / f"{role}-{spec.url_path}.png")
+            page.screenshot(path=str(shots[-1]), full_page=True)
+        page.context.close()
+    return shots
+
+
+def _heading(spec, user) -> str:
+    """The heading the page opens with (home greets the user)."""
+    if spec.url_path == "home":
+        return f"Welcome, {user.display_name.split()[0]}"
+    return title_for(spec, user.role)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=12_000,
                         help="demo leads to seed (as many as `make seed`)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where to write PNGs")
+    parser.add_argument("--every-page", type=Path, help="also every page for each role, here")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"screenshots need Debian's chromium at {CHROMIUM} (make chromium, as root)")
@@ -111,6 +140,9 @@ def main() -> None:
                                              args=CHROMIUM_ARGS)
         try:
             paths = shoot(browser, url, args.out)
+            if args.every_page:
+                args.every_page.mkdir(parents=True, exist_ok=True)
+                paths += shoot_every_page(browser, url, args.every_page)
         finally:
             browser.close()
     for path in paths:
