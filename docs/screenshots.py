@@ -89,13 +89,19 @@ def shoot(browser, url: str, out: Path) -> list[Path]:
     for username, path, heading in (("erin", "review", "Quarterly review"),
                                     (HEAD, "planner", "Goal planner")):
         page = log_in(browser, url, username, WIDE)
-        serving.open_page(page, f"{url}/{path}", heading)
-        settle(page)
-        full_height(page)
-        shots.append(out / f"{path}.png")
-        page.screenshot(path=str(shots[-1]), full_page=True)
+        shots.append(shoot_page(page, f"{url}/{path}", heading, out / f"{path}.png"))
         page.context.close()
     return shots
+
+
+def shoot_page(page, address: str, heading: str, path: Path) -> Path:
+    """Open a page, let it settle, and take it whole."""
+    page.set_viewport_size(WIDE)
+    serving.open_page(page, address, heading)
+    settle(page)
+    full_height(page)
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def shoot_every_page(browser, url: str, out: Path) -> list[Path]:
@@ -103,13 +109,8 @@ def shoot_every_page(browser, url: str, out: Path) -> list[Path]:
     shots = []
     for role, user in ONE_USER_PER_ROLE.items():
         page = log_in(browser, url, user.username, WIDE)
-        for spec in pages_for(role):
-            page.set_viewport_size(WIDE)
-            serving.open_page(page, f"{url}/{spec.url_path}", _heading(spec, user))
-            settle(page)
-            full_height(page)
-            shots.append(out / f"{role}-{spec.url_path}.png")
-            page.screenshot(path=str(shots[-1]), full_page=True)
+        shots += [shoot_page(page, f"{url}/{spec.url_path}", _heading(spec, user),
+                             out / f"{role}-{spec.url_path}.png") for spec in pages_for(role)]
         page.context.close()
     return shots
 

@@ -114,6 +114,15 @@ def test_in_a_running_period_each_count_leads_with_its_pace_and_its_status_agree
     assert card.delta == f"{pace - 0.0:+.1f} pts vs 2026-02"
 
 
+def test_early_in_a_period_home_also_shows_how_the_last_one_ended(world):
+    early = opened_page(world["marco"], "home", as_of="2026-04-02T12:00:00+00:00")  # day 2
+    assert "The last complete period: 2026-03" in [h.value for h in early.subheader]
+    march = [m for m in early.metric if m.label == "MQL volume"]
+    assert len(march) == 2 and march[1].value.endswith("%") and "pace" not in march[1].value
+    later = opened_page(world["marco"], "home", as_of="2026-04-06T12:00:00+00:00")  # day 6
+    assert not [h for h in later.subheader if h.value.startswith("The last complete period")]
+
+
 def test_the_dashboard_draws_every_chart_and_matches_a_filtered_report(world):
     at = opened_page(world["sofia"], "dashboard")
     assert len(at.get("vega_lite_chart")) == 8
