@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.permissions import Action, can
 from core.services import agreements
-from ui import sla_document, sla_editor, sla_workflow
+from ui import data, sla_document, sla_editor, sla_workflow
 from ui.auth import require_page
 from ui.feedback import show_flash
 from ui.services import call
@@ -50,7 +50,7 @@ document_tab, edit_tab, comments_tab, redline_tab, history_tab, yaml_tab = st.ta
     on_change="rerun",
 )
 with document_tab:
-    sla_document.render_document(version.document)
+    sla_document.render_document(version.document, data.currency(actor=actor))
 with edit_tab:
     sla_editor.render_editor(actor, version)
 with comments_tab:

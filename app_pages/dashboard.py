@@ -73,7 +73,7 @@ st.caption(f"{literal(report['agreement']['title'])} · {governed} · "
               if report.get("not_covered") else ""))
 
 previous = None if what_if else data.previous_report(period, as_of, filters, actor=actor)
-card = period_card(report, previous)
+card = period_card(report, previous, data.currency(actor=actor))
 render_scorecard(card, report, period)
 table_download(card, "scorecard", key="dash_card_csv")
 

@@ -30,13 +30,13 @@ else:
     st.caption(f"{literal(report['agreement']['title'])} "
                f"(version {report['agreement']['version']}) · period {period} · "
                f"as of {local_time(report['as_of'], data.zone(actor=actor))}")
-    render_scorecard(period_card(report, previous), report, period)
+    render_scorecard(period_card(report, previous, data.currency(actor=actor)), report, period)
     early = data.working_days_so_far(period, as_of, actor=actor) < EARLY_WORKING_DAYS
     if early and previous is not None:
         before = previous_period(period)
         st.subheader(f"The last complete period: {before}")
         st.caption(f"{period} has only begun: here is how {before} ended.")
-        render_scorecard(period_card(previous, None), previous, before)
+        render_scorecard(period_card(previous, None, data.currency(actor=actor)), previous, before)
 
 with st.expander(f"What you can do here as {Role(actor.role).label.lower()}"):
     for action in allowed_actions(actor.role):

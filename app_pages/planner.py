@@ -14,7 +14,7 @@ from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import FLASH_KEY, run_service, show_flash
 from ui.services import call
-from ui.text import literal, words
+from ui.text import literal, money, words
 
 actor = require_page("planner")
 RATE_LABELS = {"mql_sal": "MQL → SAL", "sal_sql": "SAL → SQL", "sql_won": "SQL → won"}
@@ -37,8 +37,8 @@ def running_quarter() -> str:
 
 
 def amount(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f}" if float(value).is_integer() \
-        else f"{value:,.2f}"
+    """An amount in the workspace's currency."""
+    return money(value, data.currency(actor=actor))
 
 
 def assumptions_table(ctx: planning.PlanContext, result: dict | None) -> pd.DataFrame:

@@ -1,13 +1,16 @@
-"""Users (admin): add users, change roles, deactivate them, reset passwords."""
+"""Users (admin): add users, change roles, deactivate them, reset passwords; the workspace's
+settings (its currency)."""
 
 import pandas as pd
 import streamlit as st
 
 from core import services
 from core.permissions import Role
+from ui import data
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
 from ui.services import call
+from ui.text import CURRENCY_SIGNS, money
 
 actor = require_page("users")
 ROLES = [role.value for role in Role]
@@ -88,3 +91,16 @@ with edit_tab:
                 f"Password of {chosen} reset; they are signed out everywhere.",
                 username=chosen, new_password=new_password)
             st.rerun()
+
+st.subheader("Workspace")
+with st.form("users_workspace"):
+    current = data.currency(actor=actor)
+    codes = list(CURRENCY_SIGNS)
+    chosen = st.selectbox("Currency of amounts (revenue, deal sizes)", codes,
+                          index=codes.index(current) if current in codes else 0,
+                          format_func=lambda code: f"{code} ({money(1234, code)})",
+                          key="users_currency")
+    if st.form_submit_button("Save settings"):
+        run(services.set_currency, f"Amounts now show in {chosen}.", code=chosen)
+        data.settings_changed()
+        st.rerun()

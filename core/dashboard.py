@@ -28,7 +28,7 @@ from core.compliance import (
     field_values,
 )
 from core.periods import fraction_by_day, local_dates, period_days, week_starts
-from core.wording import words
+from core.wording import DEFAULT_CURRENCY, money, words
 
 MAX_CHART_ROWS = 5000
 STATUS_WORDS = {"met": "Met", "missed": "Missed", "on_track": "On track", "at_risk": "At risk",
@@ -47,8 +47,8 @@ def _days_of(evaluation: Evaluation, ns: np.ndarray) -> np.ndarray:
 # --- scorecard ---------------------------------------------------------------------------------
 
 
-def headline(item: dict) -> str:
-    """A commitment or goal's actual against its target, in words."""
+def headline(item: dict, currency: str = DEFAULT_CURRENCY) -> str:
+    """A commitment or goal's actual against its target, in words (amounts in `currency`)."""
     kind = item.get("kind")
     if kind in ("response", "attempts"):
         what = f"reached {item['attempts']} attempts" if kind == "attempts" else "handled"
@@ -60,7 +60,8 @@ def headline(item: dict) -> str:
     if kind == "volume":
         actual, target = f"{item['actual']:,}", f"{item['target']:,} {item['stage'].upper()}s"
     elif item.get("metric", "").endswith("amount"):
-        actual, target = f"${item['actual']:,.0f}", f"${item['target']:,.0f}"
+        actual, target = money(round(item["actual"]), currency), money(
+            round(item["target"]), currency)
     else:
         actual, target = f"{item['actual']:,}", f"{item['target']:,}"
     if _pace(item) is not None:  # the card leads with the pace; this is the partial total
@@ -96,7 +97,8 @@ def score_value(item: dict) -> float | None:
     return None
 
 
-def scorecard(report: dict, previous: dict | None = None) -> pd.DataFrame:
+def scorecard(report: dict, previous: dict | None = None,
+              currency: str = DEFAULT_CURRENCY) -> pd.DataFrame:
     """One row per commitment and shared goal: side, headline, status (code and words), the
     percentage its status is judged by (`value_pct`: the pace to date while a count runs,
     `trend_basis` "pace", else the report's figure) and the trend against the previous
@@ -110,7 +112,7 @@ def scorecard(report: dict, previous: dict | None = None) -> pd.DataFrame:
         (value, basis), earlier = judged_value(item), before.get((kind, item["id"]))
         rows.append({
             "side": item.get("owner", "shared"), "id": item["id"], "kind": kind,
-            "headline": headline(item), "status": item["status"],
+            "headline": headline(item, currency), "status": item["status"],
             "status_words": STATUS_WORDS[item["status"]], "value_pct": value,
             "previous_pct": earlier,
             "trend_pct": None if value is None or earlier is None

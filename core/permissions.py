@@ -53,6 +53,7 @@ class Action(StrEnum):
     WORK_LEADS = "log a touch, accept/reject a lead"
     DISPUTE_REJECTION = "dispute a rejection"
     RESOLVE_DISPUTE = "resolve a dispute"
+    CONFIGURE_WORKSPACE = "change the workspace settings"
     VIEW_DASHBOARDS = "view dashboards"
 
 
@@ -70,6 +71,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.WORK_LEADS: frozenset({Role.SALES_HEAD, Role.SALES_REP}),
     Action.DISPUTE_REJECTION: frozenset({Role.MARKETING_HEAD, Role.MARKETER}),
     Action.RESOLVE_DISPUTE: frozenset(_HEADS),
+    Action.CONFIGURE_WORKSPACE: frozenset({Role.ADMIN}),
     Action.VIEW_DASHBOARDS: frozenset(Role),
 }
 
@@ -84,6 +86,7 @@ WHAT_YOU_CAN_DO: dict[Action, str] = {
     Action.WORK_LEADS: "Log touches on leads, and accept or reject them with a reason.",
     Action.DISPUTE_REJECTION: "Dispute a lead rejection you disagree with.",
     Action.RESOLVE_DISPUTE: "Uphold or overturn a disputed rejection.",
+    Action.CONFIGURE_WORKSPACE: "Choose the workspace's settings, such as its currency.",
     Action.VIEW_DASHBOARDS: "See live SLA compliance for both teams.",
 }
 

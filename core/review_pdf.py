@@ -20,7 +20,7 @@ from fpdf.enums import XPos, YPos
 
 from core import dashboard
 from core.permissions import ROLE_LABELS, Role
-from core.wording import figure_label, words
+from core.wording import DEFAULT_CURRENCY, figure_label, words
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -50,7 +50,8 @@ def build_pdf(review: dict) -> bytes:
     document.paragraph(dashboard.reading(report))
 
     document.heading("Scorecard")
-    document.scorecard(dashboard.scorecard(report))
+    document.scorecard(dashboard.scorecard(report, currency=review.get("currency",
+                                                                       DEFAULT_CURRENCY)))
     document.image(chart_png(figure_chart(report)))
 
     document.heading("Causes of the misses")

@@ -21,3 +21,20 @@ def figure_label(figure: str) -> str:
     if parts[0] in ("commitments", "shared_goals") and len(parts) > 1:
         parts = parts[1:]
     return " › ".join(words(part) for part in parts)
+
+
+# Currencies a workspace may show amounts in, by ISO 4217 code: the sign written before the
+# amount (a code and a space where there is no sign of its own)
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "BRL": "R$", "CAD": "CA$", "AUD": "A$",
+                  "JPY": "¥", "INR": "₹", "CHF": "CHF ", "SEK": "SEK ", "MXN": "MX$"}
+DEFAULT_CURRENCY = "USD"
+
+
+def money(value: float | None, currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount as people read it: "$128,300", "€15,774.42" (cents only when there are),
+    "–" when there is none."""
+    if value is None:
+        return "–"
+    sign = CURRENCY_SIGNS.get(currency, f"{currency} ")
+    digits = f"{abs(value):,.0f}" if float(value).is_integer() else f"{abs(value):,.2f}"
+    return f"{'-' if value < 0 else ''}{sign}{digits}"

@@ -238,6 +238,18 @@ class ImportBatch(SQLModel, table=True):
     undone_at: datetime | None = None
 
 
+class WorkspaceSetting(SQLModel, table=True):
+    """A workspace-wide choice an admin makes (core.services.workspace): its key, its value as
+    text, who set it and when."""
+
+    __tablename__ = "workspace_settings"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class SavedMapping(SQLModel, table=True):
     """A column mapping saved by name, to reuse for the next export of the same shape."""
 

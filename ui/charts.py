@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import vl_convert as vlc
 
+from core.wording import DEFAULT_CURRENCY
+from core.wording import money as money_text
 from ui.text import words
 
 SIDE_COLOURS = {"marketing": "#7E57C2", "sales": "#1E88E5", "shared": "#00897B"}
@@ -359,9 +361,9 @@ def conformance_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
                  _count("conforming", "Conforming MQLs"), _count("mqls", "MQLs")]))
 
 
-def _goal_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per goal: actual, expected to date and target, in their own unit and as % of
-    the target (so goals in dollars and in counts share one axis)."""
+def _goal_rows(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """One row per goal: actual, expected to date and target, in their own unit (amounts in
+    `currency`) and as % of the target (so amounts and counts share one axis)."""
     about = frame.groupby("goal", sort=False)[["metric", "attainment_pct"]].first()
     wide = about.join(frame.pivot(index="goal", columns="measure", values="value")).reset_index()
     for measure in ("actual", "expected_to_date", "target"):
@@ -371,17 +373,18 @@ def _goal_rows(frame: pd.DataFrame) -> pd.DataFrame:
     money = wide["metric"].str.endswith("amount")
     for measure in ("actual", "expected_to_date", "target"):
         wide[f"{measure}_pct"] = (wide[measure] / target * 100).round(2)
-        wide[f"{measure}_text"] = [f"${value:,.0f}" if is_money else f"{value:,.0f}"
+        wide[f"{measure}_text"] = [money_text(round(value), currency) if is_money
+                                   else f"{value:,.0f}"
                                    for value, is_money in zip(wide[measure], money, strict=True)]
     return wide
 
 
-def goals_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
+def goals_chart(frame: pd.DataFrame, currency: str = DEFAULT_CURRENCY) -> alt.TopLevelMixin:
     """Shared goals as bullets on a % of target axis: a bar for the actual, a grey tick for
     what was expected by now and a dark tick at the target; a row picks its `goal`."""
     if frame.empty:
         return _empty("goals")
-    data = _goal_rows(frame).assign(label=lambda rows: rows["goal"].map(words),
+    data = _goal_rows(frame, currency).assign(label=lambda rows: rows["goal"].map(words),
                                     metric=lambda rows: rows["metric"].map(words))
     tooltip = [_label("label", "Goal"), _label("metric", "Metric"),
                _label("actual_text", "Actual"), _label("expected_to_date_text", "Expected by now"),
@@ -422,14 +425,16 @@ CHARTS: dict[str, tuple[str, Builder]] = {
 
 
 def dashboard_chart(name: str, frame: pd.DataFrame, commitment: str | None,
-                    target_pct: float | None, names: Mapping[str, str] | None = None
-                    ) -> alt.TopLevelMixin:
+                    target_pct: float | None, names: Mapping[str, str] | None = None,
+                    currency: str = DEFAULT_CURRENCY) -> alt.TopLevelMixin:
     """The dashboard's chart `name` of its frame (the clock charts of `commitment`; reps
-    shown by their `names`)."""
+    shown by their `names`, amounts in `currency`)."""
     if name == "weekly":
         return weekly_chart(frame, commitment)
     if name == "heatmap":
         return heatmap_chart(frame, target_pct, names)
+    if name == "goals":
+        return goals_chart(frame, currency)
     return CHARTS[name][1](frame)
 
 

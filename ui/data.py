@@ -51,6 +51,22 @@ def _people(database_key: str, _actor: Actor) -> dict[str, str]:
     return call(services.people_names, actor=_actor)
 
 
+def currency(*, actor: Actor) -> str:
+    """The workspace's currency (ISO 4217 code) for amounts."""
+    return _currency(database(), actor)
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+def _currency(database_key: str, _actor: Actor) -> str:
+    del database_key  # the cache key only: the same for every viewer
+    return call(services.currency, actor=_actor)
+
+
+def settings_changed() -> None:
+    """Forget the cached workspace settings (this process; others within a minute)."""
+    _currency.clear()
+
+
 def zone(*, actor: Actor) -> str:
     """The agreement calendar's time zone, in which pages tell times (UTC before any SLA)."""
     try:
@@ -170,13 +186,13 @@ def dashboard_charts(period: str, as_of: str, filters: Filters, commitment: str 
     measured = _measured(period, as_of, what_if, actor)
     names = tuple(sorted(people(actor=actor).items()))
     return _dashboard_charts(measured.key, filters, commitment, what_if, names,
-                             _measured=measured)
+                             currency(actor=actor), _measured=measured)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _dashboard_charts(key: tuple, filters: Filters, commitment: str | None,
-                      what_if: int | None, names: tuple[tuple[str, str], ...], *,
-                      _measured: _Measured
+                      what_if: int | None, names: tuple[tuple[str, str], ...],
+                      money_in: str, *, _measured: _Measured
                       ) -> dict[str, tuple[pd.DataFrame, alt.TopLevelMixin] | None]:
     report = _report(key, filters, what_if, _measured=_measured)
     frames = dashboard.chart_frames(_evaluation(key, filters, what_if, _measured=_measured),
@@ -184,7 +200,8 @@ def _dashboard_charts(key: tuple, filters: Filters, commitment: str | None,
     target_pct = next((c["target_pct"] for c in report["commitments"]
                        if c["id"] == commitment), None)
     return {name: None if frame is None else
-            (frame, charts.dashboard_chart(name, frame, commitment, target_pct, dict(names)))
+            (frame, charts.dashboard_chart(name, frame, commitment, target_pct, dict(names),
+                                           money_in))
             for name, frame in frames.items()}
 
 

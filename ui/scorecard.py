@@ -12,9 +12,10 @@ SIDE_TITLES = {"marketing": "Marketing commits to", "sales": "Sales commits to",
                "shared": "Shared goals"}
 
 
-def period_card(report: dict, previous: dict | None) -> pd.DataFrame:
-    """A period's scorecard rows, with the trend against the period before when measured."""
-    return dashboard.scorecard(report, previous)
+def period_card(report: dict, previous: dict | None, currency: str) -> pd.DataFrame:
+    """A period's scorecard rows, with the trend against the period before when measured
+    (amounts in `currency`)."""
+    return dashboard.scorecard(report, previous, currency)
 
 
 def render_scorecard(card: pd.DataFrame, report: dict, period: str) -> None:

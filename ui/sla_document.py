@@ -8,6 +8,7 @@ import streamlit as st
 from core import agreement as sla
 from core import clock
 from core.calendar import WEEKDAYS
+from core.wording import DEFAULT_CURRENCY, money
 from ui.text import code, literal, words
 
 STAGE_LABELS = {"mql": "MQL", "sal": "SAL", "sql": "SQL"}
@@ -78,14 +79,16 @@ def describe_criterion(criterion) -> str:
     return f"{code(field)} {OPERATORS.get(op, op)} {literal(value)}"
 
 
-def describe_goal(goal) -> str:
-    """'Won revenue: 500,000 per quarter'."""
-    return (f"{GOAL_METRICS[goal.metric]}: **{number(goal.target)}** per {goal.per}"
+def describe_goal(goal, currency: str = DEFAULT_CURRENCY) -> str:
+    """'Won revenue: $500,000 per quarter' (amounts in `currency`)."""
+    target = money(goal.target, currency) if goal.metric.endswith("amount") else \
+        number(goal.target)
+    return (f"{GOAL_METRICS[goal.metric]}: **{literal(target)}** per {goal.per}"
             f"{describe_filter(goal.filter)}")
 
 
-def render_document(document: sla.Document) -> None:
-    """The whole agreement, as a document."""
+def render_document(document: sla.Document, currency: str = DEFAULT_CURRENCY) -> None:
+    """The whole agreement, as a document (amounts in `currency`)."""
     st.subheader(literal(document.title))
     st.caption(
         f"In force from {document.effective.start:%d %b %Y} until {document.effective.end:%d %b %Y}"
@@ -93,7 +96,7 @@ def render_document(document: sla.Document) -> None:
     )
     _render_definitions(document)
     _render_commitments(document)
-    _render_goals(document)
+    _render_goals(document, currency)
     _render_calendar(document)
 
 
@@ -131,12 +134,12 @@ def _render_commitments(document: sla.Document) -> None:
                 st.markdown(f"*If {side} misses:* {literal(consequence)}")
 
 
-def _render_goals(document: sla.Document) -> None:
+def _render_goals(document: sla.Document, currency: str) -> None:
     st.markdown("#### Shared goals")
     if not document.shared_goals:
         st.caption("No shared goals.")
     for goal in document.shared_goals:
-        st.markdown(f"- **{literal(words(goal.id))}** — {describe_goal(goal)}")
+        st.markdown(f"- **{literal(words(goal.id))}** — {describe_goal(goal, currency)}")
 
 
 def _render_calendar(document: sla.Document) -> None:

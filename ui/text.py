@@ -15,7 +15,10 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from core.wording import words
+from core.wording import CURRENCY_SIGNS, money, words  # one home (core.wording); pages ask here
+
+__all__ = ["CURRENCY_SIGNS", "clause_label", "code", "field_label", "literal", "local_time",
+           "money", "words"]
 
 JOINER = "\u2060"  # WORD JOINER: zero width, no line break, not a word character
 NBSP = "\u00a0"

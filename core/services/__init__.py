@@ -16,7 +16,7 @@ from core.services.accounts import (
     set_active,
     sign_out,
 )
-from core.services.workspace import WorkspaceOverview, workspace_overview
+from core.services.workspace import WorkspaceOverview, currency, set_currency, workspace_overview
 
 __all__ = [
     "OPERATOR",
@@ -25,6 +25,7 @@ __all__ = [
     "UserView",
     "WorkspaceOverview",
     "add_user",
+    "currency",
     "authenticate",
     "change_role",
     "get_actor",
@@ -33,6 +34,7 @@ __all__ = [
     "reset_password",
     "resume_session",
     "set_active",
+    "set_currency",
     "sign_out",
     "workspace_overview",
 ]

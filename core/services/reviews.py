@@ -17,12 +17,13 @@ from sqlmodel import Session, col, select
 from core import compliance, csv_safe, dashboard, periods
 from core.errors import InvalidInput
 from core.permissions import Action, require
-from core.services import measurement
+from core.services import measurement, workspace
 from core.services.accounts import Actor, display_names
 from core.services.agreements import WorkflowError
 from core.services.audit import record
 from core.services.measurement import Scope
 from core.services.validation import bounded_text
+from core.wording import DEFAULT_CURRENCY
 from db import locks
 from db.models import QuarterlyReview, ReviewComment, utcnow
 
@@ -56,7 +57,8 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
     most breached clocks per response/attempts commitment, and the rejection reasons: frozen
     with the snapshot once signed, else live) and `causes_signed` (whether they are the frozen
     ones; reviews signed before causes were frozen show live causes), `names` (the display
-    name of each username above). Timestamps are ISO 8601 UTC strings.
+    name of each username above), `currency` (the workspace's, for amounts). Timestamps are
+    ISO 8601 UTC strings.
     """
     require(actor.role, Action.VIEW_DASHBOARDS)
     quarter = _quarter(quarter)
@@ -88,6 +90,7 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
         "causes": causes,
         "causes_signed": causes_signed,
         "names": names,
+        "currency": workspace.currency(session=session, actor=actor),
     }
 
 
@@ -117,7 +120,8 @@ def last_finished_quarter(*, session: Session, actor: Actor, agreement_id: int |
 def scorecard_rows(review: dict) -> pd.DataFrame:
     """The review's scorecard as `core.dashboard.scorecard` rows, trends against the quarter
     before (its signed figures when it was signed)."""
-    return dashboard.scorecard(review["scorecard"], _previous_report(review))
+    return dashboard.scorecard(review["scorecard"], _previous_report(review),
+                               review.get("currency", DEFAULT_CURRENCY))
 
 
 def text_summary(review: dict) -> str:

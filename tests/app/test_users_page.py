@@ -4,6 +4,7 @@ import pytest
 from sqlmodel import Session, select
 
 from core.permissions import Role
+from core.services import OPERATOR, currency
 from db.engine import get_engine
 from db.models import User
 from tests.app.conftest import logged_in
@@ -88,3 +89,15 @@ def test_other_roles_have_no_users_page_in_navigation(app_db, role):
     known_pages = str(refused.value).split("Known pages:")[1]
     assert "home.py" in known_pages
     assert "users.py" not in known_pages
+
+
+def test_the_admin_chooses_the_currency_and_amounts_show_in_it(app_db):
+    at = open_users(logged_in(app_db("root", Role.ADMIN)).run())
+    picker = at.selectbox(key="users_currency")
+    assert picker.value == "USD" and "EUR (€1,234)" in picker.options
+    picker.set_value("EUR")
+    at.button(key="FormSubmitter:users_workspace-Save settings").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == "Amounts now show in EUR."
+    with Session(get_engine()) as session:
+        assert currency(session=session, actor=OPERATOR) == "EUR"

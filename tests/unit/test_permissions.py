@@ -19,6 +19,7 @@ EXPECTED = {
     Action.WORK_LEADS: {SH, REP},
     Action.DISPUTE_REJECTION: {MH, MK},
     Action.RESOLVE_DISPUTE: {SH, MH},  # added to the table: either head resolves
+    Action.CONFIGURE_WORKSPACE: {A},  # added: the workspace's settings (its currency)
     Action.VIEW_DASHBOARDS: set(Role),
 }
 
