@@ -27,9 +27,12 @@ if actor is None:
     st.stop()
 st.sidebar.caption(f"Signed in as **{literal(actor.display_name)}** · {role_label(actor.role)}")
 auth.logout_button()
-if not st.session_state.get("nav_address_checked"):  # the address the session opened with
-    st.session_state["nav_address_checked"] = True
-    if (asked := refused(actor.role, st.context.url)) is not None:
-        st.warning(f"{role_label(actor.role, starting_a_sentence=True)} cannot open {asked.title}: "
-                   f"this is {page.title} instead.", icon=":material/block:")
+if "nav_refused" not in st.session_state:  # the address the session opened with, once
+    asked = refused(actor.role, st.context.url)
+    st.session_state["nav_refused"] = (asked.title, page.title) if asked else None
+if (shown := st.session_state["nav_refused"]) and shown[1] == page.title:  # until they move on
+    st.warning(f"{role_label(actor.role, starting_a_sentence=True)} cannot open {shown[0]}: "
+               f"this is {shown[1]} instead.", icon=":material/block:")
+elif shown:
+    st.session_state["nav_refused"] = ()
 page.run()

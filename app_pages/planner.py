@@ -123,8 +123,8 @@ if ctx.goal is None:
 else:
     per_quarter = "" if ctx.goal.per == "quarter" else \
         f", {amount(ctx.goal.revenue)} per quarter"
-    revenue_column.caption(f"Shared goal {literal(words(ctx.goal.id))}: "
-                           f"{amount(ctx.goal.target)} per {ctx.goal.per}{per_quarter}.")
+    revenue_column.caption(literal(f"Shared goal {words(ctx.goal.id)}: "
+                                   f"{amount(ctx.goal.target)} per {ctx.goal.per}{per_quarter}."))
 
 past = ctx.history
 basis = (ctx.quarter, past.quarters)
@@ -170,8 +170,9 @@ sql.metric("SQLs", f"{result['required']['sql']:,}")
 sal.metric("SALs", f"{result['required']['sal']:,}")
 mql.metric("MQLs", f"{result['required']['mql']:,}")
 sample = result["sample"]
-st.caption(f"Revenue {amount(result['revenue'])} ÷ average won amount "
-           f"{amount(result['avg_won'])}, then each stage divided by its rate and rounded up. "
+st.caption(f"Revenue {literal(amount(result['revenue']))} ÷ average won amount "
+           f"{literal(amount(result['avg_won']))}, then each stage divided by its rate and "
+           "rounded up. "
            f"Sample: {sample['mql']:,} MQLs and {sample['won']:,} won deals over "
            f"{sample['quarters']} quarters. Monthly MQL volume target: "
            f"{result['monthly_volume_target']:,}.")
@@ -183,9 +184,9 @@ with month_column:
                "historical MQL → won lag.")
     by_month = pd.DataFrame(result["by_month"], columns=["month", "mql"])
     st.altair_chart(mql_chart(by_month), width="stretch", key="plan_chart")
-    st.dataframe(by_month, hide_index=True, width="stretch", key="plan_by_month",
-                 column_config={"month": "Month",
-                                "mql": st.column_config.NumberColumn("MQLs", format="localized")})
+    st.dataframe(by_month.rename(columns={"month": "Month", "mql": "MQLs"}), hide_index=True,
+                 width="stretch", key="plan_by_month",
+                 column_config={"MQLs": st.column_config.NumberColumn(format="localized")})
     table_download(by_month, f"plan-{result['quarter']}-by-month", key="plan_by_month_csv")
 with rep_column:
     st.markdown("**Per rep**")

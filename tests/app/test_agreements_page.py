@@ -128,7 +128,7 @@ def test_the_document_reads_like_an_sla(people):
     assert "First touch within **4 business hours** of MQL, for **90%** of leads." in body
     assert "Deliver **1,000 MQLs** per month." in body
     assert "*If sales misses:*" in body
-    assert "Won revenue: **500,000** per quarter" in body
+    assert "Won revenue: **\\$500,000** per quarter" in body  # the workspace's currency
 
 
 def test_an_invalid_yaml_edit_names_the_key_and_keeps_the_draft(people):

@@ -61,7 +61,7 @@ def test_a_head_sees_the_plan_and_its_sample(world):
     assert at.title[0].value == "Goal planner"
     assert at.text_input(key="plan_quarter").value == "2026-Q3"
     assert at.number_input(key="plan_revenue").value == 300000
-    assert "Shared goal `won-revenue`: 300,000 per quarter." in [c.value for c in at.caption]
+    assert "Shared goal Won revenue: \\$300,000 per quarter." in [c.value for c in at.caption]
     # 300,000 / 3,000 = 100 won; rates 0.5 (SQL→won), 0.4 (SAL→SQL), 0.5 (MQL→SAL).
     assert figures(at) == {"Won deals": "100", "SQLs": "200", "SALs": "500", "MQLs": "1,000"}
     assert any("Sample: 40 MQLs and 4 won deals over 4 quarters" in caption.value
