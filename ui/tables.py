@@ -29,11 +29,18 @@ def readable_values(frame: pd.DataFrame, names: Mapping[str, str], zone: str) ->
         elif column in ("rejection_reason", "state", "channel", "segment", "region"):
             shown[column] = values.map(words, na_action="ignore")
         elif column in STAMPS:
-            local = pd.to_datetime(values, utc=True).dt.tz_convert(zone)
-            shown[column] = local.dt.strftime("%Y-%m-%d %H:%M %Z").where(local.notna(), "–")
+            shown[column] = local_times(values, zone)
         elif column == "attributes":
             shown[column] = values.map(_attributes_text, na_action="ignore")
     return shown
+
+
+def local_times(values: pd.Series, zone: str, *, named: bool = True) -> pd.Series:
+    """Instants as "2026-12-03 09:15 EST" in `zone` (`named` off: without the zone's
+    abbreviation, for a column whose heading names it); "–" where there is none."""
+    local = pd.to_datetime(values, utc=True).dt.tz_convert(zone)
+    return local.dt.strftime("%Y-%m-%d %H:%M %Z" if named else "%Y-%m-%d %H:%M").where(
+        local.notna(), "–")
 
 
 def _attributes_text(attributes) -> str:

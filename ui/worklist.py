@@ -9,6 +9,7 @@ import streamlit as st
 from core import agreement as sla
 from core.services import Actor, leads
 from ui.feedback import run_service
+from ui.tables import local_times
 from ui.text import literal, words
 
 BADGES = {"overdue": ("Overdue", "red"), "at_risk": ("At risk", "orange"),
@@ -144,7 +145,6 @@ def open_table(rows: pd.DataFrame, reading: Reading = Reading()) -> pd.DataFrame
         told = business_time(seconds, reading.day_seconds)
         return f"overdue by {told}" if seconds < 0 else told
 
-    due = pd.to_datetime(rows["due"], utc=True).dt.tz_convert(reading.timezone)
     return pd.DataFrame({
         "Lead": rows["external_id"], "Name": rows["name"], "Company": rows["company"],
         "Owner": rows["owner"].map(reading.name), "Commitment": rows["commitment"].map(words),
@@ -152,5 +152,5 @@ def open_table(rows: pd.DataFrame, reading: Reading = Reading()) -> pd.DataFrame
         "Business time left": rows["business_seconds_left"].map(left),
         "Calendar time left": rows["calendar_seconds_left"].map(
             lambda seconds: f"{wall_time(seconds)} ago" if seconds < 0 else wall_time(seconds)),
-        f"Due ({reading.timezone})": due.dt.strftime("%Y-%m-%d %H:%M"),
+        f"Due ({reading.timezone})": local_times(rows["due"], reading.timezone, named=False),
     })

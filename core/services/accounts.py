@@ -226,7 +226,7 @@ def people_names(*, session: Session, actor: Actor) -> dict[str, str]:
     """Every user's display name by username (deactivated users too: their names stay on what
     they did)."""
     require(actor.role, Action.VIEW_DASHBOARDS)
-    return dict(session.exec(select(User.username, User.display_name)).all())
+    return dict(session.exec(_NAMES).all())
 
 
 def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
@@ -234,9 +234,10 @@ def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
     "system", is missing: callers keep the username)."""
     if not usernames:
         return {}
-    rows = session.exec(select(User.username, User.display_name)
-                        .where(col(User.username).in_(sorted(usernames)))).all()
-    return dict(rows)
+    return dict(session.exec(_NAMES.where(col(User.username).in_(sorted(usernames)))).all())
+
+
+_NAMES = select(User.username, User.display_name)
 
 
 def _revoke_sessions(user: User, now: datetime | None = None) -> None:

@@ -17,6 +17,8 @@ from db import locks
 from db.models import Dispute, Lead, Touch, utcnow
 
 HUMAN_KINDS = ("call", "email", "meeting")
+
+
 class NotYourLead(PermissionDenied):
     """A sales rep tried to work a lead another rep owns."""
 
