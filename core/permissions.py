@@ -54,6 +54,11 @@ class Action(StrEnum):
     DISPUTE_REJECTION = "dispute a rejection"
     RESOLVE_DISPUTE = "resolve a dispute"
     CONFIGURE_WORKSPACE = "change the workspace settings"
+    REASSIGN_LEADS = "reassign a lead"
+    EDIT_LEADS = "correct a lead's fields"
+    # A sales rep may undo only their own accept/reject within the workspace's undo window;
+    # services check authorship and the window on top of this.
+    UNDO_DECISION = "undo an accept/reject"
     VIEW_DASHBOARDS = "view dashboards"
 
 
@@ -72,6 +77,9 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.DISPUTE_REJECTION: frozenset({Role.MARKETING_HEAD, Role.MARKETER}),
     Action.RESOLVE_DISPUTE: frozenset(_HEADS),
     Action.CONFIGURE_WORKSPACE: frozenset({Role.ADMIN}),
+    Action.REASSIGN_LEADS: frozenset({Role.SALES_HEAD}),
+    Action.EDIT_LEADS: frozenset(_HEADS),
+    Action.UNDO_DECISION: frozenset({Role.SALES_HEAD, Role.SALES_REP}),
     Action.VIEW_DASHBOARDS: frozenset(Role),
 }
 
@@ -87,6 +95,9 @@ WHAT_YOU_CAN_DO: dict[Action, str] = {
     Action.DISPUTE_REJECTION: "Dispute a lead rejection you disagree with.",
     Action.RESOLVE_DISPUTE: "Uphold or overturn a disputed rejection.",
     Action.CONFIGURE_WORKSPACE: "Choose the workspace's settings, such as its currency.",
+    Action.REASSIGN_LEADS: "Reassign leads to another rep, with a reason.",
+    Action.EDIT_LEADS: "Correct a lead's name, company, email, channel, segment or region.",
+    Action.UNDO_DECISION: "Undo an accept or reject (a rep: their own, within the undo window).",
     Action.VIEW_DASHBOARDS: "See live SLA compliance for both teams.",
 }
 

@@ -125,9 +125,53 @@ class Touch(SQLModel, table=True):
     kind: str = Field(max_length=16)  # call | email | meeting | other
     rep: str = Field(default="", max_length=64)
     automated: bool = False
+    # What happened (TOUCH_OUTCOMES) and what the rep wrote down; optional, from the app or a
+    # CRM export that carries them.
+    outcome: str | None = Field(default=None, max_length=32)
+    note: str | None = None
     import_batch_id: int | None = Field(default=None, index=True)  # the batch that inserted it
     change_seq: int = Field(default=0, index=True, sa_type=BigInteger,  # db.changes
                             sa_column_kwargs={"server_default": "0"})
+
+
+TOUCH_OUTCOMES = ("connected", "voicemail", "no_answer", "meeting_booked")
+
+
+class LeadOwnerChange(SQLModel, table=True):
+    """A lead passing from one owner to another: who did it, when and why. A lead's owner
+    history; `--by rep` attributes each clock to the owner of the moment it stopped or
+    breached (core.compliance)."""
+
+    __tablename__ = "lead_owner_changes"
+    __table_args__ = (Index("ix_lead_owner_changes_lead_at", "lead_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow)
+    from_owner: str | None = Field(default=None, max_length=64)
+    to_owner: str | None = Field(default=None, max_length=64)
+    changed_by: str = Field(max_length=64)
+    reason: str = ""
+    import_batch_id: int | None = Field(default=None, index=True)  # set when an import moved it
+
+
+class LeadDecision(SQLModel, table=True):
+    """An accept or a reject of a lead, with its note, and its undo when there was one."""
+
+    __tablename__ = "lead_decisions"
+    __table_args__ = (Index("ix_lead_decisions_lead_at", "lead_id", "decided_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)  # accept | reject
+    reason: str | None = Field(default=None, max_length=64)
+    note: str | None = None
+    decided_by: str = Field(max_length=64)
+    decided_at: datetime = Field(default_factory=utcnow)
+    # The lead's decision fields before it, restored by an undo.
+    before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    undone_by: str | None = Field(default=None, max_length=64)
+    undone_at: datetime | None = None
 
 
 class DataChanges(SQLModel, table=True):

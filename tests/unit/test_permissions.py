@@ -20,6 +20,9 @@ EXPECTED = {
     Action.DISPUTE_REJECTION: {MH, MK},
     Action.RESOLVE_DISPUTE: {SH, MH},  # added to the table: either head resolves
     Action.CONFIGURE_WORKSPACE: {A},  # added: the workspace's settings (its currency)
+    Action.REASSIGN_LEADS: {SH},
+    Action.EDIT_LEADS: {SH, MH},  # added: either head corrects a lead's fields
+    Action.UNDO_DECISION: {SH, REP},  # a rep: their own, within the window (services)
     Action.VIEW_DASHBOARDS: set(Role),
 }
 
@@ -40,7 +43,8 @@ def test_every_no_raises_permission_denied(role, action):
 
 
 def test_allowed_actions_lists_only_the_yes_cells():
-    assert allowed_actions(Role.SALES_REP) == [Action.WORK_LEADS, Action.VIEW_DASHBOARDS]
+    assert allowed_actions(Role.SALES_REP) == [Action.WORK_LEADS, Action.UNDO_DECISION,
+                                              Action.VIEW_DASHBOARDS]
 
 
 def test_a_refusal_reads_as_a_sentence():
