@@ -110,6 +110,14 @@ class PermissionDenied(Exception):
         self.role = role
         self.action = action
 
+    @classmethod
+    def because(cls, role: str, action: Action, why: str) -> "PermissionDenied":
+        """A refusal of a role that may do the action in general, but not this time (a rep's
+        own leads, a window that has passed): the sentence says why."""
+        refused = cls(role, action)
+        refused.args = (f"Not allowed: {why}.",)
+        return refused
+
 
 def can(role: str, action: Action) -> bool:
     """Whether a role may perform an action."""
