@@ -6,6 +6,9 @@ Pure domain code: no streamlit, no database. Inputs are pandas frames:
   NaT when the stage was not reached), owner, channel, segment, region, country, company, name,
   email, score, amount, recycled, attributes (dict) and disputed (an open dispute exists).
 - `touches`: lead_id, at (tz-aware UTC), kind, rep, automated.
+- `owner_changes` (optional): lead_id, at (tz-aware UTC), from_owner, to_owner: each lead's
+  reassignments. `--by rep` counts a clock for the owner of the moment it stopped or breached
+  (`OwnerHistory`); without a history, for the lead's `owner`.
 
 Effective dating (DESIGN §4/§5): the commitment list, targets and the period's calendar come from
 the document in force at the period's start; each lead's clock is measured against the signed
@@ -40,11 +43,15 @@ from core.periods import InForce, Period, WorkingDays, elapsed_fraction, in_forc
 __all__ = [
     "BREAKDOWN_COLUMNS",
     "CLOCK_STATES",
+    "LEAD_CLOCK_COLUMNS",
+    "OwnerHistory",
     "clock_detail",
     "Evaluation",
     "clock_frame",
     "evaluate",
     "iso",
+    "lead_clocks",
+    "no_lead_clocks",
     "report",
 ]
 
@@ -172,6 +179,14 @@ class _Touches:
         found[positions[chosen]] = at[chosen]
         return found
 
+    def count(self, starts: np.ndarray) -> np.ndarray:
+        """Per lead, how many touches there are at or after its start (0 without a start)."""
+        if self.at.size == 0:
+            return np.zeros(self.size, dtype=np.int64)
+        start = starts[self.positions]
+        valid = (start != NAT_NS) & (self.at >= start)
+        return np.bincount(self.positions[valid], minlength=self.size).astype(np.int64)
+
 
 def _sorted_by_lead_and_time(positions: np.ndarray, at: np.ndarray) -> bool:
     """Whether touches already come ordered by lead, then time (as the database returns them)."""
@@ -194,6 +209,95 @@ def _by_lead_and_time(positions: np.ndarray, at: np.ndarray) -> np.ndarray:
             return order
     by_time = np.argsort(at, kind="stable")
     return by_time[np.argsort(positions[by_time], kind="stable")]
+
+
+class OwnerHistory:
+    """The reassignments of the leads that have any, sorted by (lead position, time): who owned
+    a lead at an instant. Owner changes never touch a clock; they only say whose clock it is
+    under `--by rep` (see `clock_owners`)."""
+
+    def __init__(self, positions: np.ndarray, at: np.ndarray, from_owner: np.ndarray,
+                 to_owner: np.ndarray, size: int) -> None:
+        self.positions, self.at = positions, at
+        self.from_owner, self.to_owner = from_owner, to_owner
+        self.has_history = np.zeros(size, dtype=bool)
+        self.has_history[positions] = True
+
+    @classmethod
+    def of(cls, leads: pd.DataFrame, changes: pd.DataFrame | None) -> OwnerHistory | None:
+        """The history of the leads (a 0-based frame) in `changes`; None when none of them has
+        one, so that leads without a history cost nothing."""
+        if changes is None or not len(changes) or not len(leads):
+            return None
+        positions = pd.Index(leads["id"]).get_indexer(changes["lead_id"])
+        at = instants_ns(changes["at"])
+        keep = (positions >= 0) & (at != NAT_NS)
+        if not keep.any():
+            return None
+        positions, at = positions[keep].astype(np.int64), at[keep]
+        order = np.lexsort((at, positions))  # stable: changes at one instant keep their order
+        from_owner = changes["from_owner"].to_numpy(dtype=object)[keep][order]
+        to_owner = changes["to_owner"].to_numpy(dtype=object)[keep][order]
+        return cls(positions[order], at[order], from_owner, to_owner, len(leads))
+
+    def owners_at(self, positions: np.ndarray, instants: np.ndarray) -> np.ndarray:
+        """The owner of each (lead position, instant), for leads with a history: the new owner
+        of the lead's last change at or before the instant, or the owner before its first
+        change when the instant comes earlier."""
+        changes = self.positions.size
+        lead = np.concatenate([self.positions, positions])
+        at = np.concatenate([self.at, instants])
+        # Changes before queries at the same instant: a change at t already holds at t.
+        is_query = np.r_[np.zeros(changes, dtype=np.int8), np.ones(positions.size, np.int8)]
+        order = np.lexsort((is_query, at, lead))
+        slot = np.arange(order.size)
+        last = np.maximum.accumulate(np.where(order < changes, slot, -1))
+        queries = order >= changes
+        found = last[queries]
+        change = np.where(found >= 0, order[np.maximum(found, 0)], 0)
+        same_lead = (found >= 0) & (self.positions[change] == lead[order[queries]])
+        first = np.searchsorted(self.positions, lead[order[queries]], side="left")
+        owners = np.where(same_lead, self.to_owner[change], self.from_owner[first])
+        result = np.empty(positions.size, dtype=object)
+        result[order[queries] - changes] = owners
+        return result
+
+
+def _attributed(arrays: Mapping[str, np.ndarray], history: OwnerHistory | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The clock rows whose owner comes from the history, and those owners: a met clock is the
+    owner's of the moment it stopped, a breached or overdue one the owner's of its due instant
+    (when it breached, whoever stopped it later); a clock still running on time stays with the
+    lead's current owner."""
+    if history is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+    position, state = arrays["position"], arrays["state"]
+    instant = np.where(state == MET, arrays["stop"],
+                       np.where((state == BREACHED) | (state == OVERDUE), arrays["due"], NAT_NS))
+    rows = np.flatnonzero(history.has_history[position] & (instant != NAT_NS))
+    return rows, history.owners_at(position[rows], instant[rows])
+
+
+def _attempt_counts(commitment_id: str, arrays: Mapping[str, np.ndarray],
+                    documents: Mapping[int, Document], default: Document,
+                    touches: _Touches) -> tuple[np.ndarray, np.ndarray]:
+    """Per clock row: the touches counted so far towards the attempts (those not automated, at
+    or after the start, by as_of, up to the number required) and the number required by the
+    version measured against; -1 for both where that version's commitment is not attempts."""
+    required = np.full(arrays["position"].size, -1, dtype=np.int64)
+    for number in np.unique(arrays["version"]):
+        document = documents.get(int(number), default)
+        commitment = next((c for c in clock_commitments(document) if c.id == commitment_id), None)
+        if isinstance(commitment, AttemptsCommitment):
+            required[arrays["version"] == number] = commitment.attempts
+    done = np.full(required.shape, -1, dtype=np.int64)
+    counted = required >= 0
+    if counted.any():
+        starts = np.full(touches.size, NAT_NS, dtype=np.int64)
+        starts[arrays["position"][counted]] = arrays["start"][counted]
+        done[counted] = np.minimum(touches.count(starts)[arrays["position"][counted]],
+                                   required[counted])
+    return done, required
 
 
 class _Times:
@@ -490,14 +594,15 @@ def clock_commitments(document: Document) -> list[ResponseCommitment | AttemptsC
 
 def _measured_clocks(document: Document, number: int | None, versions: list[InForce] | None,
                      times: _Times, touches: _Touches, as_of: int,
-                     in_period: dict[str, np.ndarray]
+                     in_period: dict[str, np.ndarray], ids: list[str] | None = None
                      ) -> tuple[dict[str, Mapping[str, np.ndarray]], dict[str, int]]:
     """Per clock commitment of `document`, the arrays (`_clock_rows`, plus `version`: the number
     of the version measured against, -1 when unknown) of the clocks that start in the period,
     each measured against the version in force at its own start. With `versions`, a clock no
     version covers is not measured; `not_covered` counts them per commitment. Without
-    (a what-if), `document` (numbered `number`) measures every clock."""
-    ids = [c.id for c in clock_commitments(document)]
+    (a what-if), `document` (numbered `number`) measures every clock. `ids`: the commitments
+    measured (default: the clock commitments of `document`)."""
+    ids = [c.id for c in clock_commitments(document)] if ids is None else ids
     governing = [(document, -1 if number is None else number)]
     governs: dict[str, np.ndarray] = {}
     if versions:
@@ -554,16 +659,24 @@ class Evaluation:
     ns per stage, events after as_of removed), `in_period` (per stage), `mql`, `accepted`,
     `rejected` (lead masks), `clock_arrays` (per clock commitment id: position, start, due,
     stop, state, elapsed_seconds, budget_seconds, breach_seconds, version), `calendar`,
-    `period`, `as_of`, `fraction` (business time elapsed).
+    `period`, `as_of`, `fraction` (business time elapsed), `owner_history` (an OwnerHistory,
+    None when no evaluated lead was ever reassigned). `clock_owners` says whose each clock is
+    under `--by rep`, `attempts` how many attempts each clock has so far.
     """
 
     def __init__(self, document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
                  period: Period, as_of: pd.Timestamp, *, agreement: dict | None = None,
-                 versions: list[InForce] | None = None) -> None:
+                 versions: list[InForce] | None = None,
+                 owner_changes: pd.DataFrame | None = None) -> None:
         self.agreement = agreement or {"id": None, "version": None, "title": document.title}
         number = self.agreement.get("version")
         self.document = document
         self.leads = leads.reset_index(drop=True)
+        self.touches = touches
+        self.versions = list(versions or [])
+        self.owner_history = OwnerHistory.of(self.leads, owner_changes)
+        self._attributions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._touch_index: _Touches | None = None
         self.period = period
         self.as_of = pd.Timestamp(as_of).tz_convert("UTC")
         self.period_over = self.as_of >= period.end
@@ -603,8 +716,11 @@ class Evaluation:
                  "sql_count": "sql"}[metric]
         return self.in_period[stage]
 
-    def commitments(self, mask: np.ndarray | None = None) -> list[dict]:
-        """The commitment rows for all leads or a group (`mask` over lead rows)."""
+    def commitments(self, mask: np.ndarray | None = None,
+                    clock_masks: Mapping[str, np.ndarray] | None = None) -> list[dict]:
+        """The commitment rows for all leads or a group (`mask` over lead rows); with
+        `clock_masks` (per clock commitment id, a mask over its clock rows) a group's clocks
+        are those rather than the clocks of its leads (`--by rep` with an owner history)."""
         rows = []
         for commitment in self.document.commitments:
             if isinstance(commitment, VolumeCommitment):
@@ -628,7 +744,8 @@ class Evaluation:
             else:
                 clock_rows = self.clock_arrays[commitment.id]
                 if mask is not None:
-                    chosen = mask[clock_rows["position"]]
+                    chosen = clock_masks[commitment.id] if clock_masks is not None \
+                        else mask[clock_rows["position"]]
                     clock_rows = {name: clock_rows[name][chosen] for name in SUMMARY_COLUMNS}
                 rows.append(_clock_summary(commitment, clock_rows, self.period_over))
         return rows
@@ -737,10 +854,14 @@ class Evaluation:
         return detail
 
     def breakdown(self, by: str) -> list[dict]:
-        """One row per value of the grouping column (missing values group under None)."""
+        """One row per value of the grouping column (missing values group under None). By rep
+        with an owner history, each clock counts for the owner `clock_owners` names; volume,
+        acceptance and the other per-lead figures for the lead's current owner."""
         if by not in BREAKDOWN_COLUMNS:
             raise ValueError(f"cannot break down by {by!r}; use {', '.join(BREAKDOWN_COLUMNS)}")
         values = self.leads[BREAKDOWN_COLUMNS[by]]
+        if by == "rep" and self.owner_history is not None:
+            return self._rep_breakdown(values.to_numpy(dtype=object))
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
         groups: list[tuple[Any, np.ndarray]] = [
             (uniques[code], codes == code) for code in range(len(uniques))
@@ -750,6 +871,57 @@ class Evaluation:
         return [{by: _plain(value), "commitments": self.commitments(mask)}
                 for value, mask in groups]
 
+    def _rep_breakdown(self, owners: np.ndarray) -> list[dict]:
+        """`--by rep` with an owner history: the groups are every current owner and every
+        owner a clock is attributed to."""
+        attributed = {commitment_id: self._attributed(commitment_id)
+                      for commitment_id in self.clock_arrays}
+        codes, uniques = pd.factorize(
+            pd.Series(np.concatenate([owners, *(names for _, names in attributed.values())]),
+                      dtype=object), sort=True, use_na_sentinel=True)
+        lead_codes, offset = codes[:owners.size], owners.size
+        clock_codes = {}
+        for commitment_id, (rows, _) in attributed.items():
+            per_clock = lead_codes[self.clock_arrays[commitment_id]["position"]]
+            per_clock[rows] = codes[offset:offset + rows.size]
+            offset += rows.size
+            clock_codes[commitment_id] = per_clock
+        listed = list(range(len(uniques))) + ([-1] if (codes == -1).any() else [])
+        return [{"rep": None if code == -1 else _plain(uniques[code]),
+                 "commitments": self.commitments(
+                     lead_codes == code,
+                     {commitment_id: per_clock == code
+                      for commitment_id, per_clock in clock_codes.items()})}
+                for code in listed]
+
+    def _attributed(self, commitment_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """The clock rows of a commitment whose owner the history decides, and those owners."""
+        if commitment_id not in self._attributions:
+            self._attributions[commitment_id] = _attributed(self.clock_arrays[commitment_id],
+                                                            self.owner_history)
+        return self._attributions[commitment_id]
+
+    def clock_owners(self, commitment_id: str) -> np.ndarray:
+        """Per clock row of a commitment, the rep it counts for under `--by rep`: the owner when
+        it stopped (met) or breached (its due instant), the current owner while it runs on
+        time or when the lead was never reassigned."""
+        arrays = self.clock_arrays[commitment_id]
+        owners = self.leads["owner"].to_numpy(dtype=object)[arrays["position"]]
+        rows, names = self._attributed(commitment_id)
+        owners[rows] = names
+        return owners
+
+    def attempts(self, commitment_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per clock row of a commitment: the attempts counted so far (touches not automated,
+        at or after the start, by as_of, up to the number required) and the number required
+        (of the version the clock is measured against); -1 for both where that is not an
+        attempts commitment."""
+        if self._touch_index is None:
+            self._touch_index = _Touches(self.leads, self.touches, _stamp_ns(self.as_of))
+        return _attempt_counts(commitment_id, self.clock_arrays[commitment_id],
+                               {version.number: version.document for version in self.versions},
+                               self.document, self._touch_index)
+
 
 def _plain(value: Any) -> Any:
     """A numpy scalar as a plain Python value."""
@@ -758,23 +930,26 @@ def _plain(value: Any) -> Any:
 
 def evaluate(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
              as_of: pd.Timestamp, *, agreement: dict | None = None,
-             versions: list[InForce] | None = None) -> Evaluation:
+             versions: list[InForce] | None = None,
+             owner_changes: pd.DataFrame | None = None) -> Evaluation:
     """Measure the period once; read the report, the detail and chart aggregates from it.
 
     `document` is the version in force at the period's start (its commitments, targets and
     calendar frame the report); with `versions` (the agreement's signed versions in signing
     order) each clock is measured against the version in force at its own start.
+    `owner_changes` (the leads' reassignments) decide whose each clock is under `--by rep`.
     """
     return Evaluation(document, leads, touches, period, as_of, agreement=agreement,
-                      versions=versions)
+                      versions=versions, owner_changes=owner_changes)
 
 
 def report(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
            as_of: pd.Timestamp, *, by: str | None = None, agreement: dict | None = None,
-           versions: list[InForce] | None = None) -> dict:
+           versions: list[InForce] | None = None,
+           owner_changes: pd.DataFrame | None = None) -> dict:
     """The DESIGN §6 `report --format json` object (see `evaluate`)."""
     return evaluate(document, leads, touches, period, as_of, agreement=agreement,
-                    versions=versions).report(by)
+                    versions=versions, owner_changes=owner_changes).report(by)
 
 
 def clock_detail(document: Document, leads: pd.DataFrame, touches: pd.DataFrame, period: Period,
@@ -785,3 +960,87 @@ def clock_detail(document: Document, leads: pd.DataFrame, touches: pd.DataFrame,
     agreement = {"id": None, "version": agreement_version, "title": document.title}
     return evaluate(document, leads, touches, period, as_of, agreement=agreement,
                     versions=versions).detail()
+
+
+LEAD_CLOCK_COLUMNS = ["lead_id", "commitment", "state", "start", "due", "stopped_at",
+                      "business_seconds_left", "elapsed_seconds", "version", "owner",
+                      "attempts_done", "attempts_required"]
+
+
+def lead_clocks(leads: pd.DataFrame, touches: pd.DataFrame, as_of: pd.Timestamp,
+                versions: list[InForce], *, owner_changes: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
+    """Every clock of a few leads (a lead page's) that started by as_of, whatever its period:
+    one row per lead and response/attempts commitment, each measured against the signed
+    version in force at the clock's own start (a clock no version covers is left out).
+
+    Columns (LEAD_CLOCK_COLUMNS): lead_id, commitment, state (a CLOCK_STATES name), start,
+    due, stopped_at (aware UTC Timestamps, NaT when missing), business_seconds_left (budget
+    minus elapsed: negative when late), elapsed_seconds, version (Int64), owner (the rep the
+    clock counts for under `--by rep`), attempts_done and attempts_required (Int64, NA for a
+    response commitment). Ordered by start, then by commitment as the versions list them."""
+    leads = leads.reset_index(drop=True)
+    as_of_ns = _stamp_ns(as_of)
+    ids = list(dict.fromkeys(c.id for version in versions
+                             for c in clock_commitments(version.document)))
+    if not versions or not len(leads) or not ids:
+        return no_lead_clocks()
+    times = _Times(leads)
+    touch_index = _Touches(leads, touches, as_of_ns)
+    started = {stage: _by_as_of(times[column], as_of_ns) != NAT_NS
+               for stage, column in STAGE_COLUMNS.items()}
+    measured, _ = _measured_clocks(versions[0].document, None, versions, times, touch_index,
+                                   as_of_ns, started, ids=ids)
+    history = OwnerHistory.of(leads, owner_changes)
+    lead_owners = leads["owner"].to_numpy(dtype=object)
+    documents = {version.number: version.document for version in versions}
+    frames = []
+    for order, commitment_id in enumerate(ids):
+        arrays = measured[commitment_id]
+        if not arrays["position"].size:
+            continue
+        owners = lead_owners[arrays["position"]]
+        rows, names = _attributed(arrays, history)
+        owners[rows] = names
+        done, required = _attempt_counts(commitment_id, arrays, documents,
+                                         versions[0].document, touch_index)
+        frames.append(pd.DataFrame({
+            "lead_id": leads["id"].to_numpy()[arrays["position"]],
+            "commitment": commitment_id,
+            "state": np.asarray(CLOCK_STATES, dtype=object)[arrays["state"]],
+            "start": _timestamps(arrays["start"]),
+            "due": _timestamps(arrays["due"]),
+            "stopped_at": _timestamps(arrays["stop"]),
+            "business_seconds_left": arrays["budget_seconds"] - arrays["elapsed_seconds"],
+            "elapsed_seconds": arrays["elapsed_seconds"],
+            "version": _nullable(arrays["version"]),
+            "owner": pd.Series(owners, dtype=object),
+            "attempts_done": _nullable(done),
+            "attempts_required": _nullable(required),
+            "order": order,
+        }))
+    if not frames:
+        return no_lead_clocks()
+    clocks = pd.concat(frames, ignore_index=True).sort_values(["start", "order"], kind="stable")
+    return clocks[LEAD_CLOCK_COLUMNS].reset_index(drop=True)
+
+
+def _timestamps(ns: np.ndarray) -> pd.Series:
+    """Epoch ns as aware UTC Timestamps, NaT for NAT_NS."""
+    return pd.Series(pd.to_datetime(np.where(ns == NAT_NS, np.datetime64("NaT"),
+                                             ns.astype("datetime64[ns]")), utc=True))
+
+
+def _nullable(values: np.ndarray) -> pd.Series:
+    """Whole numbers as Int64, NA where negative (the arrays' "none")."""
+    return pd.Series(pd.array(np.where(values >= 0, values, 0), dtype="Int64")).mask(values < 0)
+
+
+def no_lead_clocks() -> pd.DataFrame:
+    """The lead_clocks frame of no clock."""
+    dtypes = {"lead_id": "int64", "commitment": object, "state": object,
+              "start": "datetime64[ns, UTC]", "due": "datetime64[ns, UTC]",
+              "stopped_at": "datetime64[ns, UTC]", "business_seconds_left": "int64",
+              "elapsed_seconds": "int64", "version": "Int64", "owner": object,
+              "attempts_done": "Int64", "attempts_required": "Int64"}
+    return pd.DataFrame({name: pd.Series(dtype=dtypes[name]) for name in LEAD_CLOCK_COLUMNS})

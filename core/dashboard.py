@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.agreement import VolumeCommitment
+from core.agreement import AttemptsCommitment, VolumeCommitment
 from core.calendar import NAT_NS
 from core.compliance import (
     AT_RISK,
@@ -289,11 +289,12 @@ def response_distribution(evaluation: Evaluation, commitment_id: str,
 
 def rep_week_heatmap(evaluation: Evaluation, commitment_id: str) -> pd.DataFrame:
     """Compliance % per rep and week of a clock commitment, for the reps with the most clocks
-    when there are too many to show (`attrs["hidden_reps"]` says how many are left out).
+    when there are too many to show (`attrs["hidden_reps"]` says how many are left out). Each
+    clock counts for the rep `--by rep` counts it for (Evaluation.clock_owners).
     Columns: rep, week, met, breached, compliance_pct."""
     arrays = evaluation.clock_arrays[commitment_id]
     met, breached = _resolved(arrays["state"])
-    reps = evaluation.leads["owner"].to_numpy(dtype=object)[arrays["position"]]
+    reps = evaluation.clock_owners(commitment_id)
     frame = pd.DataFrame({"rep": pd.Series(reps, dtype=object).fillna("(no owner)"),
                           "week": week_starts(_days_of(evaluation, arrays["start"])),
                           "met": met, "breached": breached})
@@ -438,8 +439,8 @@ def _drill_mask(evaluation: Evaluation, chart: str, pick: dict
             weeks = week_starts(_days_of(evaluation, arrays["start"]))
             rows &= weeks == np.datetime64(pd.Timestamp(pick["week"]).date(), "D")
         if chart == "heatmap":
-            reps = pd.Series(evaluation.leads["owner"].to_numpy(dtype=object)[
-                arrays["position"]], dtype=object).fillna("(no owner)").to_numpy()
+            reps = pd.Series(evaluation.clock_owners(pick["commitment"]),
+                             dtype=object).fillna("(no owner)").to_numpy()
             rows &= reps == pick["rep"]
         if chart == "distribution":
             hours = arrays["elapsed_seconds"] / 3600
@@ -485,10 +486,13 @@ def _drill_mask(evaluation: Evaluation, chart: str, pick: dict
 
 def rep_versus_team(evaluation: Evaluation, rep: str) -> pd.DataFrame:
     """A rep's compliance on each clock commitment next to the whole team's (the report's
-    `--by rep` row and summary). Columns: commitment, within, mine_pct, mine_clocks, team_pct,
-    target_pct."""
+    `--by rep` row and summary: each clock counts for the rep Evaluation.clock_owners names).
+    Columns: commitment, within, mine_pct, mine_clocks, team_pct, target_pct."""
     mine = evaluation.leads["owner"].to_numpy(dtype=object) == rep
-    own = {item["id"]: item for item in evaluation.commitments(mine)}
+    clocks = None if evaluation.owner_history is None else {
+        commitment_id: evaluation.clock_owners(commitment_id) == rep
+        for commitment_id in evaluation.clock_arrays}
+    own = {item["id"]: item for item in evaluation.commitments(mine, clocks)}
     rows = []
     for item in evaluation.commitments():
         if item["kind"] not in ("response", "attempts"):
@@ -510,7 +514,9 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
     the most urgent first: overdue ones by how late they are, then by business time left. One
     row per lead (its most urgent clock).
     Columns: id, external_id, name, owner, company, channel, mql_at, commitment, state, due,
-    business_seconds_left (negative when overdue), calendar_seconds_left."""
+    business_seconds_left (negative when overdue), calendar_seconds_left, attempts_done (the
+    touches not automated counted towards the clock by as_of) and attempts_required (the
+    commitment's `attempts`), both Int64 and NA for a response commitment."""
     frames = []
     as_of = evaluation.as_of.value
     # Rejected (the later decision wins) and qualified leads need no more work.
@@ -521,6 +527,8 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
         open_ = ((state == PENDING) | (state == AT_RISK) | (state == OVERDUE)) & ~closed[
             arrays["position"]]
         due = arrays["due"][open_]
+        done, required = (evaluation.attempts(commitment.id) if open_.any()
+                          and isinstance(commitment, AttemptsCommitment) else (None, None))
         frames.append(pd.DataFrame({
             "position": arrays["position"][open_],
             "commitment": commitment.id,
@@ -530,15 +538,28 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
             "business_seconds_left": arrays["budget_seconds"][open_] -
             arrays["elapsed_seconds"][open_],
             "calendar_seconds_left": np.where(due == NAT_NS, 0, (due - as_of) // 10**9),
+            "attempts_done": _counts(done, open_),
+            "attempts_required": _counts(required, open_),
         }))
     columns = ["id", "external_id", "name", "owner", "company", "channel", "mql_at",
-               "commitment", "state", "due", "business_seconds_left", "calendar_seconds_left"]
+               "commitment", "state", "due", "business_seconds_left", "calendar_seconds_left",
+               "attempts_done", "attempts_required"]
     clocks = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if clocks.empty:
-        return pd.DataFrame(columns=columns)
+        empty = pd.DataFrame(columns=columns)
+        return empty.astype({"attempts_done": "Int64", "attempts_required": "Int64"})
     clocks = clocks.sort_values(["business_seconds_left", "calendar_seconds_left"],
                                 kind="stable").drop_duplicates("position")
     leads = evaluation.leads.iloc[clocks["position"].to_numpy()]
     for name in ("id", "external_id", "name", "owner", "company", "channel", "mql_at"):
         clocks[name] = leads[name].to_numpy()
     return clocks[columns].reset_index(drop=True)
+
+
+def _counts(values: np.ndarray | None, rows: np.ndarray) -> pd.Series:
+    """Attempt counts of the chosen clock rows as Int64 (NA without a count: -1 or None)."""
+    size = int(rows.sum())
+    if values is None:
+        return pd.Series(pd.array([pd.NA] * size, dtype="Int64"))
+    chosen = values[rows]
+    return pd.Series(pd.array(np.where(chosen >= 0, chosen, 0), dtype="Int64")).mask(chosen < 0)

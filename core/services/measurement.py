@@ -9,7 +9,9 @@ of `core.compliance.evaluate` and the only loader of leads and touches for measu
   calendar zone of its latest signed version), as_of, and the version in force at the period's
   start. A period no signed version covers is refused (`NotCovered`) with the versions that
   exist and their effective dates; a what-if can still measure it.
-- `read_rows` reads a window's leads (any stage timestamp inside it) and all their touches;
+- `read_rows` reads a window's leads (any stage timestamp inside it), all their touches and
+  their owner history (who owned a lead when: `--by rep` counts each clock for the owner of
+  the moment it stopped or breached);
   `refresh` brings rows up to date by reading only what changed since (db.changes), and
   `RowCache` keeps one set of rows per window and owner for a process.
 - `evaluate` measures rows under a scope: the filtered leads under the signed versions (each
@@ -29,13 +31,13 @@ from sqlmodel import Session, col, func, select
 
 from core import agreement as sla
 from core import clock, compliance, dashboard, gc_pause, limits, periods
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.periods import InForce, Period
 from core.permissions import Action, Role, require
 from core.services.accounts import Actor
 from core.services.agreements import SIGNED_STATES
 from db import changes, columnar
-from db.models import AgreementVersion, AuditEvent, Dispute, Lead, Touch
+from db.models import AgreementVersion, AuditEvent, Dispute, Lead, LeadOwnerChange, Touch
 
 LEAD_COLUMNS = [
     "id", "source", "external_id", "created_at", "mql_at", "accepted_at", "rejected_at",
@@ -55,6 +57,8 @@ REPORT_COLUMNS = [
 # year's report a second). ix_touches_lead_columns holds them (with the row id): a window's
 # touches are read from the index alone.
 TOUCH_COLUMNS = ["id", "lead_id", "at", "automated"]
+# What attributing a clock to a rep needs of a lead's owner history (core.compliance).
+OWNER_CHANGE_COLUMNS = ["lead_id", "at", "from_owner", "to_owner"]
 STAGE_COLUMNS = ["created_at", "mql_at", "accepted_at", "rejected_at", "sql_at",
                  "opportunity_at", "won_at"]
 FILTERS = compliance.BREAKDOWN_COLUMNS  # rep → owner, channel, segment, region
@@ -251,6 +255,7 @@ class Rows:
     changed_at: changes.Position | None = None
     changed: frozenset[int] | None = None
     previous: tuple | None = None
+    owner_changes: pd.DataFrame | None = None  # the leads' reassignments; None: there are none
 
     @property
     def columns(self) -> list[str]:
@@ -267,9 +272,9 @@ class Rows:
 @gc_pause.paused()
 def read_rows(session: Session, window: Period, owner: str | None = None,
               columns: list[str] = LEAD_COLUMNS) -> Rows:
-    """Every lead of the window (its `columns`) and all its touches. The change position is
-    read first, so any change the rows may miss carries a later stamp and the next `refresh`
-    reads it."""
+    """Every lead of the window (its `columns`), all its touches and its owner history. The
+    change position is read first, so any change the rows may miss carries a later stamp and
+    the next `refresh` reads it (a reassignment stamps the lead)."""
     at = changes.position(session)
     inside = _in_window(window, owner)
     size = _Size.of(session)
@@ -286,8 +291,39 @@ def read_rows(session: Session, window: Period, owner: str | None = None,
         leads = columnar.read_frame(session, _lead_statement(inside, columns),
                                     expected_rows=expected, slices=["id"])
         touches = _touches_of(session, leads["id"], size)
+    # Most leads: every reassignment, kept for the leads read; else those of the window's.
+    owner_changes = _owner_changes(
+        session, leads["id"], None if expected > WHOLE_SCAN_SHARE * size.leads else inside)
     return Rows(window, owner, _with_disputes(session, leads), touches, at,
-                fetched=len(leads) + len(touches), changed_at=at)
+                fetched=len(leads) + len(touches), changed_at=at, owner_changes=owner_changes)
+
+
+def _owner_changes(session: Session, lead_ids: pd.Series, of_leads=None,
+                   expected_rows: int | None = None) -> pd.DataFrame | None:
+    """The reassignments of these leads (`of_leads`: an SQL condition on leads narrowing the
+    read to about them; None reads every reassignment), in (lead, time) order; None when there
+    are none, without reading anything when no lead was ever reassigned. `expected_rows`: how
+    many the read may find (default: every reassignment there is)."""
+    table = LeadOwnerChange.__table__
+    if session.exec(select(table.c.id).limit(1)).first() is None:
+        return None
+    statement = select(*(table.c[name] for name in OWNER_CHANGE_COLUMNS)).order_by(
+        table.c.lead_id, table.c.at, table.c.id)
+    if of_leads is not None:
+        statement = statement.where(table.c.lead_id.in_(
+            select(Lead.__table__.c.id).where(of_leads)))
+    found = columnar.read_frame(session, statement, expected_rows=_count(
+        session, LeadOwnerChange) if expected_rows is None else expected_rows)
+    found = found[found["lead_id"].isin(lead_ids)].reset_index(drop=True)
+    return found if len(found) else None
+
+
+def _of_ids(rows: pd.DataFrame | None, ids) -> pd.DataFrame | None:
+    """The owner changes of these leads only (None when none is left)."""
+    if rows is None:
+        return None
+    kept = rows[rows["lead_id"].isin(ids)].reset_index(drop=True)
+    return kept if len(kept) else None
 
 
 def start_reader() -> None:
@@ -344,6 +380,15 @@ def refresh(session: Session, rows: Rows) -> Rows:
                         & ~rows.touches["id"].isin(added["id"])]
     touches = pd.concat([kept, added], ignore_index=True)
     leads = _with_disputes(session, leads)
+    # A reassignment stamps its lead: the history of the leads stamped since is read again.
+    owner_changes = rows.owner_changes
+    if len(changed):
+        unchanged = leads["id"][~leads["id"].isin(changed["id"])]
+        parts = [part for part in (_of_ids(rows.owner_changes, unchanged),
+                                   _owner_changes(session, leads["id"], lead_changed,
+                                                  expected_rows=len(changed)))
+                 if part is not None]
+        owner_changes = pd.concat(parts, ignore_index=True) if parts else None
     # Every lead whose row, touches or dispute may differ: changed leads held or entering,
     # leads with touches added or dropped, disputes opened or closed.
     reached = (set(changed["id"][changed["id"].isin(rows.leads["id"])].tolist())
@@ -355,7 +400,8 @@ def refresh(session: Session, rows: Rows) -> Rows:
         return replace(rows, position=now, fetched=fetched,
                        changed_at=rows.changed_at or rows.position)
     return Rows(rows.window, rows.owner, leads, touches, now, rows.revision + 1, fetched,
-                changed_at=now, changed=frozenset(reached), previous=rows.content)
+                changed_at=now, changed=frozenset(reached), previous=rows.content,
+                owner_changes=owner_changes)
 
 
 @dataclass(frozen=True)
@@ -441,7 +487,8 @@ def narrowed(rows: Rows, window: Period) -> Rows:
     leads = rows.leads[_inside(rows.leads, window, None)].reset_index(drop=True)
     touches = rows.touches[rows.touches["lead_id"].isin(leads["id"])].reset_index(drop=True)
     return Rows(window, rows.owner, leads, touches, rows.position, rows.revision,
-                changed_at=rows.changed_at)
+                changed_at=rows.changed_at, owner_changes=_of_ids(rows.owner_changes,
+                                                                  leads["id"]))
 
 
 def reaches(rows: Rows, part: Rows) -> bool:
@@ -552,10 +599,11 @@ def evaluate(scope: Scope, rows: Rows, filters: Filters = Filters(),
     if what_if is None:
         return compliance.evaluate(scope.document, leads, rows.touches, scope.period,
                                    scope.as_of, agreement=scope.agreement,
-                                   versions=list(scope.versions))
+                                   versions=list(scope.versions),
+                                   owner_changes=rows.owner_changes)
     agreement = {"id": scope.agreement_id, "version": what_if_number, "title": what_if.title}
     return compliance.evaluate(what_if, leads, rows.touches, scope.period, scope.as_of,
-                               agreement=agreement)
+                               agreement=agreement, owner_changes=rows.owner_changes)
 
 
 def measure(*, session: Session, actor: Actor, scope: Scope, filters: Filters = Filters(),
@@ -687,6 +735,50 @@ def worklist(*, session: Session, actor: Actor, as_of: str | None = None,
 def open_clocks(scope: Scope, rows: Rows) -> pd.DataFrame:
     """The worklist of rows already read for a worklist scope, most urgent first."""
     return dashboard.worklist(evaluate(scope, rows))
+
+
+LEAD_CLOCK_COLUMNS = [name for name in compliance.LEAD_CLOCK_COLUMNS if name != "lead_id"]
+
+
+@gc_pause.paused()
+def lead_clocks(*, session: Session, actor: Actor, lead_id: int, as_of: str | None = None,
+                agreement_id: int | None = None) -> pd.DataFrame:
+    """Every clock of one lead (the lead page), measured now or at `as_of`: one row per
+    response or attempts commitment whose clock started, each against the signed version in
+    force at its own start (none: no row). Reads that lead, its touches and its owner history
+    only.
+
+    Columns: commitment, state (met, breached, overdue, pending, at_risk), start, due,
+    stopped_at (aware UTC Timestamps, NaT when missing), business_seconds_left (budget minus
+    elapsed, negative when late), elapsed_seconds, version (the version measured against),
+    owner (the rep the clock counts for under `--by rep`), attempts_done, attempts_required
+    (Int64, NA for response commitments). Before any version is signed the frame is empty. A
+    sales rep may see only their own leads (NotYourLead)."""
+    from core.services.leads import NotYourLead  # it may come to use this module
+
+    require(actor.role, Action.VIEW_DASHBOARDS)
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound(f"no lead {lead_id}")
+    if actor.role == Role.SALES_REP and lead.owner != actor.username:
+        raise NotYourLead(actor, lead)
+    try:
+        agreement = context(session=session, actor=actor, agreement_id=agreement_id,
+                            as_of=as_of)
+    except InvalidInput as error:
+        if agreement_id is None and error.field == "agreement":
+            return compliance.no_lead_clocks()[LEAD_CLOCK_COLUMNS]  # nothing signed yet
+        raise
+    table = Lead.__table__
+    leads = columnar.read_frame(session, select(*(table.c[name] for name in LEAD_COLUMNS))
+                                .where(table.c.id == lead_id), expected_rows=1)
+    touches = columnar.read_frame(session, _touch_statement(Touch.__table__.c.lead_id == lead_id)
+                                  .order_by(Touch.__table__.c.at), expected_rows=1)
+    owner_changes = _owner_changes(session, leads["id"], table.c.id == lead_id,
+                                   expected_rows=1)
+    clocks = compliance.lead_clocks(leads, touches, agreement.as_of, list(agreement.versions),
+                                    owner_changes=owner_changes)
+    return clocks[LEAD_CLOCK_COLUMNS]
 
 
 def worklist_owner(actor: Actor) -> str | None:
