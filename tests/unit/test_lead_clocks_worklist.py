@@ -14,12 +14,17 @@ from tests.unit.test_compliance import touch_frame as touches_of
 def test_the_worklist_counts_the_attempts_of_an_open_attempts_clock():
     rows = dashboard.worklist(evaluate(document(), lead_frame(LEADS), touches_of(TOUCHES),
                                        MARCH, AS_OF))
-    # L3: first touch overdue (a response commitment: no attempts). L2: its attempts clock is
-    # open with one call, Tue 10:00, of the three it needs.
+    # L3: first touch overdue, its most urgent clock; its attempts clock is open too, with no
+    # touch yet. L2: its attempts clock is open with one call, Tue 10:00, of the three.
     assert rows["external_id"].tolist() == ["L3", "L2"]
+    assert rows["commitment"].tolist() == ["first-touch", "attempts"]
     assert str(rows["attempts_done"].dtype) == str(rows["attempts_required"].dtype) == "Int64"
-    assert pd.isna(rows["attempts_done"].iloc[0]) and pd.isna(rows["attempts_required"].iloc[0])
+    assert (rows["attempts_done"].iloc[0], rows["attempts_required"].iloc[0]) == (0, 3)
     assert (rows["attempts_done"].iloc[1], rows["attempts_required"].iloc[1]) == (1, 3)
+    # Both attempts clocks started Mon 5 (L3 at 09:00 and L2 at 10:00 or so): 5 business days
+    # of 8 h less what has elapsed; L2's is its own most urgent clock, so the two agree there
+    assert rows["attempts_seconds_left"].iloc[1] == rows["business_seconds_left"].iloc[1]
+    assert rows["attempts_seconds_left"].iloc[0] > 0
 
 
 def test_automated_touches_touches_before_the_start_and_after_as_of_do_not_count():
@@ -40,5 +45,5 @@ def test_an_empty_worklist_has_the_attempt_columns():
     rows = dashboard.worklist(evaluate(document(), lead_frame(LEADS), touches_of(TOUCHES), MARCH,
                                        before))
     assert rows.empty
-    assert {"attempts_done", "attempts_required"} <= set(rows.columns)
+    assert {"attempts_done", "attempts_required", "attempts_seconds_left"} <= set(rows.columns)
     assert str(rows["attempts_done"].dtype) == "Int64"
