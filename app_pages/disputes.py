@@ -8,14 +8,19 @@ from ui import data
 from ui.auth import require_page
 from ui.feedback import run_service, show_flash
 from ui.services import call
-from ui.text import literal, words
+from ui.text import literal, local_time, words
+from ui.worklist import lead_link
 
 actor = require_page("disputes")
 st.title("Disputes")
 st.caption("Rejections marketing disagrees with, and how the heads resolved them.")
 show_flash()
 
-open_disputes = call(leads.list_disputes, actor=actor)
+every = call(leads.list_disputes, actor=actor, state=None)
+open_disputes = [dispute for dispute in every if dispute.state == "open"]
+resolved = sorted((dispute for dispute in every if dispute.state != "open"),
+                  key=lambda dispute: dispute.resolved_at or dispute.opened_at, reverse=True)
+zone = data.zone(actor=actor)
 
 st.subheader(f"Open disputes ({len(open_disputes)})")
 if not open_disputes:
@@ -23,7 +28,8 @@ if not open_disputes:
 for dispute in open_disputes:
     with st.container(border=True):
         reason = words(dispute.rejection_reason) if dispute.rejection_reason else "no reason"
-        st.markdown(f"**{literal(dispute.title)}** · owner {literal(dispute.name(dispute.owner))}"
+        st.markdown(f"**[{literal(dispute.title)}]({lead_link(dispute.lead_id)})** · owner "
+                    f"{literal(dispute.name(dispute.owner))}"
                     f" · rejected as “{literal(reason)}” · disputed by "
                     f"{literal(dispute.name(dispute.opened_by))} on {dispute.opened_at:%d %b %Y}")
         st.markdown(literal(dispute.comment))
@@ -38,6 +44,24 @@ for dispute in open_disputes:
                 run_service(leads.resolve_dispute, "Rejection overturned.", actor=actor,
                             dispute_id=dispute.id, overturn=True, comment=note)
                 st.rerun()
+
+st.subheader(f"Resolved ({len(resolved)})")
+if not resolved:
+    st.caption("No dispute has been resolved yet.")
+for dispute in resolved:
+    with st.container(border=True, key=f"disputes_resolved_{dispute.id}"):
+        outcome = "Overturned: back to sales" if dispute.state == "overturned" else \
+            "Upheld: the rejection stands"
+        st.markdown(f"**[{literal(dispute.title)}]({lead_link(dispute.lead_id)})** · "
+                    f"**{outcome}**")
+        reason = words(dispute.rejection_reason) if dispute.rejection_reason else "no reason"
+        st.markdown(
+            f"Rejected as “{literal(reason)}” (owner {literal(dispute.name(dispute.owner))}) · "
+            f"disputed by {literal(dispute.name(dispute.opened_by))} on "
+            f"{local_time(dispute.opened_at, zone)}: “{literal(dispute.comment)}”  \n"
+            f"{words(dispute.state)} by {literal(dispute.name(dispute.resolved_by))}"
+            + (f" on {local_time(dispute.resolved_at, zone)}" if dispute.resolved_at else "")
+            + (f": “{literal(dispute.resolution)}”" if dispute.resolution else " (no note)"))
 
 if can(actor.role, Action.DISPUTE_REJECTION):
     st.subheader("Dispute a rejection")

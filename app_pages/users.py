@@ -1,5 +1,5 @@
 """Users (admin): add users, change roles, deactivate them, reset passwords; the workspace's
-settings (its currency)."""
+settings (its currency, the undo window of accepts and rejects)."""
 
 import pandas as pd
 import streamlit as st
@@ -100,7 +100,17 @@ with st.form("users_workspace"):
                           index=codes.index(current) if current in codes else 0,
                           format_func=lambda code: f"{code} ({money(1234, code)})",
                           key="users_currency")
+    window = call(services.undo_minutes, actor=actor)
+    minutes = st.number_input(
+        "Undo window (minutes)", min_value=0, max_value=services.MAX_UNDO_MINUTES,
+        value=window, step=5, key="users_undo_window",
+        help="How long a rep may undo their own accept or reject; the head of sales may undo "
+             "at any time. 0: only the head of sales.")
     if st.form_submit_button("Save settings"):
-        run(services.set_currency, f"Amounts now show in {chosen}.", code=chosen)
+        if chosen != current:
+            run(services.set_currency, f"Amounts now show in {chosen}.", code=chosen)
+        if int(minutes) != window:
+            run(services.set_undo_window, f"Reps may undo a decision for {int(minutes)} "
+                "minutes.", minutes=int(minutes))
         data.settings_changed()
         st.rerun()

@@ -20,6 +20,7 @@ class PageSpec:
     icon: str
     script: str
     needs: Action | tuple[Action, ...]
+    hidden: bool = False  # opened from a link, not from the sidebar (a lead's page)
 
     def opens_for(self, role: str) -> bool:
         """Whether a role may open this page (any one of its actions is enough)."""
@@ -38,6 +39,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("agreements", "Agreements", ":material/handshake:", "agreements.py",
              Action.VIEW_DASHBOARDS),
     PageSpec("leads", "Leads", ":material/contacts:", "leads.py", Action.WORK_LEADS),
+    PageSpec("lead", "Lead", ":material/person:", "lead.py", Action.VIEW_DASHBOARDS,
+             hidden=True),
     PageSpec("disputes", "Disputes", ":material/gavel:", "disputes.py",
              (Action.DISPUTE_REJECTION, Action.RESOLVE_DISPUTE)),
     PageSpec("import", "Import", ":material/upload_file:", "import_data.py",
@@ -77,6 +80,7 @@ def navigation(role: str | None) -> st.navigation:
         st.Page(
             str(PAGES_DIR / page.script), title=title_for(page, role), icon=page.icon,
             url_path=page.url_path, default=page.url_path == landing(role),
+            visibility="hidden" if page.hidden else "visible",
         )
         for page in pages_for(role)
     ]
@@ -95,6 +99,12 @@ def refused(role: str, url: str | None) -> PageSpec | None:
     asked = urlparse(url or "").path.rstrip("/").rsplit("/", 1)[-1]
     page = next((page for page in PAGES if page.url_path == asked), None)
     return page if page is not None and not page.opens_for(role) else None
+
+
+def lead_page() -> str:
+    """The script of a lead's page, for st.page_link and st.switch_page (with
+    query_params={"lead": id})."""
+    return str(PAGES_DIR / spec("lead").script)
 
 
 def land_after_login(page: st.Page, role: str) -> None:

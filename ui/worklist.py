@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core import agreement as sla
-from core.services import Actor, leads
-from ui.feedback import run_service
+from core.services import Actor
+from ui.lead_actions import WORKED_KEY, decide_buttons, touch_form, undo_button
 from ui.tables import local_times
 from ui.text import literal, words
 
@@ -72,11 +72,19 @@ def reading_of(document: sla.Document | None, names: Mapping[str, str]) -> Readi
 
 def render_urgent(rows: pd.DataFrame, actor: Actor, reasons: list[str],
                   reading: Reading = Reading(), limit: int = 10) -> None:
-    """At-risk leads first (still savable, least time left first), then overdue ones (most
-    overdue first), each with its own buttons; says how many more the table below holds."""
+    """The leads just worked (with their clocks now), then at-risk leads (still savable, least
+    time left first), then overdue ones (most overdue first), each with its own buttons; says
+    how many more the table below holds."""
     shown = False
+    worked = [i for i in st.session_state.get(WORKED_KEY, []) if i in set(rows["id"])]
+    if worked:
+        shown = True
+        st.markdown("##### Just worked")
+        for row in rows.set_index("id").loc[worked].reset_index().itertuples():
+            _render_row(row, actor, reasons, reading)
+    rest = rows[~rows["id"].isin(worked)]
     for state, title in (("at_risk", "At risk: act now"), ("overdue", "Overdue")):
-        group = rows[rows["state"] == state]
+        group = rest[rest["state"] == state]
         if group.empty:
             continue
         shown = True
@@ -95,15 +103,44 @@ def _render_row(row, actor: Actor, reasons: list[str], reading: Reading) -> None
         lead, timing, actions = st.columns([2, 1.8, 3.2], vertical_alignment="center")
         label, colour = BADGES[row.state]
         with lead:
-            st.markdown(f"**{literal(row.external_id)}** · {literal(row.name or '?')} · "
-                        f"{literal(row.company or 'no company')}")
+            st.markdown(f"**[{literal(row.external_id)}]({lead_link(row.id)})** · "
+                        f"{literal(row.name or '?')} · {literal(row.company or 'no company')}")
             st.badge(label, color=colour)
             if row.owner != actor.username:  # the head of sales sees every rep's leads
                 st.caption(f"Owner: {literal(reading.name(row.owner))}")
-        timing.markdown(timing_text(row.commitment, row.business_seconds_left,
+        with timing:
+            st.markdown(timing_text(row.commitment, row.business_seconds_left,
                                     row.calendar_seconds_left, reading.day_seconds))
+            attempts = attempts_text(row.attempts_done, row.attempts_required,
+                                     row.attempts_seconds_left, reading.day_seconds)
+            if attempts:
+                st.markdown(attempts)
         with actions:
-            _buttons(row.id, actor, reasons)
+            touch, decide = st.columns([1, 2])
+            with touch:
+                touch_form(row.id, actor, key="work")
+            with decide:
+                decide_buttons(row.id, actor, reasons, key="work")
+                undo_button(row.id, actor, reading.timezone, key="work")
+
+
+def lead_link(lead_id: int) -> str:
+    """The address of a lead's page (deep-linkable; relative, so it works under a proxy's
+    path too)."""
+    return f"lead?lead={lead_id}"
+
+
+def attempts_text(done, required, seconds_left, day_seconds: int = 0) -> str:
+    """"**1 of 3 attempts** · 4 business days left for the next attempt", for a lead with an
+    open attempts clock ("" without one)."""
+    if pd.isna(done) or pd.isna(required):
+        return ""
+    told = f"**{int(done)} of {int(required)} attempts**"
+    if pd.isna(seconds_left):
+        return told
+    left = business_time(seconds_left, day_seconds)
+    return f"{told} · overdue by {left}" if seconds_left < 0 else \
+        f"{told} · {left} left for the next attempt"
 
 
 def timing_text(commitment: str, business_left: float, calendar_left: float,
@@ -118,24 +155,46 @@ def timing_text(commitment: str, business_left: float, calendar_left: float,
             f"due in {wall_time(calendar_left)}")
 
 
-def _buttons(lead_id: int, actor: Actor, reasons: list[str]) -> None:
-    call, email, accept, reject = st.columns(4)
-    for column, kind in ((call, "call"), (email, "email")):
-        if column.button(kind.title(), key=f"work_{kind}_{lead_id}", icon=":material/call:"
-                         if kind == "call" else ":material/mail:"):
-            run_service(leads.log_touch, f"Logged a {kind}.", actor=actor, lead_id=lead_id,
-                        kind=kind)
-            st.rerun()
-    if accept.button("Accept", key=f"work_accept_{lead_id}"):
-        run_service(leads.accept_lead, "Lead accepted.", actor=actor, lead_id=lead_id)
-        st.rerun()
-    with reject.popover("Reject", disabled=not reasons):
-        reason = st.selectbox("Reason", reasons, key=f"work_reason_{lead_id}",
-                              format_func=words)
-        if st.button("Reject lead", key=f"work_reject_{lead_id}"):
-            run_service(leads.reject_lead, f"Lead rejected: {words(reason)}.", actor=actor,
-                        lead_id=lead_id, reason=reason)
-            st.rerun()
+def team_filter(rows: pd.DataFrame, reps: list, reading: Reading) -> pd.DataFrame:
+    """The head of sales' view of the team: at-risk and overdue leads per rep, and a choice of
+    one team or rep; returns the open clocks of that choice."""
+    teams = sorted({rep.team for rep in reps if rep.team})
+    team_of = {rep.username: rep.team for rep in reps}
+    counts = (rows.assign(at_risk=rows["state"] == "at_risk", overdue=rows["state"] == "overdue")
+              .groupby("owner", dropna=False)[["at_risk", "overdue"]].sum())
+    if not counts.empty:
+        counts = counts.sort_values(["overdue", "at_risk"], ascending=False)
+        st.dataframe(pd.DataFrame({
+            "Rep": [reading.name(owner) if isinstance(owner, str) else "nobody"
+                    for owner in counts.index],
+            "Team": [team_of.get(owner) or "–" for owner in counts.index],
+            "At risk": counts["at_risk"].astype(int).to_numpy(),
+            "Overdue": counts["overdue"].astype(int).to_numpy(),
+        }), hide_index=True, width="stretch", height=min(38 + 35 * len(counts), 250),
+            key="work_counts")
+    team_column, rep_column = st.columns(2)
+    team = team_column.selectbox("Team", teams, index=None, placeholder="Every team",
+                                 key="work_team", disabled=not teams)
+    chosen = [rep for rep in reps if team is None or rep.team == team]
+    names = {rep.username: rep.name for rep in chosen}
+    rep = rep_column.selectbox("Rep", list(names), index=None, format_func=names.get,
+                               placeholder="Every rep", key="work_rep")
+    if rep is not None:
+        return rows[rows["owner"] == rep]
+    if team is not None:
+        return rows[rows["owner"].isin(list(names))]
+    return rows
+
+
+def overturned_notices(disputes: list, reading: Reading) -> None:
+    """Rejections a head overturned lately: the lead is back, and why."""
+    for dispute in disputes:
+        note = f": “{literal(dispute.resolution)}”" if dispute.resolution else ""
+        st.warning(f"**Rejection overturned** · [{literal(dispute.title)}]"
+                   f"({lead_link(dispute.lead_id)}) is back with sales. "
+                   f"{literal(dispute.name(dispute.resolved_by))} overturned the rejection "
+                   f"“{literal(words(dispute.rejection_reason or 'no reason'))}”{note}",
+                   icon=":material/undo:")
 
 
 def open_table(rows: pd.DataFrame, reading: Reading = Reading()) -> pd.DataFrame:

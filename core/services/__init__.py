@@ -16,9 +16,18 @@ from core.services.accounts import (
     set_active,
     sign_out,
 )
-from core.services.workspace import WorkspaceOverview, currency, set_currency, workspace_overview
+from core.services.workspace import (
+    MAX_UNDO_MINUTES,
+    WorkspaceOverview,
+    currency,
+    set_currency,
+    set_undo_window,
+    undo_minutes,
+    workspace_overview,
+)
 
 __all__ = [
+    "MAX_UNDO_MINUTES",
     "OPERATOR",
     "Actor",
     "LoginResult",
@@ -35,6 +44,8 @@ __all__ = [
     "resume_session",
     "set_active",
     "set_currency",
+    "set_undo_window",
     "sign_out",
+    "undo_minutes",
     "workspace_overview",
 ]

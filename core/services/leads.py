@@ -100,9 +100,10 @@ def work_queue(*, session: Session, actor: Actor, include_decided: bool = False,
 
 def log_touch(*, session: Session, actor: Actor, lead_id: int, kind: str,
               outcome: str | None = None, note: str | None = None,
-              at: datetime | None = None) -> None:
+              at: datetime | None = None) -> int:
     """Record a call, email or meeting on a lead (a human touch: it counts as a response),
-    with what came of it (one of TOUCH_OUTCOMES) and a note, both optional."""
+    with what came of it (one of TOUCH_OUTCOMES) and a note, both optional; returns the
+    touch's id."""
     if kind not in HUMAN_KINDS:
         raise InvalidInput("kind", f"'{kind}' is not one of {', '.join(HUMAN_KINDS)}")
     if outcome is not None and outcome not in TOUCH_OUTCOMES:
@@ -116,6 +117,7 @@ def log_touch(*, session: Session, actor: Actor, lead_id: int, kind: str,
     record(session, actor=actor.username, action="lead.touch", object_type="lead",
            object_id=_lead_ref(lead), after={"kind": kind, "at": touch.at.isoformat(),
                                              "outcome": outcome, "note": note})
+    return touch.id
 
 
 def accept_lead(*, session: Session, actor: Actor, lead_id: int, note: str | None = None,

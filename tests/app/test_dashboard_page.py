@@ -7,7 +7,7 @@ leads can be placed relative to now for the worklist.
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core import agreement as sla
 from core import clock, dashboard
@@ -144,36 +144,34 @@ def test_a_rep_lands_on_the_worklist_most_urgent_first(world):
     at = logged_in(world["ana"]).run()
     assert not at.exception, at.exception
     assert at.title[0].value == "My worklist"
-    urgent = [m.value for m in at.markdown if m.value.startswith("**")]
+    urgent = _cards(at)
     # due-soon: 30 min left (at risk, listed first: it can still be saved); late: 6 h on a 4 h
     # first-touch budget (overdue); fresh has 3.5 h left and is not urgent; ben's is not ana's.
-    assert [text.split("**")[1] for text in urgent[:2]] == ["due-soon", "late"]
+    assert urgent[:2] == ["due-soon", "late"]
     badges = [m.value for m in at.markdown if "-badge[" in m.value]  # how AppTest sees st.badge
     assert [badge.split("[")[1].split("]")[0] for badge in badges[:2]] == ["At risk", "Overdue"]
     assert not any("fresh" in text or "bens" in text for text in urgent)
 
 
-def test_logging_a_touch_takes_the_lead_off_the_urgent_list(world):
+def test_logging_a_touch_moves_the_lead_to_just_worked_with_its_clock_now(world):
     at = opened_page(world["ana"], "leads", as_of=None)
     before = at.metric[0].value
-    lead_id = next(int(key.split("_")[-1]) for key in _button_keys(at, "work_call_")
-                   if _lead_of(at, key) == "due-soon")
-    at.button(key=f"work_call_{lead_id}").click().run()
+    with Session(get_engine()) as session:
+        lead_id = session.exec(select(Lead.id).where(Lead.external_id == "due-soon")).one()
+    at.button(key=f"FormSubmitter:work_touch_{lead_id}-Log it").click().run()
     assert not at.exception, at.exception
     assert at.success[0].value == "Logged a call."
-    urgent = [m.value for m in at.markdown if m.value.startswith("**")]
-    assert not any(text.startswith("**due-soon**") for text in urgent)
+    headings = [m.value for m in at.markdown if m.value.startswith("#####")]
+    assert headings[0] == "##### Just worked"
+    assert _cards(at)[0] == "due-soon"  # first, under Just worked: its first touch is met
+    assert not any("At risk" in heading for heading in headings)  # it was the one at risk
     assert at.metric[0].value != before  # ana's first-touch figure now counts the met clock
 
 
-def _button_keys(at, prefix: str) -> list[str]:
-    return [button.key for button in at.button if button.key and button.key.startswith(prefix)]
-
-
-def _lead_of(at, key: str) -> str:
-    lead_id = int(key.split("_")[-1])
-    with Session(get_engine()) as session:
-        return session.get(Lead, lead_id).external_id
+def _cards(at) -> list[str]:
+    """The lead ids of the worklist's cards, top to bottom."""
+    return [m.value.split("**[")[1].split("]")[0] for m in at.markdown
+            if m.value.startswith("**[") and "](lead?lead=" in m.value]
 
 
 def test_the_what_if_panel_measures_last_period_under_a_draft(world):
