@@ -1,5 +1,6 @@
 """The canonical fields of the two kinds of file, leads and touches: which there are, which hold
-timestamps, numbers or ids, and which a file must map. `_fields_of` checks a kind's name."""
+timestamps, numbers or ids, and which a file must map; a touch's outcomes and the bound on its
+note. `_fields_of` checks a kind's name."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ LEAD_TIMESTAMPS: tuple[str, ...] = (
     "lost_at",
 )  # fmt: skip
 LEAD_NUMBERS: tuple[str, ...] = ("score", "amount")
-TOUCH_FIELDS: tuple[str, ...] = ("lead_external_id", "at", "kind", "rep", "automated")
+TOUCH_FIELDS: tuple[str, ...] = (
+    "lead_external_id", "at", "kind", "rep", "automated", "outcome", "note",
+)  # fmt: skip
 TOUCH_KINDS = ("call", "email", "meeting", "other")
+# What came of a touch, as db.models.TOUCH_OUTCOMES stores it (core.ingest stays free of db).
+TOUCH_OUTCOMES = ("connected", "voicemail", "no_answer", "meeting_booked")
+# A touch's note: as core.services.leads.NOTE_MAX_CHARS bounds a note logged in the app.
+TOUCH_NOTE_MAX_CHARS = 5_000
 KINDS = ("leads", "touches")
 
 _FIELDS = {"leads": LEAD_FIELDS, "touches": TOUCH_FIELDS}

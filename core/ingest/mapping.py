@@ -1,5 +1,6 @@
 """Which file columns feed which canonical field: the synonyms and the HubSpot and Salesforce
-presets, `suggest_mapping` (by loose name), `resolve_mapping` (preset or suggestion, then
+presets (of their lead exports, and of their call, meeting and task exports for touches),
+`suggest_mapping` (by loose name), `resolve_mapping` (preset or suggestion, then
 `--map FIELD=COLUMN` overrides) and `_check_mapping`, which checks a mapping against a table before
 its rows are parsed."""
 
@@ -79,27 +80,40 @@ _SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "touches": {
         "lead_external_id": (
-            "lead_external_id", "lead_id", "external_id", "mql_id", "record_id", "contact_id",
-            "lead", "who_id", "id",
+            "lead_external_id", "lead_id", "external_id", "mql_id", "associated_contact_ids",
+            "associated_contact_id", "record_id", "contact_id", "lead", "who_id", "id",
         ),
         "at": (
             "at", "timestamp", "touched_at", "occurred_at", "activity_date", "activity_time",
-            "date", "datetime", "time", "created_at", "created_date", "when",
+            "date", "datetime", "time", "created_at", "created_date", "when", "hs_timestamp",
         ),
         "kind": (
             "kind", "type", "activity_type", "touch_type", "engagement_type", "task_type",
-            "channel",
+            "channel", "task_subtype", "hs_engagement_type",
         ),
         "rep": (
             "rep", "owner", "sales_rep", "user", "owner_id", "assigned_to", "sdr_id", "agent",
-            "created_by",
+            "created_by", "activity_assigned_to", "hubspot_owner_id",
         ),
         "automated": ("automated", "is_automated", "auto", "automatic", "sequence"),
+        "outcome": (
+            "outcome", "call_outcome", "disposition", "call_disposition", "hs_call_disposition",
+            "call_result", "meeting_outcome", "hs_meeting_outcome", "activity_outcome",
+            "result",
+        ),
+        "note": (
+            "note", "notes", "call_notes", "hs_call_body", "activity_notes", "meeting_notes",
+            "internal_meeting_notes", "hs_internal_meeting_notes", "meeting_description",
+            "hs_meeting_body", "note_body", "hs_note_body", "description", "comments",
+            "comment", "body",
+        ),
     },
 }  # fmt: skip
 _FIRST_LAST_NAMES = (("first_name", "last_name"), ("given_name", "family_name"))
 
-# Preset columns: field -> alternatives, each a group of columns (joined, for a name in two parts).
+# Preset columns: field -> alternatives, each a group of columns (joined, for a name in two parts);
+# the first alternative the file has is used. Lead exports (contacts, leads) here; the activity
+# exports (calls, meetings, tasks) in _TOUCH_PRESET_COLUMNS.
 _PRESET_COLUMNS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
     "hubspot": {
         "external_id": (("Record ID",), ("hs_object_id",)),
@@ -136,6 +150,38 @@ _PRESET_COLUMNS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
         "company": (("Company",),),
         "name": (("Name",), ("FirstName", "LastName"), ("First Name", "Last Name")),
         "email": (("Email",),),
+    },
+}  # fmt: skip
+# HubSpot's calls and meetings exports (labels, else internal names), with the contact's id;
+# Salesforce's Task and Event exports (API names, else report labels: "Call Result" is
+# CallDisposition, "Comments" is Description), with the lead's id in WhoId.
+_TOUCH_PRESET_COLUMNS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
+    "hubspot": {
+        "lead_external_id": (
+            ("Associated Contact IDs",), ("Associated Contact ID",), ("Contact ID",),
+        ),
+        "at": (("Activity date",), ("hs_timestamp",), ("Create date",), ("hs_createdate",)),
+        "kind": (("Activity type",), ("hs_engagement_type",), ("Engagement type",)),
+        "rep": (("Activity assigned to",), ("hubspot_owner_id",), ("HubSpot Owner",)),
+        "outcome": (
+            ("Call outcome",), ("hs_call_disposition",), ("Meeting outcome",),
+            ("hs_meeting_outcome",),
+        ),
+        "note": (
+            ("Call notes",), ("hs_call_body",), ("Activity notes",), ("Meeting description",),
+            ("hs_meeting_body",), ("Note body",), ("hs_note_body",),
+        ),
+    },
+    "salesforce": {
+        "lead_external_id": (("WhoId",),),
+        "at": (
+            ("CompletedDateTime",), ("ActivityDateTime",), ("CreatedDate",), ("Created Date",),
+            ("ActivityDate",),
+        ),
+        "kind": (("TaskSubtype",), ("EventSubtype",), ("Type",)),
+        "rep": (("OwnerId",), ("Assigned",)),
+        "outcome": (("CallDisposition",), ("Call Result",)),
+        "note": (("Description",), ("Comments",)),
     },
 }  # fmt: skip
 
@@ -197,7 +243,12 @@ def resolve_mapping(
     else:
         mapping = _suggested_mapping(columns, kind)
     mapping.update(chosen)
-    if preset == "salesforce" and "mql_at" not in mapping and "created_at" in mapping:
+    if (
+        preset == "salesforce"
+        and kind == "leads"
+        and "mql_at" not in mapping
+        and "created_at" in mapping
+    ):
         mapping["mql_at"] = list(mapping["created_at"])
     return {name: mapping[name] for name in fields if mapping.get(name)}
 
@@ -238,11 +289,10 @@ def _preset_mapping(columns: list[str], preset: str, kind: str) -> dict[str, lis
     """The preset's fields whose columns (labels or internal names) the file has."""
     if preset not in _PRESET_COLUMNS:
         raise UsageError(f"unknown preset '{preset}'; use one of: {', '.join(PRESETS)}")
-    if kind != "leads":
-        raise UsageError(f"the {preset} preset maps lead files, not {kind}")
+    presets = _PRESET_COLUMNS if kind == "leads" else _TOUCH_PRESET_COLUMNS
     by_name = {_normalise(column): column for column in reversed(columns)}
     mapping: dict[str, list[str]] = {}
-    for field_name, alternatives in _PRESET_COLUMNS[preset].items():
+    for field_name, alternatives in presets[preset].items():
         for group in alternatives:
             present = [by_name[_normalise(name)] for name in group if _normalise(name) in by_name]
             if present:

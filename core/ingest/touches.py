@@ -1,14 +1,18 @@
 """`parse_touches`: touch rows as canonical fields, with a lead id and a time on every row, the
-kind read from its many synonyms (empty is "other") and the automated flag from true/false,
-yes/no or 1/0 (empty is false)."""
+kind read from its many synonyms (empty is "other"), the automated flag from true/false,
+yes/no or 1/0 (empty is false), the outcome from the words CRMs use for it (empty is none) and a
+note of at most TOUCH_NOTE_MAX_CHARS characters."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 
 from core import limits
 from core.ingest.arrays import _filled
+from core.ingest.fields import TOUCH_NOTE_MAX_CHARS, TOUCH_OUTCOMES
 from core.ingest.mapping import _check_mapping
 from core.ingest.problems import _bad_reasons
 from core.ingest.results import ParsedFile, Table
@@ -25,6 +29,45 @@ _KIND_SYNONYMS = {
     "other": ("other", "note", "task", "sms", "text", "linkedin", "chat", "whatsapp", "social"),
 }  # fmt: skip
 _KIND_BY_NAME = {name: kind for kind, names in _KIND_SYNONYMS.items() for name in names}
+
+# What came of a touch, in the words CRMs export it, compared by `_outcome_key` (case, spaces and
+# punctuation ignored: "Left voicemail", "LEFT_VOICEMAIL" and "left-voicemail" are one). HubSpot's
+# call outcomes (hs_call_disposition: its labels, and the ids of its six default outcomes, which
+# an export by internal name holds), its meeting outcomes (hs_meeting_outcome), Salesforce's
+# free-text CallDisposition ("Call Result") and the usual dialer words. "Left live message" (a
+# message left with a person, not the lead) and a busy line or a wrong number did not reach the
+# lead: voicemail, no_answer. A meeting scheduled, rescheduled or completed was booked.
+# A value not listed is a row error naming the allowed values; "none", "n/a" and a canceled
+# meeting say nothing came of it: no outcome (as an empty cell).
+_OUTCOME_SYNONYMS: dict[str | None, tuple[str, ...]] = {
+    "connected": (
+        "connected", "connect", "answered", "reached", "spoke", "spoketo", "spokewith",
+        "talked", "conversation", "liveconversation", "contacted", "interested",
+        "notinterested", "connectedqualified", "connectednotqualified",
+        "f240bbac87c94f6ebf70924b57d47db7",  # HubSpot: Connected
+    ),
+    "voicemail": (
+        "voicemail", "vm", "leftvoicemail", "leftvm", "voicemailleft", "leftmessage",
+        "messageleft", "leftlivemessage", "livemessage",
+        "b2cf5968551e4856978352b3da59a7d0",  # HubSpot: Left voicemail
+        "a4c4c377d2464b32a13b75a56a4cd0ff",  # HubSpot: Left live message
+    ),
+    "no_answer": (
+        "noanswer", "notanswered", "unanswered", "nopickup", "noresponse", "busy", "linebusy",
+        "wrongnumber", "badnumber", "invalidnumber", "disconnected", "noshow",
+        "73a0d17f11634015bdd5ec830791da20",  # HubSpot: No answer
+        "9d9162e76cf34944bf634dff82258764",  # HubSpot: Busy
+        "17b47fee58de441ea44cc6300d46f273",  # HubSpot: Wrong number
+    ),
+    "meeting_booked": (
+        "meetingbooked", "meetingscheduled", "meetingset", "booked", "scheduled",
+        "rescheduled", "completed", "appointmentset", "appointmentbooked",
+        "appointmentscheduled", "demobooked", "demoscheduled",
+    ),
+    None: ("", "none", "na", "canceled", "cancelled"),
+}  # fmt: skip
+_OUTCOME_BY_NAME = {name: outcome for outcome, names in _OUTCOME_SYNONYMS.items() for name in names}
+_OUTCOME_WORDS = ", ".join(TOUCH_OUTCOMES)
 
 _TRUE = ("true", "yes", "y", "t", "1", "1.0")
 _FALSE = ("false", "no", "n", "f", "0", "0.0", "")
@@ -44,7 +87,7 @@ def parse_touches(
     reader.problems.add_missing(
         np.flatnonzero(~_filled(at_text)), reader.label("at"), "missing touch time"
     )
-    _check_widths(reader, limits.TOUCH_FIELD_MAX_CHARS)
+    _check_widths(reader, {**limits.TOUCH_FIELD_MAX_CHARS, "note": TOUCH_NOTE_MAX_CHARS})
     mapped = reader.mapping
     frame = pd.DataFrame(
         {
@@ -53,10 +96,14 @@ def parse_touches(
             "kind": _kinds(reader) if "kind" in mapped else np.full(size, "other", object),
             "rep": _optional_text(reader.text("rep")) if "rep" in mapped else [None] * size,
             "automated": _automated(reader) if "automated" in mapped else np.zeros(size, bool),
+            "outcome": pd.Series(
+                _outcomes(reader) if "outcome" in mapped else [None] * size, dtype=object
+            ),
+            "note": _optional_text(reader.text("note")) if "note" in mapped else [None] * size,
         }
     )
-    frame["kind"] = frame["kind"].astype(object)
-    frame["rep"] = frame["rep"].astype(object)
+    for name in ("kind", "rep", "outcome", "note"):
+        frame[name] = frame[name].astype(object)
     return reader.result(frame, "touches")
 
 
@@ -72,6 +119,31 @@ def _kinds(reader: _Reader) -> np.ndarray:
     )
     found[unknown] = "other"
     return found
+
+
+def _outcomes(reader: _Reader) -> np.ndarray:
+    """connected, voicemail, no_answer or meeting_booked, from a CRM's words; None when empty."""
+    outcomes = reader.text("outcome")
+    found, known = _lookup(outcomes, _OUTCOME_BY_NAME, _outcome_key)
+    unknown = np.flatnonzero(~known)
+    reader.problems.add(
+        unknown,
+        reader.label("outcome"),
+        _bad_reasons(
+            outcomes,
+            unknown,
+            f"unknown outcome '{{value}}' (use {_OUTCOME_WORDS}, a CRM's word for one of them, "
+            "or leave it empty)",
+        ),
+    )
+    found[unknown] = None
+    return found
+
+
+def _outcome_key(value: str) -> str:
+    """An outcome compared loosely: its letters and digits, lowercased; "?" if it has none."""
+    key = re.sub(r"[^a-z0-9]", "", value.casefold())
+    return key or ("?" if value else "")
 
 
 def _automated(reader: _Reader) -> np.ndarray:

@@ -1,11 +1,14 @@
 """`import undo BATCH_ID`: revert what one import batch did, unless something later built on it.
 
 A lead batch inserted leads (they carry its id) and changed fields of stored ones (each change
-is an audit event carrying its id, with the values before). Undo deletes the inserted leads and
-puts the changed fields back, in one transaction, and audits every lead it touches. It refuses,
-naming the leads, when any of them changed after the batch (a later import, a logged touch, an
-accept or reject, a dispute): reverting would silently drop that later work. A touch batch's
-touches are deleted. A batch is undone once.
+is an audit event carrying its id, with the values before), and recorded the owner changes in
+the leads' owner history (rows carrying its id). Undo deletes the inserted leads and those
+owner-history rows and puts the changed fields back, in one transaction, and audits every lead
+it touches. It refuses, naming the leads, when any of them changed after the batch (a later
+import, a logged touch, an accept or reject, a dispute): reverting would silently drop that
+later work. A touch batch's touches are deleted and the outcomes and notes it changed on stored
+touches are put back (refused, naming the touches, when a later import changed them again). A
+batch is undone once.
 """
 
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from core.services.imports import CHUNK, flag_recycled, import_lock
 from db import changes as db_changes
 from db import locks
 from db.bulk import fetch_frame, insert_frame, update_frame
-from db.models import AuditEvent, Dispute, ImportBatch, Lead, Touch, utcnow
+from db.models import AuditEvent, Dispute, ImportBatch, Lead, LeadOwnerChange, Touch, utcnow
 
 NAMED_IN_REFUSAL = 10
 LEAD_COLUMNS = ["id", "source", "external_id", *[f for f in ingest.LEAD_FIELDS
@@ -61,7 +64,7 @@ def undo_batch(*, session: Session, actor: Actor, batch_id: int) -> UndoSummary:
         raise WorkflowError(f"batch {batch_id} was already undone by {batch.undone_by} on "
                             f"{batch.undone_at:%Y-%m-%d %H:%M} UTC")
     if batch.kind == "touches":
-        summary = UndoSummary(batch_id, "touches", _delete_touches(session, batch_id), 0)
+        summary = _undo_touches(session, batch)
     else:
         summary = _undo_leads(session, actor, batch)
     batch.undone_by, batch.undone_at = actor.username, utcnow()
@@ -72,9 +75,49 @@ def undo_batch(*, session: Session, actor: Actor, batch_id: int) -> UndoSummary:
     return summary
 
 
-def _delete_touches(session: Session, batch_id: int) -> int:
+def _undo_touches(session: Session, batch: ImportBatch) -> UndoSummary:
+    """Delete the batch's touches and put back the outcomes and notes it changed."""
+    changes = _changes(session, batch.id, "touch.import_update")
+    _refuse_later_touch_changes(session, batch, changes)
     db_changes.note_deletion(session)
-    return session.execute(delete(Touch).where(col(Touch.import_batch_id) == batch_id)).rowcount
+    deleted = session.execute(
+        delete(Touch).where(col(Touch.import_batch_id) == batch.id)).rowcount
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for touch_id, before in zip(changes["object_id"], changes["before"], strict=True):
+        groups.setdefault(tuple(sorted(before or {})), []).append(
+            {"id": int(touch_id), **(before or {})})
+    for names, rows in groups.items():
+        if names:
+            update_frame(session, Touch.__table__, pd.DataFrame(rows))
+    return UndoSummary(batch.id, "touches", deleted, len(changes))
+
+
+def _refuse_later_touch_changes(session: Session, batch: ImportBatch,
+                                changes: pd.DataFrame) -> None:
+    """Refuse when a later import (not undone since) changed the outcome or note of a touch the
+    batch inserted or changed: undoing it would drop that later change."""
+    undone = select(ImportBatch.id).where(col(ImportBatch.undone_at).is_not(None))
+    later_events = (AuditEvent.object_type == "touch",
+                    col(AuditEvent.id) > _last_event_of(session, batch.id),
+                    col(AuditEvent.batch_id).is_(None)
+                    | ((col(AuditEvent.batch_id) != batch.id)
+                       & col(AuditEvent.batch_id).not_in(undone)))
+    if session.execute(select(AuditEvent.id).where(*later_events).limit(1)).first() is None:
+        return
+    inserted = session.execute(select(Touch.id).where(
+        col(Touch.import_batch_id) == batch.id)).scalars().all()
+    refs = sorted({str(touch_id) for touch_id in inserted} | set(changes["object_id"]))
+    later: set[str] = set()
+    for start in range(0, len(refs), CHUNK):
+        later |= set(session.execute(select(AuditEvent.object_id).where(
+            *later_events, col(AuditEvent.object_id).in_(refs[start:start + CHUNK]))).scalars())
+    if later:
+        named = ", ".join(sorted(later, key=int)[:NAMED_IN_REFUSAL])
+        more = f" and {len(later) - NAMED_IN_REFUSAL:,} more" if len(later) > NAMED_IN_REFUSAL \
+            else ""
+        raise InvalidInput("batch", f"batch {batch.id} cannot be undone: {len(later):,} of its "
+                           f"touches changed after it (touch {named}{more}); undoing it would "
+                           "drop those later changes")
 
 
 def _undo_leads(session: Session, actor: Actor, batch: ImportBatch) -> UndoSummary:
@@ -85,6 +128,8 @@ def _undo_leads(session: Session, actor: Actor, batch: ImportBatch) -> UndoSumma
     _refuse_later_changes(session, batch, inserted, refs | set(changes["object_id"]), changes)
     _audit(session, actor, batch, inserted, changes)
     db_changes.note_deletion(session)
+    session.execute(delete(LeadOwnerChange).where(
+        col(LeadOwnerChange.import_batch_id) == batch.id))
     for start in range(0, len(inserted), CHUNK):
         ids = inserted["id"].iloc[start:start + CHUNK].tolist()
         session.execute(delete(Lead).where(col(Lead.id).in_(ids)))
@@ -95,12 +140,13 @@ def _undo_leads(session: Session, actor: Actor, batch: ImportBatch) -> UndoSumma
     return UndoSummary(batch.id, "leads", len(inserted), restored)
 
 
-def _changes(session: Session, batch_id: int) -> pd.DataFrame:
-    """The batch's field changes: one audit event per changed lead, with the values before."""
+def _changes(session: Session, batch_id: int,
+             action: str = "lead.import_update") -> pd.DataFrame:
+    """The batch's field changes: one audit event per changed lead (or touch), with the values
+    before."""
     rows = session.execute(
         select(AuditEvent.id, AuditEvent.object_id, AuditEvent.before)
-        .where(col(AuditEvent.batch_id) == batch_id,
-               AuditEvent.action == "lead.import_update")
+        .where(col(AuditEvent.batch_id) == batch_id, AuditEvent.action == action)
         .order_by(col(AuditEvent.id))
     ).all()
     return pd.DataFrame(rows, columns=["event_id", "object_id", "before"])

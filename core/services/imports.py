@@ -20,12 +20,22 @@ from core.services.agreements import signed_document
 from core.services.audit import channel, record
 from db import locks
 from db.bulk import fetch_frame, insert_frame, update_frame
-from db.models import AuditEvent, ImportBatch, Lead, SavedMapping, Touch, utcnow
+from db.models import (
+    AuditEvent,
+    ImportBatch,
+    Lead,
+    LeadOwnerChange,
+    SavedMapping,
+    Touch,
+    utcnow,
+)
 
 Progress = Callable[[float, str], None]
 CHUNK = 5_000  # ids per IN (...) query: well under SQLite's bound-parameter limit
 RECYCLE_WINDOW = timedelta(days=90)
 MAX_STORED_ERRORS = 10_000
+TOUCH_KEY = ["lead_id", "at", "kind", "rep"]  # a touch is stored once per key
+TOUCH_DETAILS = ("outcome", "note")  # what a file may change on a stored touch
 
 # What the import page offers and shows, from the ingest package.
 FIELDS = {"leads": ingest.LEAD_FIELDS, "touches": ingest.TOUCH_FIELDS}
@@ -105,7 +115,7 @@ def import_leads(
     report(0.3, f"Checked {parsed.read:,} rows")
     batch = _open_batch(session, actor, "leads", data, filename, source, preset, mapping,
                         {"tz": tz, "date_format": date_format})
-    plan = _LeadPlan(session, parsed, source, mapping, batch.id)
+    plan = _LeadPlan(session, parsed, source, mapping, batch)
     report(0.5, "Compared with stored leads")
     inserted = plan.insert_new()
     updated = plan.update_changed(actor)
@@ -118,21 +128,23 @@ def import_leads(
 
 
 def import_touches(
-    *, session: Session, actor: Actor, data: bytes, filename: str,
+    *, session: Session, actor: Actor, data: bytes, filename: str, preset: str | None = None,
     overrides: Mapping[str, str] | None = None, tz: str | None = None,
     date_format: str | None = None, source: str = "import", progress: Progress | None = None,
 ) -> ImportSummary:
-    """Add the file's touches not stored yet; a touch of an unknown lead, or from before its
-    lead was created, is a bad row."""
+    """Add the file's touches not stored yet, and set the outcome and note the file gives a
+    stored touch when they differ (an empty cell never clears one; each change audited); a
+    touch of an unknown lead, or from before its lead was created, is a bad row."""
     require(actor.role, Action.IMPORT_DATA)
     report = progress or (lambda _fraction, _message: None)
     source = _valid_source(source)
     table = ingest.read_table(data, filename)
-    mapping = ingest.resolve_mapping(table.columns, kind="touches", overrides=overrides or {})
+    mapping = ingest.resolve_mapping(table.columns, kind="touches", preset=preset,
+                                     overrides=overrides or {})
     parsed = ingest.parse_touches(table, mapping, tz=tz or _default_zone(signed_document(session)),
                                   date_format=date_format)
     report(0.3, f"Checked {parsed.read:,} rows")
-    batch = _open_batch(session, actor, "touches", data, filename, source, None, mapping,
+    batch = _open_batch(session, actor, "touches", data, filename, source, preset, mapping,
                         {"tz": tz, "date_format": date_format})
     frame = parsed.frame.assign(line=parsed.lines)
     leads = _lead_keys(session, source, frame["lead_external_id"].unique().tolist())
@@ -140,11 +152,15 @@ def import_touches(
     errors = _touch_errors(frame, mapping, source)
     frame = frame[frame["lead_id"].notna() & ~_before_lead(frame)].astype({"lead_id": "int64"})
     frame["rep"] = frame["rep"].fillna("") if "rep" in frame else ""
-    fresh = _new_touches(session, frame).assign(import_batch_id=batch.id)
+    details = [name for name in TOUCH_DETAILS if name in parsed.supplied]
+    fresh, stored = _split_touches(session, frame, details)
+    fresh = fresh.assign(import_batch_id=batch.id)
     insert_frame(session, Touch.__table__,
-                 fresh[["lead_id", "at", "kind", "rep", "automated", "import_batch_id"]])
+                 fresh[["lead_id", "at", "kind", "rep", "automated", *details,
+                        "import_batch_id"]])
+    updated = _update_touch_details(session, actor, batch.id, stored, details)
     report(0.9, "Saved touches")
-    summary = _summary(parsed, errors, inserted=len(fresh), updated=0)
+    summary = _summary(parsed, errors, inserted=len(fresh), updated=updated)
     _close_batch(session, actor, batch, summary)
     report(1.0, "Done")
     return _with_batch(summary, batch.id)
@@ -297,9 +313,9 @@ class _LeadPlan:
     """Split a parsed lead file into new, changed and unchanged leads, column by column."""
 
     def __init__(self, session: Session, parsed: ingest.ParsedFile, source: str,
-                 mapping: dict[str, list[str]], batch_id: int):
+                 mapping: dict[str, list[str]], batch: ImportBatch):
         self.session, self.source, self.mapping = session, source, mapping
-        self.batch_id = batch_id
+        self.batch_id, self.batch_at = batch.id, batch.at
         self.fields = [f for f in ingest.LEAD_FIELDS
                        if f in parsed.supplied and f != "external_id"]
         self.frame = parsed.frame.assign(line=parsed.lines).set_index("external_id", drop=False)
@@ -330,7 +346,8 @@ class _LeadPlan:
         return insert_frame(self.session, Lead.__table__, rows)
 
     def update_changed(self, actor: Actor) -> int:
-        """Update only the supplied fields that differ (empty cells never clear); audit each."""
+        """Update only the supplied fields that differ (empty cells never clear); audit each,
+        and record each change of owner in the lead's owner history."""
         file = self.frame[~self.is_new]
         if file.empty:
             return 0
@@ -365,8 +382,27 @@ class _LeadPlan:
         for group in _by_keys(changes):
             update_frame(self.session, Lead.__table__, pd.DataFrame(group))
         insert_frame(self.session, AuditEvent.__table__, pd.DataFrame(audits))
+        if "owner" in differs:
+            self._record_owner_changes(actor, file, stored, differs["owner"].to_numpy())
         self.changed = pd.concat([self.changed, file[changed_rows]])
         return len(changes)
+
+    def _record_owner_changes(self, actor: Actor, file: pd.DataFrame, stored: pd.DataFrame,
+                              moved: np.ndarray) -> None:
+        """One owner-history row per stored lead the file gives another owner (the CRM
+        reassigned it), at the batch's time and marked with it: one bulk insert."""
+        if not moved.any():
+            return
+        owners = stored["owner"].astype(object)
+        insert_frame(self.session, LeadOwnerChange.__table__, pd.DataFrame({
+            "lead_id": stored["id"].to_numpy()[moved].astype("int64"),
+            "at": self.batch_at,
+            "from_owner": owners.where(owners.notna(), None).to_numpy()[moved],
+            "to_owner": file["owner"].astype(object).to_numpy()[moved],
+            "changed_by": actor.username,
+            "reason": f"import #{self.batch_id}",
+            "import_batch_id": self.batch_id,
+        }))
 
     def _before_creation(self, file: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
         """Rows whose stage times fall before the lead's creation become errors."""
@@ -468,22 +504,62 @@ def _lead_keys(session: Session, source: str, external_ids: list[str]) -> pd.Dat
                                  "created_at": "lead_created_at"})
 
 
-def _new_touches(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
-    """The file's touches that are not stored yet (key: lead, at, kind, rep)."""
-    frame = frame.drop_duplicates(["lead_id", "at", "kind", "rep"])
+def _split_touches(session: Session, frame: pd.DataFrame,
+                   details: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The file's touches not stored yet (key: lead, at, kind, rep; the first of a repeated
+    key), and those stored already: the file's rows with the stored touch's `id` and its
+    `details` columns as `stored_<name>`."""
+    frame = frame.drop_duplicates(TOUCH_KEY)
     lead_ids = frame["lead_id"].unique().tolist()
+    columns = [Touch.lead_id, Touch.at, Touch.kind, Touch.rep, Touch.id,
+               *(getattr(Touch, name) for name in details)]
+    names = [*TOUCH_KEY, "id", *(f"stored_{name}" for name in details)]
     stored = []
     for start in range(0, len(lead_ids), CHUNK):
         chunk = lead_ids[start:start + CHUNK]
-        stored += session.execute(select(Touch.lead_id, Touch.at, Touch.kind, Touch.rep).where(
-            col(Touch.lead_id).in_(chunk))).all()
+        stored += session.execute(select(*columns).where(col(Touch.lead_id).in_(chunk))).all()
     if not stored:
-        return frame
-    known = pd.DataFrame(stored, columns=["lead_id", "at", "kind", "rep"])
+        return frame, frame.iloc[0:0].assign(id=pd.Series(dtype="int64"))
+    known = pd.DataFrame(stored, columns=names)
     known["at"] = pd.to_datetime(known["at"], utc=True).dt.as_unit("ns")
     keys = frame.assign(at=frame["at"].dt.as_unit("ns"))
-    merged = keys.merge(known, on=["lead_id", "at", "kind", "rep"], how="left", indicator=True)
-    return frame[(merged["_merge"] == "left_only").to_numpy()]
+    merged = keys.merge(known, on=TOUCH_KEY, how="left", indicator=True)
+    new = (merged["_merge"] == "left_only").to_numpy()
+    found = merged[~new].drop(columns=["_merge"]).astype({"id": "int64"})
+    return frame[new], found
+
+
+def _update_touch_details(session: Session, actor: Actor, batch_id: int,
+                          stored: pd.DataFrame, details: list[str]) -> int:
+    """Set the outcome and note the file gives stored touches where they differ (an empty cell
+    keeps the stored value): one executemany, one audit event per touch with the values
+    before, which `import undo` puts back."""
+    if stored.empty or not details:
+        return 0
+    differs = pd.DataFrame({name: _differs(stored[name], stored[f"stored_{name}"])
+                            for name in details})
+    changed = differs.any(axis=1).to_numpy()
+    if not changed.any():
+        return 0
+    rows, differs = stored[changed], differs[changed]
+    values = pd.DataFrame({"id": rows["id"].to_numpy()})
+    for name in details:  # the file's value, else the stored one: nothing is cleared
+        values[name] = rows[name].where(rows[name].notna(), rows[f"stored_{name}"]).to_numpy()
+    update_frame(session, Touch.__table__, values)
+    before = rows[[f"stored_{name}" for name in details]].astype(object)
+    before = before.where(before.notna(), None).to_numpy().tolist()
+    after = values[list(details)].astype(object)
+    after = after.where(after.notna(), None).to_numpy().tolist()
+    masks = differs.to_numpy().tolist()
+    insert_frame(session, AuditEvent.__table__, pd.DataFrame({
+        "actor": actor.username, "action": "touch.import_update", "object_type": "touch",
+        "object_id": rows["id"].astype(str).to_numpy(), "at": utcnow(), "channel": channel(),
+        "batch_id": batch_id,
+        "before": [{n: v for n, v, m in zip(details, old, mask, strict=True) if m}
+                   for old, mask in zip(before, masks, strict=True)],
+        "after": [{n: v for n, v, m in zip(details, new, mask, strict=True) if m}
+                  for new, mask in zip(after, masks, strict=True)]}))
+    return len(values)
 
 
 def flag_recycled(session: Session, leads: pd.DataFrame) -> None:

@@ -599,7 +599,7 @@ def test_touches_default_kind_and_automated_when_unmapped():
     assert parsed.supplied == {"lead_external_id", "at"}
     assert parsed.frame.iloc[0].to_dict() == {
         "lead_external_id": "L-1", "at": _utc("2018-03-01T13:00"), "kind": "other", "rep": None,
-        "automated": False,
+        "automated": False, "outcome": None, "note": None,
     }  # fmt: skip
 
 
@@ -607,8 +607,10 @@ def test_a_touch_file_needs_lead_and_time_columns():
     table = read_table(b"lead,rep\nL-1,ana\n", "t.csv")
     with pytest.raises(FileRefused, match="no column is mapped to at"):
         parse_touches(table, resolve_mapping(table.columns, kind="touches"), tz="UTC")
-    with pytest.raises(UsageError, match="lead files"):
-        resolve_mapping(table.columns, kind="touches", preset="hubspot")
+    # A preset maps a CRM's activity export: this file has none of its columns.
+    assert resolve_mapping(table.columns, kind="touches", preset="hubspot") == {}
+    with pytest.raises(UsageError, match="unknown preset 'pipedrive'"):
+        resolve_mapping(table.columns, kind="touches", preset="pipedrive")
 
 
 # --- errors download ---------------------------------------------------------------------------
