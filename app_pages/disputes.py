@@ -26,7 +26,7 @@ st.subheader(f"Open disputes ({len(open_disputes)})")
 if not open_disputes:
     st.caption("No open disputes.")
 for dispute in open_disputes:
-    with st.container(border=True):
+    with st.container(border=True, key=f"disputes_open_{dispute.id}"):
         reason = words(dispute.rejection_reason) if dispute.rejection_reason else "no reason"
         st.markdown(f"**[{literal(dispute.title)}]({lead_link(dispute.lead_id)})** · owner "
                     f"{literal(dispute.name(dispute.owner))}"

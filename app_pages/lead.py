@@ -139,11 +139,11 @@ st.subheader("Timeline")
 if not record.timeline:
     st.caption("Nothing has happened to this lead yet.")
 else:
-    st.dataframe(pd.DataFrame({
+    st.container(key="lead_timeline").dataframe(pd.DataFrame({
         f"When ({zone})": [local_time(event.at, zone) for event in record.timeline],
         "Who": [record.name(event.who) if event.who else "–" for event in record.timeline],
         "What": [event.what for event in record.timeline],
         "Note": [event.detail or "" for event in record.timeline],
-    }), hide_index=True, width="stretch", key="lead_timeline")
+    }), hide_index=True, width="stretch")
     if record.timeline_total > len(record.timeline):
         st.caption(f"The newest {len(record.timeline)} of {record.timeline_total:,} events.")

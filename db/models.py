@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, literal_column
 from sqlmodel import Field, SQLModel
 
 from core import clock
@@ -74,8 +74,51 @@ class Lead(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_leads_source_external_id"),
         Index("ix_leads_mql_at", "mql_at"),
-        Index("ix_leads_owner", "owner"),
         Index("ix_leads_email", "email"),  # the recycled-lead check looks MQLs up by email
+        # The Leads search (core.services.lead_search, migration 0011). Each filter with the
+        # MQL period, in MQL order, and the id (SQLite's indexes hold it anyway; PostgreSQL's
+        # then count and sort from the index alone); the owner's replaces the plain one.
+        Index("ix_leads_owner_mql_at", "owner", "mql_at", "id"),
+        Index("ix_leads_channel_mql_at", "channel", "mql_at", "id"),
+        Index("ix_leads_segment_mql_at", "segment", "mql_at", "id"),
+        Index("ix_leads_region_mql_at", "region", "mql_at", "id"),
+        # A lead's furthest stage as its index in lead_search.STAGES (open 0 ... lost 6; NULL
+        # before its MQL), with the period. Written as PostgreSQL prints it back, so that
+        # autogenerate sees the models and the migrations agree.
+        Index("ix_leads_stage_mql_at", literal_column(
+            "(\nCASE\n    WHEN won_at IS NOT NULL THEN 5\n    WHEN lost_at IS NOT NULL THEN 6\n"
+            "    WHEN opportunity_at IS NOT NULL THEN 4\n    WHEN sql_at IS NOT NULL THEN 3\n"
+            "    WHEN rejected_at IS NOT NULL AND (accepted_at IS NULL OR rejected_at > "
+            "accepted_at) THEN 2\n    WHEN accepted_at IS NOT NULL THEN 1\n"
+            "    WHEN mql_at IS NOT NULL THEN 0\n    ELSE NULL\nEND)").label("stage"),
+              "mql_at", "id"),
+        # Search by prefix, case-insensitive, and sort: the whole lowered field, and for names
+        # and companies the text from their second and from their third word on (ltrim with
+        # the field's own non-space characters strips one word). PostgreSQL compares them
+        # byte by byte (COLLATE "C") as SQLite does, whatever the database's collation.
+        Index("ix_leads_name_lower", literal_column("lower(name)").label("name_key"), "id",
+              postgresql_ops={"name_key": 'COLLATE "C"'}),
+        Index("ix_leads_name_word2", literal_column(
+            "ltrim(ltrim(lower(name), replace(lower(name), ' ', '')), ' ')").label("name_2"),
+              postgresql_ops={"name_2": 'COLLATE "C"'}),
+        Index("ix_leads_name_word3", literal_column(
+            "ltrim(ltrim(ltrim(ltrim(lower(name), replace(lower(name), ' ', '')), ' '),"
+            " replace(ltrim(ltrim(lower(name), replace(lower(name), ' ', '')), ' '), ' ', '')),"
+            " ' ')").label("name_3"), postgresql_ops={"name_3": 'COLLATE "C"'}),
+        Index("ix_leads_company_lower", literal_column("lower(company)").label("company_key"),
+              "id", postgresql_ops={"company_key": 'COLLATE "C"'}),
+        Index("ix_leads_company_word2", literal_column(
+            "ltrim(ltrim(lower(company), replace(lower(company), ' ', '')), ' ')"
+        ).label("company_2"), postgresql_ops={"company_2": 'COLLATE "C"'}),
+        Index("ix_leads_company_word3", literal_column(
+            "ltrim(ltrim(ltrim(ltrim(lower(company), replace(lower(company), ' ', '')), ' '),"
+            " replace(ltrim(ltrim(lower(company), replace(lower(company), ' ', '')), ' '), ' ',"
+            " '')), ' ')").label("company_3"), postgresql_ops={"company_3": 'COLLATE "C"'}),
+        Index("ix_leads_email_lower", literal_column("lower(email)").label("email_key"),
+              postgresql_ops={"email_key": 'COLLATE "C"'}),
+        Index("ix_leads_external_id_lower",
+              literal_column("lower(external_id)").label("external_id_key"), "id",
+              postgresql_ops={"external_id_key": 'COLLATE "C"'}),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -116,7 +116,7 @@ def _render_row(row, actor: Actor, reasons: list[str], reading: Reading) -> None
             if attempts:
                 st.markdown(attempts)
         with actions:
-            touch, decide = st.columns([1, 2])
+            touch, decide = st.columns([1.3, 2])
             with touch:
                 touch_form(row.id, actor, key="work")
             with decide:
