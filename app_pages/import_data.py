@@ -76,10 +76,8 @@ if upload is not None:
     zone = call(imports.default_zone, actor=actor)
     left, middle, right = st.columns(3)
     saved_name = middle.selectbox("Saved mapping", [NONE, *saved], key=f"import_saved_{kind}")
-    preset = None
-    if kind == "leads":
-        preset = left.selectbox("Preset", [NONE, *imports.PRESETS], key="import_preset")
-        preset = None if preset == NONE else preset
+    preset = left.selectbox("Preset", [NONE, *imports.PRESETS], key=f"import_preset_{kind}")
+    preset = None if preset == NONE else preset
     if saved_name != NONE:
         preset = saved[saved_name]["preset"]
     tz = right.text_input("Zone of naive timestamps", zone, key="import_tz")
@@ -127,11 +125,10 @@ if upload is not None:
                  key="import_run"):
         bar = st.progress(0.0, text="Starting")
         service = imports.import_leads if kind == "leads" else imports.import_touches
-        options = {"preset": preset} if kind == "leads" else {}
         summary = run_service(
             service, "Import finished.", actor=actor, data=data, filename=upload.name,
-            overrides=overrides, tz=tz, date_format=date_format, source=source,
-            progress=lambda fraction, message: bar.progress(fraction, text=message), **options)
+            overrides=overrides, tz=tz, date_format=date_format, source=source, preset=preset,
+            progress=lambda fraction, message: bar.progress(fraction, text=message))
         if summary is not None:
             st.session_state["import_last"] = summary
             st.session_state["import_last_months"] = call(

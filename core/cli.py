@@ -371,16 +371,18 @@ def import_leads(
 
 @import_app.command("touches")
 def import_touches(
-    file: FileArgument, map_: MapOption = None, tz: TzOption = None,
-    date_format: DateFormatOption = None,
+    file: FileArgument, preset: Annotated[Preset | None, typer.Option()] = None,
+    map_: MapOption = None, tz: TzOption = None, date_format: DateFormatOption = None,
     source: Annotated[str, typer.Option(help="System the lead ids belong to.")] = "import",
     output: FormatOption = Output.text, as_user: OptionalAs = None,
 ) -> None:
-    """Import touches (sales activities); a touch of an unknown lead is a rejected row."""
+    """Import touches (sales activities, with an outcome and a note where the file has them);
+    a touch of an unknown lead is a rejected row."""
     from core.services import imports
 
     _run_import(imports.import_touches, file, map_, tz, as_user, output,
-                date_format=date_format, source=source)
+                date_format=date_format, source=source,
+                preset=preset.value if preset else None)
 
 
 def _run_import(service, file: Path, map_: list[str] | None, tz: str | None,
@@ -431,7 +433,7 @@ def import_undo(
         return
     what = "leads" if summary.kind == "leads" else "touches"
     typer.echo(f"batch {summary.batch_id} undone: {summary.deleted} {what} deleted, "
-               f"{summary.restored} leads restored")
+               f"{summary.restored} {what} restored")
 
 
 def _mapping_options(pairs: list[str]) -> dict[str, str]:

@@ -166,7 +166,7 @@ def test_a_rep_lands_on_the_worklist(page, served):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served):
+def test_a_call_from_the_worklist_stops_its_clock_and_counts(page, served):
     planted = plant_leads(served.engine)
     listed = urgent_states(served.engine, minute_end(clock.now()))
     assert listed.get(planted.at_risk.id) == "at_risk", listed
@@ -183,11 +183,18 @@ def test_a_call_from_the_worklist_takes_the_lead_off_it_and_counts(page, served)
     shown_before, expected_before = read_first_touch(page, served.engine)
     assert shown_before in expected_before
 
-    page.locator(f".st-key-work_call_{planted.at_risk.id} button").click()
+    at_risk.get_by_role("button", name="Log a touch").click()
+    page.locator("[data-testid='stPopoverBody']").last.get_by_role("button", name="Log it").click()
     page.get_by_text("Logged a call.", exact=True).wait_for()
     settle(page)
 
-    assert work_row(page, planted.at_risk).count() == 0
+    # The lead stays on top, under "Just worked", with its clock now: first touch met.
+    # (its accept-or-reject and attempts clocks still run)
+    worked = work_row(page, planted.at_risk)
+    assert page.locator("h5").first.inner_text() == "Just worked"
+    assert "First touch" not in worked.inner_text()
+    assert "1 of 3 attempts" in worked.inner_text()
+    assert worked.get_by_text("At risk", exact=True).count() == 0
     assert work_row(page, planted.overdue).count() == 1  # the list itself is still there
     shown_after, expected_after = read_first_touch(page, served.engine)
     assert shown_after in expected_after

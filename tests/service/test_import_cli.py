@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlmodel import Session
 
-from db.models import Lead
+from db.models import Lead, Touch
 from tests.service.test_cli import cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "ingest_fixtures"
@@ -124,3 +124,25 @@ def test_touches_import_through_the_cli(database_url, tmp_path):
                        "--map", "rep=rep")
     assert (summary["read"], summary["inserted"], summary["rejected"]) == (2, 1, 1)
     assert summary["errors"][0]["line"] == 3
+
+
+def test_a_hubspot_calls_export_imports_with_the_preset_outcome_and_note(database_url,
+                                                                        tmp_path):
+    leads = tmp_path / "contacts.csv"
+    leads.write_text("Record ID,Create Date,Became a Marketing Qualified Lead Date,"
+                     "Contact owner\n101,2026-03-02 09:00,2026-03-02 09:00,ana\n")
+    assert imported(database_url, "leads", str(leads), "--preset", "hubspot")["inserted"] == 1
+    calls = tmp_path / "calls.csv"
+    calls.write_text("Associated Contact IDs,Activity date,Activity type,Activity assigned to,"
+                     "Call outcome,Call notes\n"
+                     '101,2026-03-02 10:00,Call,ana,Left voicemail,"Call back Tuesday, 10am"\n'
+                     "101,2026-03-03 10:00,Call,ana,Connected,\n")
+    summary = imported(database_url, "touches", str(calls), "--preset", "hubspot",
+                       "--source", "hubspot")
+    assert (summary["inserted"], summary["rejected"]) == (2, 0), summary
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        rows = session.execute(select(Touch.outcome, Touch.note).order_by(Touch.at)).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("voicemail", "Call back Tuesday, 10am"),
+                                            ("connected", None)]
