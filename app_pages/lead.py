@@ -47,7 +47,9 @@ if can(actor.role, Action.WORK_LEADS) and (actor.role != "sales_rep" or
     with touch:
         touch_form(record.id, actor, key="lead")
     with decide:
-        decide_buttons(record.id, actor, reasons, key="lead")
+        decide_buttons(record.id, actor, reasons, key="lead",
+                       accepted=record.decided == "accepted",
+                       rejected=record.decided == "rejected")
     with undo:
         undo_button(record.id, actor, zone, key="lead")
 
@@ -68,8 +70,7 @@ with stages:
         "Stage": [label for label, _ in record.stages],
         f"When ({zone})": [local_time(at, zone) if at else "–" for _, at in record.stages],
     }), hide_index=True, width="stretch", key="lead_stages")
-    if record.rejection_reason and fields and any(
-            label == "Rejected" and at for label, at in record.stages):
+    if record.decided == "rejected" and record.rejection_reason:
         st.markdown(f"Rejected as **{literal(words(record.rejection_reason))}**"
                     + (f": “{literal(record.rejection_note)}”" if record.rejection_note else ""))
 

@@ -15,7 +15,7 @@ ICONS = {"call": ":material/call:", "email": ":material/mail:", "meeting": ":mat
 
 def touch_form(lead_id: int, actor: Actor, key: str) -> None:
     """A popover to log a call, email or meeting with what came of it and a note."""
-    with st.popover("Log a touch", icon=":material/add_call:"), \
+    with st.popover("Log a touch"), \
             st.form(f"{key}_touch_{lead_id}", clear_on_submit=True, border=False):
         kind = st.radio("Touch", leads.HUMAN_KINDS, horizontal=True, format_func=words,
                         key=f"{key}_kind_{lead_id}")
@@ -32,15 +32,19 @@ def touch_form(lead_id: int, actor: Actor, key: str) -> None:
             st.rerun()
 
 
-def decide_buttons(lead_id: int, actor: Actor, reasons: list[str], key: str) -> None:
+def decide_buttons(lead_id: int, actor: Actor, reasons: list[str], key: str, *,
+                   accepted: bool = False, rejected: bool = False) -> None:
     """Accept at once, or reject with a reason chosen from the agreement's (none is chosen for
-    the rep) and a note."""
+    the rep) and a note; a lead that stands accepted (or rejected) is not offered that again."""
     accept, reject = st.columns(2)
-    if accept.button("Accept", key=f"{key}_accept_{lead_id}", icon=":material/check:"):
+    if not accepted and accept.button("Accept", key=f"{key}_accept_{lead_id}",
+                                      icon=":material/check:"):
         run_service(leads.accept_lead, "Lead accepted.",
                     actor=actor, lead_id=lead_id)
         st.rerun()
-    with reject.popover("Reject", disabled=not reasons, icon=":material/block:"), \
+    if rejected:
+        return
+    with reject.popover("Reject", disabled=not reasons), \
             st.form(f"{key}_reject_form_{lead_id}", border=False):
         reason = st.selectbox("Reason", reasons, index=None, format_func=words,
                               placeholder="Choose a reason", key=f"{key}_reason_{lead_id}")

@@ -100,7 +100,7 @@ def render_urgent(rows: pd.DataFrame, actor: Actor, reasons: list[str],
 
 def _render_row(row, actor: Actor, reasons: list[str], reading: Reading) -> None:
     with st.container(border=True, key=f"work_row_{row.id}"):
-        lead, timing, actions = st.columns([2, 1.8, 3.2], vertical_alignment="center")
+        lead, timing, actions = st.columns([1.8, 1.7, 3.5], vertical_alignment="center")
         label, colour = BADGES[row.state]
         with lead:
             st.markdown(f"**[{literal(row.external_id)}]({lead_link(row.id)})** · "
@@ -111,8 +111,10 @@ def _render_row(row, actor: Actor, reasons: list[str], reading: Reading) -> None
         with timing:
             st.markdown(timing_text(row.commitment, row.business_seconds_left,
                                     row.calendar_seconds_left, reading.day_seconds))
-            attempts = attempts_text(row.attempts_done, row.attempts_required,
-                                     row.attempts_seconds_left, reading.day_seconds)
+            attempts = attempts_text(  # the time once: the line above tells an attempts clock's
+                row.attempts_done, row.attempts_required,
+                None if row.commitment == row.attempts_commitment else row.attempts_seconds_left,
+                reading.day_seconds)
             if attempts:
                 st.markdown(attempts)
         with actions:

@@ -49,6 +49,7 @@ class Record:
     stages: list[tuple[str, datetime | None]]
     rejection_reason: str | None
     rejection_note: str | None
+    decided: str | None  # what stands: "accepted", "rejected" or None (the later one wins)
     timeline: list[Event]
     timeline_total: int
     disputes: list[DisputeView]
@@ -80,6 +81,12 @@ def lead_record(*, session: Session, actor: Actor, lead_id: int) -> Record:
     names = display_names(session, {who for who in people if isinstance(who, str) and who})
     events = [_touch_event(touch) for touch in touches]
     events += [_audit_event(event, names) for event in audits]
+    decided_in_app = {event.action for event in audits}
+    events += [Event(at, None, f"Reached {label}" if label in ("MQL", "SQL") else label)
+               for (label, column), (_, at) in reversed(list(zip(STAGES, _stages(lead),
+                                                                 strict=True)))
+               if at is not None and AUDITED_STAGES.get(column) not in decided_in_app]
+    # (later stages first: at one instant, newest first still reads MQL above Created)
     events.sort(key=lambda event: event.at, reverse=True)
     total = len(events)
     decision = session.exec(
@@ -93,12 +100,28 @@ def lead_record(*, session: Session, actor: Actor, lead_id: int) -> Record:
         id=lead.id, ref=ref, title=_lead_title(lead),
         fields={"external_id": lead.external_id, "source": lead.source,
                 **{name: getattr(lead, name) for name in FIELDS}},
-        stages=[(label, getattr(lead, column)) for label, column in STAGES],
+        stages=_stages(lead),
+        decided=_decided(lead),
         rejection_reason=lead.rejection_reason,
         rejection_note=decision.note if decision and lead.rejected_at else None,
         timeline=events[:TIMELINE_MAX], timeline_total=total, disputes=disputes,
         names=names,
     )
+
+
+# A stage a person sets in the app is on the timeline as their audited decision instead.
+AUDITED_STAGES = {"accepted_at": "lead.accept", "rejected_at": "lead.reject"}
+
+
+def _stages(lead) -> list[tuple[str, datetime | None]]:
+    return [(label, getattr(lead, column)) for label, column in STAGES]
+
+
+def _decided(lead) -> str | None:
+    accepted, rejected = lead.accepted_at, lead.rejected_at
+    if accepted is not None and (rejected is None or accepted >= rejected):
+        return "accepted"
+    return "rejected" if rejected is not None else None
 
 
 def _touch_event(touch: Touch) -> Event:

@@ -25,6 +25,7 @@ def test_the_worklist_counts_the_attempts_of_an_open_attempts_clock():
     # of 8 h less what has elapsed; L2's is its own most urgent clock, so the two agree there
     assert rows["attempts_seconds_left"].iloc[1] == rows["business_seconds_left"].iloc[1]
     assert rows["attempts_seconds_left"].iloc[0] > 0
+    assert rows["attempts_commitment"].tolist() == ["attempts", "attempts"]
 
 
 def test_automated_touches_touches_before_the_start_and_after_as_of_do_not_count():
