@@ -96,6 +96,8 @@ def find_leads(actor: Actor, work: pd.DataFrame | None, reading: Reading,
     st.caption(f"{count} lead{'s' if found.total != 1 else ''} · page {found.page} of "
                f"{found.pages:,}{'+' if found.capped else ''}")
     table = _table(found.rows, urgent, reading)
+    if own:  # a rep's own leads: the owner is always them
+        table = table.drop(columns=["owner"])
     reassigning = can(actor.role, Action.REASSIGN_LEADS)
     picked = st.dataframe(
         table, hide_index=True, width="stretch", key=f"{key}_table", on_select="rerun",
