@@ -106,7 +106,7 @@ class LeadQuery:
     # from the cached worklist); at most MAX_IDS.
     lead_ids: tuple[int, ...] | None = None
     # (lead id, business seconds left) for sort="time_left": ascending = most urgent first;
-    # leads without a value sort last (by id). At most MAX_IDS.
+    # leads without a value (or NaN) sort last, by id. At most MAX_IDS.
     time_left: tuple[tuple[int, float], ...] = ()
     sort: str = "mql_at"
     descending: bool = True
@@ -222,8 +222,7 @@ def _is_int(value) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) \
-        and not math.isnan(value)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,7 +488,8 @@ def _matching(conditions: Sequence[ColumnElement]) -> Select:
 def _by_time_left(search: _Search, query: LeadQuery, offset: int, limit: int) -> list[int]:
     """The ids on the page sorted by the time left given: the given leads that match, ordered
     here by their values (ties by id), then the other matches by id."""
-    seconds = {int(i): float(left) for i, left in query.time_left}
+    seconds = {int(i): float(left) for i, left in query.time_left
+               if not math.isnan(left)}  # NaN: no value, as a lead not given
     given = sorted(seconds)
     matched = []
     if given:

@@ -274,7 +274,8 @@ def test_the_count_stops_at_the_cap(session, people, many, monkeypatch):
 
 def test_time_left_sorts_the_given_leads_first_most_urgent_first(session, people, many):
     seconds = {many[3]: 600.0, many[1]: -120.0, many[7]: 600.0, many[0]: 30.5,
-               10**9: 1.0}  # a lead that does not exist is ignored
+               10**9: 1.0,  # a lead that does not exist is ignored
+               many[2]: math.nan}  # no value: as if not given
     query = {"sort": "time_left", "time_left": tuple(seconds.items()), "page_size": 3,
              "descending": False}
     first = search(session, people["sofia"], **query)
@@ -353,7 +354,8 @@ def test_every_role_may_search(session, people, crm):
     ("lead_ids", {"lead_ids": tuple(range(50_001))}),
     ("lead_ids", {"lead_ids": ("1",)}),
     ("time_left", {"time_left": tuple((n, 1.0) for n in range(50_001))}),
-    ("time_left", {"time_left": ((1, math.nan),)}),
+    ("time_left", {"time_left": ((1, "soon"),)}),
+    ("time_left", {"time_left": ((1.5, 3.0),)}),
     ("time_left", {"time_left": ((1,),)}),
 ])
 def test_bad_input_names_the_field(session, people, field, query):
