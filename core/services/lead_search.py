@@ -137,13 +137,23 @@ def search_leads(*, session: Session, actor: Actor, query: LeadQuery) -> LeadPag
     search = _Search.of(session, actor, query)
     if search is None:  # a filter nothing can match (a team without members, no lead ids)
         return LeadPage(_frame([]), 0, False, query.page, query.page_size)
+    offset, size = (int(query.page) - 1) * int(query.page_size), int(query.page_size)
+    if search.estimate <= PROBE_CAP and query.sort != "time_left" \
+            and (not search.postgres or search.fenced()):
+        # Few matches, by a selective index: filter them and sort them, counted on the way.
+        search.filter_first = True
+        ids, total = search.counted_page(SORTS[query.sort], query.descending, offset,
+                                         min(size, COUNT_CAP - offset))
+        if total is None:  # past the end (or past what is counted): count them alone
+            total = search.count(COUNT_CAP + 1)
+        capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
+        return LeadPage(_rows(session, ids), total, capped, query.page, query.page_size)
     total = search.count(COUNT_CAP + 1)
     capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
-    # Few matches (or a selective index to read them by): filter them, then sort them;
-    # otherwise read in the order of the sort's index, filtering as it goes.
+    # Few matches: filter them, then sort them; otherwise read in the order of the sort's
+    # index, filtering as it goes.
     search.filter_first = not capped or search.estimate <= PROBE_CAP
-    offset = (int(query.page) - 1) * int(query.page_size)
-    limit = min(int(query.page_size), total - offset)  # the pages end where the count does
+    limit = min(size, total - offset)  # the pages end where the count does
     if limit <= 0:  # past the end (or past what was counted): nothing to read
         ids = []
     elif query.sort == "time_left":
@@ -261,7 +271,7 @@ class _Search:
     first and then sorted; else the sort's index is read in order, filtering as it goes.
     PostgreSQL plans from its statistics and needs none of it but the last: when it expects
     few matches (EXPLAIN) or the count is under COUNT_CAP, it is kept from scanning the sort's
-    index for them by a subquery it cannot flatten (OFFSET 0)."""
+    index for them by a subquery it cannot flatten (OFFSET 0), but where it chooses well."""
 
     def __init__(self, session: Session, filters: list[_Filter], postgres: bool):
         self.session, self.filters, self.postgres = session, filters, postgres
@@ -351,6 +361,21 @@ class _Search:
             self.session.execute(text("SELECT set_config('enable_seqscan', :value, true)"),
                                  {"value": previous})
 
+    def counted_page(self, key: ColumnElement, descending: bool, offset: int, limit: int
+                     ) -> tuple[list[int], int | None]:
+        """The ids of the matches from offset (at most limit), sorted as page() sorts them,
+        and how many match (None when the page is empty: past the end). One pass: the
+        matches are filtered and sorted, the count taken over them before the page is cut."""
+        if limit <= 0:
+            return [], None
+        key = self._key(_bytewise(key, self.postgres))
+        ids = self._key(col(Lead.id))
+        order = [key.desc(), ids.desc()] if descending else [key, ids]
+        rows = self.session.execute(
+            select(Lead.id, func.count().over()).where(*self.where())
+            .order_by(key.is_(None), *order).limit(limit).offset(offset)).all()
+        return [row[0] for row in rows], (rows[0][1] if rows else None)
+
     def page(self, key: ColumnElement | None, descending: bool, offset: int, limit: int, *,
              nullable: bool = True, extra: Sequence[_Filter] = ()) -> list[int]:
         """The ids of the matches from offset, at most limit, in the order of the sort key
@@ -372,6 +397,12 @@ class _Search:
         return ids + self._ids(None, descending, offset + len(ids) - valued, limit - len(ids),
                                [*self.where(extra), self._key(key).is_(None)])
 
+    def fenced(self) -> bool:
+        """Whether PostgreSQL is kept from choosing to read the sort's index for few matches:
+        always but by mql_at without words, where its filter indexes (a column then mql_at)
+        keep the order and it chooses well (fenced, it would sort every match of a stage)."""
+        return not self.sorted_by_mql or any(f.kind == "word" for f in self.filters)
+
     def _key(self, key: ColumnElement) -> ColumnElement:
         """The sort key (or the id) as the plan reads it: SQLite sorts the matches it
         filtered first rather than read the key's index (or the table in id order)."""
@@ -380,7 +411,7 @@ class _Search:
     def _ids(self, key: ColumnElement | None, descending: bool, offset: int, limit: int,
              conditions: list[ColumnElement]) -> list[int]:
         """The ids matching conditions in the order of key (None: by id), ties by id."""
-        if self.filter_first and self.postgres and key is not None:
+        if self.filter_first and self.postgres and key is not None and self.fenced():
             # PostgreSQL sorts the matches rather than scan the key's index for them.
             matches = select(col(Lead.id).label("id"), key.label("key")).where(
                 *conditions).offset(0).subquery()
@@ -438,7 +469,10 @@ def _filters(session: Session, actor: Actor, query: LeadQuery, postgres: bool
         ids = sorted(set(query.lead_ids))
         add("ids", lambda c: columnar.one_of(c(col(Lead.id)), ids, session), len(ids))
     for word in _words(query.text, postgres):
-        add("word", lambda c, word=word: _starts(word, c, postgres))
+        starts = _starts(word, postgres)
+        # Unindexed (SQLite, read in the sort's order): each key computed once, not twice.
+        filters.append(_Filter("word", starts, starts if postgres else or_(
+            *(func.substr(key, 1, len(word)) == word for key in SEARCH_KEYS))))
     return filters
 
 
@@ -452,13 +486,13 @@ def _words(text_: str, postgres: bool) -> list[str]:
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def _starts(word: str, c, postgres: bool) -> ColumnElement:
+def _starts(word: str, postgres: bool) -> ColumnElement:
     """SQL: one of SEARCH_KEYS starts with `word`: it is in [word, the least string after
     every string that starts with word), a range of the key's index."""
     after = _after(word)
     ranges = []
     for key in SEARCH_KEYS:
-        key = c(_bytewise(key, postgres))
+        key = _bytewise(key, postgres)
         ranges.append(and_(key >= word, key < after) if after is not None else key >= word)
     return or_(*ranges)
 
