@@ -268,7 +268,8 @@ class _Search:
     filters (PATHS) counts what it would yield, up to PROBE_CAP and the best so far, from the
     index alone; the least is read, the other conditions are written so that SQLite cannot use
     their indexes. With few matches (that many, or a count under COUNT_CAP) they are filtered
-    first and then sorted; else the sort's index is read in order, filtering as it goes.
+    first and then sorted (and counted in the same pass when the index said so); else the
+    sort's index is read in order, filtering as it goes.
     PostgreSQL plans from its statistics and needs none of it but the last: when it expects
     few matches (EXPLAIN) or the count is under COUNT_CAP, it is kept from scanning the sort's
     index for them by a subquery it cannot flatten (OFFSET 0), but where it chooses well."""
