@@ -518,7 +518,7 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
     open attempts clock whichever clock is the most urgent, attempts_done (the touches not
     automated counted towards it by as_of), attempts_required (the commitment's `attempts`),
     both Int64, attempts_seconds_left (its business time left) and attempts_commitment (its
-    id), NA without one."""
+    id), NA without one; accepted: whether the lead stands accepted (the later decision wins)."""
     frames = []
     as_of = evaluation.as_of.value
     # Rejected (the later decision wins) and qualified leads need no more work.
@@ -546,12 +546,13 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
     columns = ["id", "external_id", "name", "owner", "company", "channel", "mql_at",
                "commitment", "state", "due", "business_seconds_left", "calendar_seconds_left",
                "attempts_done", "attempts_required", "attempts_seconds_left",
-               "attempts_commitment"]
+               "attempts_commitment", "accepted"]
     clocks = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if clocks.empty:
         empty = pd.DataFrame(columns=columns)
         return empty.astype({"attempts_done": "Int64", "attempts_required": "Int64",
-                             "attempts_seconds_left": "float64", "attempts_commitment": object})
+                             "attempts_seconds_left": "float64", "attempts_commitment": object,
+                             "accepted": bool})
     clocks = clocks.sort_values(["business_seconds_left", "calendar_seconds_left"],
                                 kind="stable")
     attempts = (clocks[clocks["attempts_required"].notna()].drop_duplicates("position")
@@ -563,6 +564,7 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
         values = clocks["position"].map(attempts[source])
         clocks[name] = values.astype("Int64" if name != "attempts_seconds_left" else "float64")
     clocks["attempts_commitment"] = clocks["position"].map(attempts["commitment"])
+    clocks["accepted"] = evaluation.accepted[clocks["position"].to_numpy()]
     leads = evaluation.leads.iloc[clocks["position"].to_numpy()]
     for name in ("id", "external_id", "name", "owner", "company", "channel", "mql_at"):
         clocks[name] = leads[name].to_numpy()

@@ -122,7 +122,7 @@ def _render_row(row, actor: Actor, reasons: list[str], reading: Reading) -> None
             with touch:
                 touch_form(row.id, actor, key="work")
             with decide:
-                decide_buttons(row.id, actor, reasons, key="work")
+                decide_buttons(row.id, actor, reasons, key="work", accepted=bool(row.accepted))
                 undo_button(row.id, actor, reading.timezone, key="work")
 
 

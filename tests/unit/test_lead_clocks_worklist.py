@@ -38,6 +38,7 @@ def test_automated_touches_touches_before_the_start_and_after_as_of_do_not_count
     rows = dashboard.worklist(evaluate(document(), leads, touches, MARCH, AS_OF))
     # Two calls at one instant count as two; the first touch was met, so attempts is open.
     assert rows["commitment"].tolist() == ["attempts"]
+    assert rows["accepted"].tolist() == [True]  # the card offers no second Accept
     assert (rows["attempts_done"].iloc[0], rows["attempts_required"].iloc[0]) == (2, 3)
 
 
