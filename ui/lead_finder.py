@@ -15,7 +15,7 @@ from ui.navigation import lead_page
 from ui.services import call
 from ui.tables import readable_values
 from ui.text import literal, words
-from ui.worklist import BADGES, Reading, business_time, lead_link
+from ui.worklist import BADGES, Reading, lead_link, time_left
 
 CLOCK_STATES = {"at_risk": "At risk", "overdue": "Overdue", "pending": "On time"}
 SORTS = {"mql_at": "MQL time", "time_left": "Business time left", "company": "Company",
@@ -156,7 +156,7 @@ def _table(rows: pd.DataFrame, urgent: pd.DataFrame, reading: Reading) -> pd.Dat
         "owner": shown["owner"], "channel": shown["channel"], "segment": shown["segment"],
         "region": shown["region"], "stage": rows["stage"].map(words, na_action="ignore"),
         "clock": _or_dash(state.map(lambda s: BADGES[s][0], na_action="ignore")),
-        "time_left": _or_dash(left.map(lambda s: _left(s, reading), na_action="ignore")),
+        "time_left": _or_dash(left.map(lambda s: time_left(s, reading), na_action="ignore")),
         "mql_at": shown["mql_at"], "touches": rows["touches"],
         "last_touch_at": shown["last_touch_at"], "link": ids.map(lead_link),
     })
@@ -164,11 +164,6 @@ def _table(rows: pd.DataFrame, urgent: pd.DataFrame, reading: Reading) -> pd.Dat
 
 def _or_dash(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "–")
-
-
-def _left(seconds: float, reading: Reading) -> str:
-    told = business_time(seconds, reading.day_seconds)
-    return f"overdue by {told}" if seconds < 0 else told
 
 
 def _pager(found, page_key: str, key: str) -> None:

@@ -199,18 +199,21 @@ def overturned_notices(disputes: list, reading: Reading) -> None:
                    icon=":material/undo:")
 
 
+def time_left(seconds: float, reading: Reading) -> str:
+    """Business time left, or "overdue by …" once it is negative."""
+    told = business_time(seconds, reading.day_seconds)
+    return f"overdue by {told}" if seconds < 0 else told
+
+
 def open_table(rows: pd.DataFrame, reading: Reading = Reading()) -> pd.DataFrame:
     """Every open lead for the table: names, badges, and times in words and in the
     agreement's zone."""
-    def left(seconds: float) -> str:
-        told = business_time(seconds, reading.day_seconds)
-        return f"overdue by {told}" if seconds < 0 else told
-
     return pd.DataFrame({
         "Lead": rows["external_id"], "Name": rows["name"], "Company": rows["company"],
         "Owner": rows["owner"].map(reading.name), "Commitment": rows["commitment"].map(words),
         "Status": rows["state"].map(lambda state: BADGES[state][0]),
-        "Business time left": rows["business_seconds_left"].map(left),
+        "Business time left": rows["business_seconds_left"].map(
+            lambda seconds: time_left(seconds, reading)),
         "Calendar time left": rows["calendar_seconds_left"].map(
             lambda seconds: f"{wall_time(seconds)} ago" if seconds < 0 else wall_time(seconds)),
         f"Due ({reading.timezone})": local_times(rows["due"], reading.timezone, named=False),

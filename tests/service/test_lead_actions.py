@@ -21,6 +21,11 @@ MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 @pytest.fixture
 def lead_ids(session, people) -> dict[str, int]:
     """An active agreement, and one open lead owned by each rep (ana, ben)."""
+    return open_leads(session, people)
+
+
+def open_leads(session, people) -> dict[str, int]:
+    """An active agreement, and one open lead owned by each rep (ana, ben): their ids."""
     document = sla.template(title="SLA", start=date(2026, 1, 1), end=date(2099, 1, 1))
     activate(session, people, document)
     ids = {}

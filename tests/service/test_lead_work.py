@@ -2,12 +2,11 @@
 and a note, rejecting with a chosen reason, undoing a decision within the window, correcting a
 lead, a lead's page and timeline, and disputes to the end. Every new "no" is tested here."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from core import agreement as sla
 from core.errors import InvalidInput
 from core.permissions import PermissionDenied
 from core.services import leads, workspace
@@ -17,30 +16,17 @@ from core.services.leads import NotYourLead
 from db.engine import session_scope
 from db.models import AuditEvent, Lead, LeadDecision, LeadOwnerChange, Touch, User, utcnow
 from tests.service.conftest import add_people
+from tests.service.test_lead_actions import open_leads
 from tests.service.test_races import at_once
-from tests.sla_helpers import activate
 
 MQL = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 RACES = 10
 
 
-def _open_leads(session, people) -> dict[str, int]:
-    document = sla.template(title="SLA", start=date(2026, 1, 1), end=date(2099, 1, 1))
-    activate(session, people, document)
-    ids = {}
-    for owner in ("ana", "ben"):
-        lead = Lead(source="crm", external_id=f"L-{owner}", created_at=MQL, mql_at=MQL,
-                    owner=owner, name=f"Lead of {owner}", company="Acme")
-        session.add(lead)
-        session.flush()
-        ids[owner] = lead.id
-    return ids
-
-
 @pytest.fixture
 def lead_ids(session, people) -> dict[str, int]:
     """An active agreement, and one open lead owned by each rep (ana, ben)."""
-    return _open_leads(session, people)
+    return open_leads(session, people)
 
 
 def audit(session, action: str) -> list[AuditEvent]:
@@ -124,7 +110,7 @@ def test_reassigning_keeps_the_clocks_as_they_are(session, people, lead_ids):
 def test_two_reassignments_of_one_lead_at_once_keep_a_true_history(concurrent_engine):
     with session_scope(concurrent_engine) as session:
         people = add_people(session)
-        ids = _open_leads(session, people)
+        ids = open_leads(session, people)
     for trial in range(RACES):
         sides = [lambda s, to=to, trial=trial: leads.reassign_leads(
             session=s, actor=people["sofia"], lead_ids=[ids["ana"]], to_owner=to,
@@ -287,7 +273,7 @@ def test_an_undo_never_rewrites_what_came_after(session, people, lead_ids):
 def test_a_rep_and_the_head_undoing_at_once_undo_once(concurrent_engine):
     with session_scope(concurrent_engine) as session:
         people = add_people(session)
-        ids = _open_leads(session, people)
+        ids = open_leads(session, people)
     for _ in range(RACES):
         with session_scope(concurrent_engine) as session:
             leads.reject_lead(session=session, actor=people["ana"], lead_id=ids["ana"],
