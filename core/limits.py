@@ -50,6 +50,12 @@ HEADER_MAX_CHARS = 200  # one column name
 XLSX_MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024  # all members of the workbook, inflated
 XLSX_MAX_SHARED_STRINGS = 2_000_000
 SCORE_MAX_ABS = 1_000_000_000
+# Rows given as values (a REST API batch, a connector's page): one transaction each
+ROWS_MAX_PER_BATCH = 10_000
+
+# --- the REST API (api/) ---------------------------------------------------------------------
+# A request body: 10,000 rows of a few hundred bytes each, with room to spare
+API_BODY_MAX_BYTES = 8 * 1024 * 1024
 
 # Widths of the stored text fields: checked as row errors before the database sees a value
 # (PostgreSQL would abort the whole import; SQLite would store it silently). They are the

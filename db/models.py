@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, literal_column
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, literal_column
 from sqlmodel import Field, SQLModel
 
 from core import clock
@@ -323,6 +323,63 @@ class ImportBatch(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
     undone_by: str | None = Field(default=None, max_length=64)  # `import undo`
     undone_at: datetime | None = None
+    # A connector's batch: the stream's watermark once these rows were stored (None for files)
+    watermark: str | None = Field(default=None, max_length=64)
+
+
+class ApiToken(SQLModel, table=True):
+    """A REST API client's token (core.services.api_tokens): only its SHA-256 is kept; the
+    prefix lets a list tell tokens apart without showing them."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    scope: str = Field(max_length=8)  # read | write
+    prefix: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=64)
+    revoked_at: datetime | None = None
+
+
+class Connector(SQLModel, table=True):
+    """A CRM connector's settings, encrypted credentials and sync state (core.services.sync)."""
+
+    __tablename__ = "connectors"
+
+    name: str = Field(primary_key=True, max_length=32)  # hubspot | salesforce
+    settings: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    secret: str | None = Field(default=None, sa_type=Text)  # Fernet token of the credentials
+    secret_hint: str | None = Field(default=None, max_length=16)  # the last characters
+    paused: bool = False
+    # Per stream ("contacts", "calls", ...): the last modification time stored, as ISO 8601
+    watermarks: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="idle", max_length=16)  # idle | running | failed
+    last_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_counts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(default="", max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a background job (core.worker): when, which attempt, how it ended."""
+
+    __tablename__ = "job_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64, index=True)
+    attempt: int = 1
+    state: str = Field(max_length=16)  # running | ok | failed
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: datetime | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    detail: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class WorkspaceSetting(SQLModel, table=True):

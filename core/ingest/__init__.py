@@ -19,6 +19,8 @@ What lives where, lowest first (a module imports only modules above it in this l
 - `xlsx_reader`: the first sheet of a workbook: the zip and XML bounds checked before openpyxl
   reads it, the formula cells without a saved value, cells as CSV text.
 - `reading`: `read_table`, which refuses a file by its size or kind, then picks the reader.
+- `records`: `read_rows`, the same Table from rows given as values (an API batch, a
+  connector's page).
 - `mapping`: synonyms, PRESETS, `suggest_mapping`, `resolve_mapping`, and the check of a
   mapping against a table.
 - `problems`: the row problems of one parse, and their reasons.
@@ -38,6 +40,7 @@ from core.ingest.fields import LEAD_NUMBERS as LEAD_NUMBERS  # likewise
 from core.ingest.leads import parse_leads
 from core.ingest.mapping import PRESETS, resolve_mapping, suggest_mapping
 from core.ingest.reading import read_table
+from core.ingest.records import read_rows
 from core.ingest.results import FileRefused, ParsedFile, RowError, Table, UnknownField, UsageError
 from core.ingest.touches import parse_touches
 
@@ -56,6 +59,7 @@ __all__ = [
     "errors_csv",
     "parse_leads",
     "parse_touches",
+    "read_rows",
     "read_table",
     "resolve_mapping",
     "suggest_mapping",

@@ -1,7 +1,8 @@
 """Lead and touch imports: parse with core.ingest, then upsert in one transaction."""
 
 import hashlib
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,20 +102,40 @@ def import_leads(
     Imports into one source run one at a time (db.locks): a second import of the same rows
     waits, then finds them stored and reports them unchanged."""
     require(actor.role, Action.IMPORT_DATA)
-    report = progress or (lambda _fraction, _message: None)
     source = _valid_source(source or preset or "import")
-    document = signed_document(session)
     table = ingest.read_table(data, filename)
-    mapping = ingest.resolve_mapping(table.columns, kind="leads", preset=preset,
+    return _import_leads(session, actor, table, _Origin(data, filename, preset, tz, date_format),
+                         overrides, source, progress)
+
+
+def import_lead_rows(
+    *, session: Session, actor: Actor, rows: Sequence[Mapping[str, Any]], source: str,
+    name: str, watermark: str | None = None,
+) -> ImportSummary:
+    """Upsert lead rows given as canonical fields (a REST API batch, a connector's page) exactly
+    as a file of those columns would be: row N is line N. `watermark` is recorded with the
+    batch (a connector's position once these rows are stored)."""
+    require(actor.role, Action.IMPORT_DATA)
+    source = _valid_source(source)
+    table = ingest.read_rows(rows, name)
+    return _import_leads(session, actor, table, _Origin.of_rows(rows, name, watermark), None,
+                         source, None)
+
+
+def _import_leads(session: Session, actor: Actor, table: ingest.Table, origin: "_Origin",
+                  overrides: Mapping[str, str] | None, source: str,
+                  progress: Progress | None) -> ImportSummary:
+    report = progress or (lambda _fraction, _message: None)
+    document = signed_document(session)
+    mapping = ingest.resolve_mapping(table.columns, kind="leads", preset=origin.preset,
                                      overrides=overrides or {})
     report(0.1, f"Read {len(table.rows):,} rows")
     parsed = ingest.parse_leads(
-        table, mapping, tz=tz or _default_zone(document), date_format=date_format,
+        table, mapping, tz=origin.tz or _default_zone(document), date_format=origin.date_format,
         rejection_reasons=document.rejection_reasons if document else None,
     )
     report(0.3, f"Checked {parsed.read:,} rows")
-    batch = _open_batch(session, actor, "leads", data, filename, source, preset, mapping,
-                        {"tz": tz, "date_format": date_format})
+    batch = _open_batch(session, actor, "leads", origin, source, mapping)
     plan = _LeadPlan(session, parsed, source, mapping, batch)
     report(0.5, "Compared with stored leads")
     inserted = plan.insert_new()
@@ -136,16 +157,37 @@ def import_touches(
     stored touch when they differ (an empty cell never clears one; each change audited); a
     touch of an unknown lead, or from before its lead was created, is a bad row."""
     require(actor.role, Action.IMPORT_DATA)
-    report = progress or (lambda _fraction, _message: None)
     source = _valid_source(source)
     table = ingest.read_table(data, filename)
-    mapping = ingest.resolve_mapping(table.columns, kind="touches", preset=preset,
+    return _import_touches(session, actor, table,
+                           _Origin(data, filename, preset, tz, date_format), overrides, source,
+                           progress)
+
+
+def import_touch_rows(
+    *, session: Session, actor: Actor, rows: Sequence[Mapping[str, Any]], source: str,
+    name: str, watermark: str | None = None,
+) -> ImportSummary:
+    """Add touch rows given as canonical fields, as import_touches does for a file of those
+    columns (row N is line N); `watermark` as for import_lead_rows."""
+    require(actor.role, Action.IMPORT_DATA)
+    source = _valid_source(source)
+    table = ingest.read_rows(rows, name)
+    return _import_touches(session, actor, table, _Origin.of_rows(rows, name, watermark), None,
+                           source, None)
+
+
+def _import_touches(session: Session, actor: Actor, table: ingest.Table, origin: "_Origin",
+                    overrides: Mapping[str, str] | None, source: str,
+                    progress: Progress | None) -> ImportSummary:
+    report = progress or (lambda _fraction, _message: None)
+    mapping = ingest.resolve_mapping(table.columns, kind="touches", preset=origin.preset,
                                      overrides=overrides or {})
-    parsed = ingest.parse_touches(table, mapping, tz=tz or _default_zone(signed_document(session)),
-                                  date_format=date_format)
+    parsed = ingest.parse_touches(
+        table, mapping, tz=origin.tz or _default_zone(signed_document(session)),
+        date_format=origin.date_format)
     report(0.3, f"Checked {parsed.read:,} rows")
-    batch = _open_batch(session, actor, "touches", data, filename, source, preset, mapping,
-                        {"tz": tz, "date_format": date_format})
+    batch = _open_batch(session, actor, "touches", origin, source, mapping)
     frame = parsed.frame.assign(line=parsed.lines)
     leads = _lead_keys(session, source, frame["lead_external_id"].unique().tolist())
     frame = frame.merge(leads, on="lead_external_id", how="left")
@@ -164,6 +206,25 @@ def import_touches(
     _close_batch(session, actor, batch, summary)
     report(1.0, "Done")
     return _with_batch(summary, batch.id)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where an import's rows came from, as its batch records it: the file's bytes (or the
+    rows as JSON), its name, the reading options, and a connector's watermark."""
+
+    data: bytes
+    name: str
+    preset: str | None = None
+    tz: str | None = None
+    date_format: str | None = None
+    watermark: str | None = None
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[Mapping[str, Any]], name: str,
+                watermark: str | None) -> "_Origin":
+        data = json.dumps(list(rows), sort_keys=True, default=str).encode()
+        return cls(data, name, watermark=watermark)
 
 
 def _touch_errors(frame: pd.DataFrame, mapping: dict[str, list[str]],
@@ -625,17 +686,16 @@ def _with_batch(summary: ImportSummary, batch_id: int) -> ImportSummary:
                          summary.unchanged, summary.rejected, summary.errors, summary.notes)
 
 
-def _open_batch(
-    session: Session, actor: Actor, kind: str, data: bytes, filename: str, source: str,
-    preset: str | None, mapping: dict[str, list[str]], options: dict[str, Any],
-) -> ImportBatch:
+def _open_batch(session: Session, actor: Actor, kind: str, origin: _Origin, source: str,
+                mapping: dict[str, list[str]]) -> ImportBatch:
     """Take the source's import lock, then record the batch (its id marks every row it
     writes); the counts come at the end."""
     locks.hold(session, import_lock(source))
     batch = ImportBatch(
-        kind=kind, file_name=filename[:255], file_hash=hashlib.sha256(data).hexdigest(),
-        source=source, preset=preset, mapping=mapping, options=options, notes=[], errors=[],
-        actor=actor.username,
+        kind=kind, file_name=origin.name[:255], file_hash=hashlib.sha256(origin.data).hexdigest(),
+        source=source, preset=origin.preset, mapping=mapping,
+        options={"tz": origin.tz, "date_format": origin.date_format}, notes=[], errors=[],
+        actor=actor.username, watermark=origin.watermark,
     )
     session.add(batch)
     session.flush()
