@@ -6,16 +6,15 @@ sign-off or a send-back. Signing freezes the live `report` object as it is at th
 imports never change what was signed, and `show` lists the figures that have moved since.
 """
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlmodel import Session, col, select
 
 from core import compliance, csv_safe, dashboard, periods
 from core.errors import InvalidInput
+from core.json_values import plain_json
 from core.permissions import Action, require
 from core.services import measurement, workspace
 from core.services.accounts import Actor, display_names
@@ -65,7 +64,7 @@ def show(*, session: Session, actor: Actor, quarter: str, agreement_id: int | No
     scope = measurement.scope(session=session, actor=actor, period=quarter,
                               agreement_id=agreement_id, as_of=as_of)
     evaluation = measurement.measure(session=session, actor=actor, scope=scope)
-    live = _jsonable(evaluation.report())
+    live = plain_json(evaluation.report())
     review = _find(session, scope.agreement_id, quarter)
     signed = review is not None and review.state == "signed" and review.snapshot is not None
     scorecard = review.snapshot if signed else live
@@ -252,7 +251,7 @@ def sign(*, session: Session, actor: Actor, quarter: str, comment: str | None = 
     review = _unsigned_review(session, scope, quarter, "it is signed once")
     before = {"state": review.state}
     evaluation = measurement.measure(session=session, actor=actor, scope=scope)
-    review.snapshot = _jsonable(evaluation.report())
+    review.snapshot = plain_json(evaluation.report())
     review.causes = _causes(evaluation, review.snapshot)
     review.state = "signed"
     review.signed_by = actor.username
@@ -378,19 +377,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _jsonable(value: Any) -> Any:
-    """A report as plain JSON values: numpy scalars unwrapped, NaN and infinities as None."""
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _covered(versions, timezone: str, quarter: str) -> bool:
     """Whether a signed version covers any of the quarter."""
     return bool(periods.covering(periods.parse_period(quarter, timezone), list(versions)))
@@ -413,7 +399,7 @@ def _trend(session: Session, actor: Actor, scope: Scope, quarter: str) -> list[d
         else:
             before_scope = measurement.scope(session=session, actor=actor, period=before,
                                              agreement_id=scope.agreement_id, as_of=scope.as_of)
-            report = _jsonable(measurement.report(session=session, actor=actor,
+            report = plain_json(measurement.report(session=session, actor=actor,
                                                   scope=before_scope))
         for item in report["commitments"] + report["shared_goals"]:
             rows.append({"quarter": before, "id": item["id"], "kind": item.get("kind", "goal"),
@@ -444,7 +430,7 @@ def _causes(evaluation: compliance.Evaluation, live: dict) -> dict:
     clocks = {item["id"]: item for item in live["commitments"] if item["kind"] in CLOCK_KINDS}
     causes: dict[str, list[dict]] = {}
     for by, key in (("rep", "reps"), ("channel", "channels")):
-        groups = _jsonable(evaluation.breakdown(by)) if clocks else []
+        groups = plain_json(evaluation.breakdown(by)) if clocks else []
         rows = []
         for commitment_id, total in clocks.items():
             ranked = sorted(
