@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+API_PORT ?= 8502
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
 
-.PHONY: run test lint chromium migrate seed screenshots clean
+.PHONY: run test lint chromium migrate seed secrets screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +19,15 @@ $(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(PIP) -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-.streamlit/secrets.toml: | $(VENV)/.runtime-installed
+secrets: $(VENV)/.runtime-installed
 	$(BIN)/python -m core.cli secrets init
 
-## Serve the app on 127.0.0.1:$(PORT) with the demo workspace (SQLite unless DATABASE_URL says otherwise).
-run: $(VENV)/.runtime-installed .streamlit/secrets.toml migrate seed
+## Serve the app on 127.0.0.1:$(PORT) with the demo workspace (SQLite unless DATABASE_URL says
+## otherwise), the REST API on 127.0.0.1:$(API_PORT) and the background worker; Ctrl-C stops all three.
+run: $(VENV)/.runtime-installed secrets migrate seed
+	@trap 'kill 0' EXIT; \
+	API_PORT=$(API_PORT) $(BIN)/python -m core.cli api serve & \
+	$(BIN)/python -m core.cli worker & \
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 migrate: $(VENV)/.runtime-installed

@@ -4,7 +4,7 @@ Exit 0 on success, 1 on invalid input (message on stderr), 2 on usage errors.
 """
 
 import json
-import math
+import re
 import secrets as token_source
 import sys
 from collections.abc import Iterator
@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
-from core import limits, services
+from core import limits, secret_box, services
 from core.errors import Busy, InvalidInput, NotFound
+from core.json_values import plain_json
 from core.permissions import PermissionDenied, Role
 
 app = typer.Typer(
@@ -30,6 +31,9 @@ secrets_app = typer.Typer(no_args_is_help=True, help="Secrets the app needs.")
 agreement_app = typer.Typer(no_args_is_help=True, help="The SLA: import, export, workflow.")
 import_app = typer.Typer(no_args_is_help=True, help="Leads and touches from CRM exports.")
 review_app = typer.Typer(no_args_is_help=True, help="The quarterly review and its sign-off.")
+sync_app = typer.Typer(no_args_is_help=True, help="CRM syncs (HubSpot, Salesforce).")
+api_app = typer.Typer(no_args_is_help=True, help="The REST API: its server and its tokens.")
+api_token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
@@ -37,6 +41,9 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(import_app, name="import")
 app.add_typer(review_app, name="review")
+app.add_typer(sync_app, name="sync")
+app.add_typer(api_app, name="api")
+api_app.add_typer(api_token_app, name="token")
 
 COOKIE_KEY_BYTES = 32
 
@@ -57,17 +64,7 @@ def read_at_most(file: Path, limit: int) -> bytes:
 def echo_json(value) -> None:
     """Print strict JSON: a number that is not finite (which no figure should be) is null,
     never the NaN or Infinity that JSON parsers refuse."""
-    typer.echo(json.dumps(_finite(value), indent=2, allow_nan=False))
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
+    typer.echo(json.dumps(plain_json(value), indent=2, allow_nan=False))
 
 
 @contextmanager
@@ -203,15 +200,25 @@ def secrets_init(
         ".streamlit/secrets.toml"
     ),
 ) -> None:
-    """Create the login cookie secret (32 random bytes) unless the file already has one."""
-    if path.exists() and "cookie_key" in path.read_text():
-        typer.echo(f"{path} already holds a cookie secret")
+    """Add what the secrets file lacks: the login cookie secret (32 random bytes) and the key
+    that encrypts connector credentials. Existing secrets are never replaced."""
+    text = path.read_text() if path.exists() else ""
+    wanted = {
+        "auth": ("cookie_key", token_source.token_hex(COOKIE_KEY_BYTES), "a login cookie secret"),
+        "crypto": ("secret_key", secret_box.new_key(), "a key for connector credentials"),
+    }
+    missing = {section: entry for section, entry in wanted.items()
+               if not re.search(rf"^\s*{entry[0]}\s*=", text, re.MULTILINE)}
+    if not missing:
+        typer.echo(f"{path} already holds every secret")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        handle.write(f'[auth]\ncookie_key = "{token_source.token_hex(COOKIE_KEY_BYTES)}"\n')
+    added = "".join(f'\n[{section}]\n{key} = "{value}"\n'
+                    for section, (key, value, _what) in missing.items())
+    path.write_text(text.rstrip("\n") + added if text else added.lstrip("\n"))
     path.chmod(0o600)
-    typer.echo(f"wrote a new cookie secret to {path}")
+    for _key, _value, what in missing.values():
+        typer.echo(f"wrote {what} to {path}")
 
 
 @agreement_app.command("import")
@@ -662,6 +669,113 @@ def _review_step(step_name: str):
 
 for _step in ("comment", "sign", "send-back"):
     review_app.command(_step)(_review_step(_step))
+
+
+class TokenScope(StrEnum):
+    """What an API token may do."""
+
+    read = "read"
+    write = "write"
+
+
+@api_token_app.command("create")
+def api_token_create(
+    name: Annotated[str, typer.Argument(help="The client the token is for (a CRM, a script).")],
+    scope: Annotated[TokenScope, typer.Option(help="read: GET the report; write: also POST "
+                                              "leads and touches.")],
+) -> None:
+    """Create an API token and print it once; only its hash is kept."""
+    from core.services import api_tokens
+    from db.engine import get_session
+
+    with refusals_exit_1(), get_session() as session:
+        view, token = api_tokens.create_token(session=session, actor=services.OPERATOR,
+                                              name=name, scope=scope.value)
+    typer.echo(token)
+    typer.echo(f"token #{view.id} '{view.name}' ({view.scope}); it is shown only now: keep it "
+               "in your client's secret store", err=True)
+
+
+@api_token_app.command("list")
+def api_token_list(output: Annotated[Output, typer.Option("--format")] = Output.text,
+                   ) -> None:
+    """Every API token (never the token itself), newest first."""
+    from core.services import api_tokens
+    from db.engine import get_session
+
+    with get_session() as session:
+        views = api_tokens.list_tokens(session=session, actor=services.OPERATOR)
+    if output == Output.json:
+        echo_json([view.as_json() for view in views])
+        return
+    for view in views:
+        state = "active" if view.active else f"revoked {view.revoked_at:%Y-%m-%d %H:%M} UTC"
+        used = f"{view.last_used_at:%Y-%m-%d %H:%M} UTC" if view.last_used_at else "never"
+        typer.echo(f"#{view.id:<4} {view.name:<24} {view.scope:<6} {view.shown:<14} "
+                   f"last used {used:<21} {state}")
+
+
+@api_token_app.command("revoke")
+def api_token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Revoke a token: the next request with it is refused (401)."""
+    from core.services import api_tokens
+    from db.engine import get_session
+
+    with refusals_exit_1(), get_session() as session:
+        view = api_tokens.revoke_token(session=session, actor=services.OPERATOR,
+                                       token_id=token_id)
+    typer.echo(f"token #{view.id} '{view.name}' is revoked")
+
+
+@api_app.command("serve")
+def api_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="API_PORT", help="Port (API_PORT).")] = 8502,
+) -> None:
+    """Serve the REST API (uvicorn) in the foreground."""
+    import uvicorn
+
+    from api.app import served_app
+
+    uvicorn.run(served_app(), host=host, port=port, log_level="info", access_log=True,
+                proxy_headers=True, timeout_graceful_shutdown=10)
+
+
+@app.command("worker")
+def worker_command(
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker threads.")] = 2,
+) -> None:
+    """Run the background worker in the foreground (syncs, time-driven changes) until SIGTERM
+    or SIGINT; its queue is in Redis with REDIS_URL, else in HANDOFF_WORKER_DB (SQLite)."""
+    from core import worker
+
+    worker.run(workers=workers)
+
+
+@sync_app.command("run")
+def sync_run(
+    connector: Annotated[str, typer.Argument(metavar="CONNECTOR", help="hubspot or salesforce")],
+    output: FormatOption = Output.text,
+) -> None:
+    """One sync pass now, paused or not (exit 1 when it fails or cannot run)."""
+    from core import worker
+    from core.connectors.base import SyncError
+    from core.services.sync import CONNECTORS
+
+    if connector not in CONNECTORS:
+        raise typer.BadParameter(f"use one of: {', '.join(CONNECTORS)}", param_hint="CONNECTOR")
+    try:
+        result = worker.sync_now(connector)
+    except (SyncError, InvalidInput, NotFound) as error:
+        fail(str(error))
+    if output == Output.json:
+        echo_json(result.as_json())
+    else:
+        typer.echo(f"{connector}: {result.state}, read {result.read}, inserted "
+                   f"{result.inserted}, updated {result.updated}, unchanged {result.unchanged}, "
+                   f"rejected {result.rejected}")
+    if result.state != "ok":
+        fail(result.reason)
 
 
 def main() -> None:

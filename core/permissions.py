@@ -60,6 +60,7 @@ class Action(StrEnum):
     # services check authorship and the window on top of this.
     UNDO_DECISION = "undo an accept/reject"
     VIEW_DASHBOARDS = "view dashboards"
+    MANAGE_INTEGRATIONS = "manage integrations and API tokens"
 
 
 _HEADS = {Role.SALES_HEAD, Role.MARKETING_HEAD}
@@ -81,6 +82,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.EDIT_LEADS: frozenset(_HEADS),
     Action.UNDO_DECISION: frozenset({Role.SALES_HEAD, Role.SALES_REP}),
     Action.VIEW_DASHBOARDS: frozenset(Role),
+    Action.MANAGE_INTEGRATIONS: frozenset({Role.ADMIN}),
 }
 
 WHAT_YOU_CAN_DO: dict[Action, str] = {
@@ -99,6 +101,7 @@ WHAT_YOU_CAN_DO: dict[Action, str] = {
     Action.EDIT_LEADS: "Correct a lead's name, company, email, channel, segment or region.",
     Action.UNDO_DECISION: "Undo an accept or reject (a rep: their own, within the undo window).",
     Action.VIEW_DASHBOARDS: "See live SLA compliance for both teams.",
+    Action.MANAGE_INTEGRATIONS: "Connect HubSpot and Salesforce, and issue REST API tokens.",
 }
 
 

@@ -32,6 +32,13 @@ def current_revision() -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def head_revision() -> str:
+    """The newest migration this code has."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def applied(before: str | None, after: str | None) -> str:
     """What an upgrade from `before` to `after` did, in words."""
     if before is None:

@@ -140,6 +140,12 @@ def _outcomes(reader: _Reader) -> np.ndarray:
     return found
 
 
+def known_outcome(value: str | None) -> str | None:
+    """The stored outcome a CRM's word names ("Left voicemail" → voicemail), or None when it
+    names none of them (a connector then keeps the word in the note instead)."""
+    return _OUTCOME_BY_NAME.get(_outcome_key(value.strip())) if value and value.strip() else None
+
+
 def _outcome_key(value: str) -> str:
     """An outcome compared loosely: its letters and digits, lowercased; "?" if it has none."""
     key = re.sub(r"[^a-z0-9]", "", value.casefold())

@@ -136,7 +136,8 @@ def _import_leads(session: Session, actor: Actor, table: ingest.Table, origin: "
     )
     report(0.3, f"Checked {parsed.read:,} rows")
     batch = _open_batch(session, actor, "leads", origin, source, mapping)
-    plan = _LeadPlan(session, parsed, source, mapping, batch)
+    plan = _LeadPlan(session, parsed, source, mapping, batch,
+                     zone=origin.tz or _default_zone(document))
     report(0.5, "Compared with stored leads")
     inserted = plan.insert_new()
     updated = plan.update_changed(actor)
@@ -374,8 +375,8 @@ class _LeadPlan:
     """Split a parsed lead file into new, changed and unchanged leads, column by column."""
 
     def __init__(self, session: Session, parsed: ingest.ParsedFile, source: str,
-                 mapping: dict[str, list[str]], batch: ImportBatch):
-        self.session, self.source, self.mapping = session, source, mapping
+                 mapping: dict[str, list[str]], batch: ImportBatch, *, zone: str):
+        self.session, self.source, self.mapping, self.zone = session, source, mapping, zone
         self.batch_id, self.batch_at = batch.id, batch.at
         self.fields = [f for f in ingest.LEAD_FIELDS
                        if f in parsed.supplied and f != "external_id"]
@@ -466,15 +467,20 @@ class _LeadPlan:
         }))
 
     def _before_creation(self, file: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
-        """Rows whose stage times fall before the lead's creation become errors."""
+        """Rows whose stage times fall before the lead's creation become errors. A date-only
+        stage (local midnight) may fall on the creation day, as a new lead's may."""
         created = _as_utc(stored["created_at"])
         if "created_at" in file:
             created = file["created_at"].fillna(created)
+        creation_day = (created.dt.tz_convert(self.zone)
+                        .dt.floor("D", nonexistent="shift_forward", ambiguous=True)
+                        .dt.tz_convert("UTC"))
         early = np.zeros(len(file), dtype=bool)
         for name in ingest.LEAD_TIMESTAMPS:
             if name == "created_at" or name not in file:
                 continue
-            bad = (file[name] < created).to_numpy() & ~early
+            that_day = (file[name] == creation_day).fillna(False).to_numpy(dtype=bool)
+            bad = (file[name] < created).fillna(False).to_numpy(dtype=bool) & ~that_day & ~early
             for line, value, when in zip(file["line"][bad], file[name][bad], created[bad],
                                          strict=True):
                 self.errors.append(ingest.RowError(

@@ -65,3 +65,21 @@ def test_a_rep_cannot_import_rows(session, people):
     with pytest.raises(PermissionDenied):
         import_lead_rows(session=session, actor=people["ana"], rows=LEADS, source="api",
                          name="batch")
+
+
+def test_a_date_only_stage_on_the_creation_day_updates_a_stored_lead(session, people):
+    """As a new lead may have it: Salesforce converts a lead the day it was created, and the
+    sync that follows brings the date of the conversion only."""
+    created = [{"external_id": "00Q1", "created_at": "2026-10-01T15:00:00Z"}]
+    import_lead_rows(session=session, actor=people["root"], rows=created, source="salesforce",
+                     name="leads")
+    converted = [{"external_id": "00Q1", "sql_at": "2026-10-01"},
+                 {"external_id": "00Q1x", "created_at": "2026-10-01T15:00:00Z",
+                  "sql_at": "2026-10-01"}]
+    summary = import_lead_rows(session=session, actor=people["root"], rows=converted,
+                               source="salesforce", name="leads")
+    assert (summary.updated, summary.inserted, summary.errors) == (1, 1, [])
+    early = import_lead_rows(session=session, actor=people["root"], source="salesforce",
+                             rows=[{"external_id": "00Q1", "won_at": "2026-09-30"}],
+                             name="leads")
+    assert early.rejected == 1 and "before the lead's creation" in early.errors[0].reason

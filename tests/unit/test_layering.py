@@ -9,14 +9,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted([ROOT / "app.py", *(ROOT / "app_pages").glob("*.py")])
-PRODUCT = sorted(path for folder in ("core", "db", "ui", "app_pages")
+PRODUCT = sorted(path for folder in ("core", "db", "ui", "app_pages", "api")
                  for path in (ROOT / folder).rglob("*.py")) + [ROOT / "app.py"]
 # What a page may import: the toolkit, the widgets and caches of ui, the services, and the
 # shared vocabulary (permissions, errors, periods).
 PAGE_IMPORTS = ("streamlit", "pandas", "altair", "ui", "core.services", "core.permissions",
                 "core.errors", "core.periods")
 READ_SIDE = ROOT / "core" / "services" / "measurement.py"
-SESSION_SOURCES = {ROOT / "ui" / "services.py", ROOT / "core" / "cli.py", ROOT / "db" / "engine.py"}
+# The entry points that open units of work: the pages' call(), the command line, the REST API's
+# routes and the worker's jobs; and the engine module that makes them.
+SESSION_SOURCES = {ROOT / "ui" / "services.py", ROOT / "core" / "cli.py", ROOT / "db" / "engine.py",
+                   ROOT / "api" / "app.py", ROOT / "core" / "worker.py"}
 
 
 def imported(path: Path) -> list[str]:

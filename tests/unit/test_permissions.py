@@ -24,6 +24,7 @@ EXPECTED = {
     Action.EDIT_LEADS: {SH, MH},  # added: either head corrects a lead's fields
     Action.UNDO_DECISION: {SH, REP},  # a rep: their own, within the window (services)
     Action.VIEW_DASHBOARDS: set(Role),
+    Action.MANAGE_INTEGRATIONS: {A},
 }
 
 
