@@ -8,12 +8,14 @@ from core.services import measurement
 from ui import charts, data
 from ui.auth import require_page
 from ui.exports import chart_downloads, table_download
+from ui.live import follow_changes
 from ui.scorecard import period_card, render_scorecard
 from ui.tables import readable_leads
 from ui.text import literal, local_time, words
 
 actor = require_page("dashboard")
 st.title("Compliance")
+follow_changes("dash")
 
 as_of = data.as_of()
 
@@ -67,6 +69,7 @@ st.caption(f"{literal(report['agreement']['title'])} · {governed} · "
            f"{report['period']['start'][:10]} to "
            f"{report['period']['end'][:10]} · as of "
            f"{local_time(report['as_of'], data.zone(actor=actor))}"
+           + data.freshness(actor=actor)
            + (f" · filtered by {', '.join(f'{k} = {literal(v)}' for k, v in filters)}"
               if filters else "")
            + (f" · {report['not_covered']:,} clocks no signed version governs are left out"

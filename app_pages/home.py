@@ -8,6 +8,7 @@ from core.periods import previous_period
 from core.permissions import WHAT_YOU_CAN_DO, Role, allowed_actions
 from ui import data
 from ui.auth import require_page
+from ui.live import follow_changes
 from ui.scorecard import period_card, render_scorecard
 from ui.services import call
 from ui.text import literal, local_time
@@ -17,6 +18,7 @@ EARLY_WORKING_DAYS = 3  # before this many working days, the last complete perio
 actor = require_page("home")
 
 st.title(f"Welcome, {literal(actor.display_name.split()[0])}")
+follow_changes("home")
 as_of = data.as_of()
 period = data.current_period(as_of, actor=actor)
 version = data.data_version()
@@ -29,7 +31,8 @@ else:
     previous = data.previous_report(period, as_of, actor=actor)
     st.caption(f"{literal(report['agreement']['title'])} "
                f"(version {report['agreement']['version']}) · period {period} · "
-               f"as of {local_time(report['as_of'], data.zone(actor=actor))}")
+               f"as of {local_time(report['as_of'], data.zone(actor=actor))}"
+               + data.freshness(actor=actor))
     render_scorecard(period_card(report, previous, data.currency(actor=actor)), report, period)
     early = data.working_days_so_far(period, as_of, actor=actor) < EARLY_WORKING_DAYS
     if early and previous is not None:

@@ -11,6 +11,7 @@ from ui.auth import require_page
 from ui.exports import table_download
 from ui.feedback import show_flash
 from ui.lead_finder import find_leads
+from ui.live import follow_changes
 from ui.services import call
 from ui.text import words
 from ui.worklist import (
@@ -26,6 +27,7 @@ actor = require_page("leads")
 own = actor.role == Role.SALES_REP
 st.title("My worklist" if own else "Leads")
 show_flash()
+follow_changes("leads")
 
 as_of = data.as_of()
 document = call(agreements.signed_document)

@@ -760,13 +760,14 @@ def sync_run(
     """One sync pass now, paused or not (exit 1 when it fails or cannot run)."""
     from core import worker
     from core.connectors.base import SyncError
+    from core.secret_box import SecretKeyMissing
     from core.services.sync import CONNECTORS
 
     if connector not in CONNECTORS:
         raise typer.BadParameter(f"use one of: {', '.join(CONNECTORS)}", param_hint="CONNECTOR")
     try:
         result = worker.sync_now(connector)
-    except (SyncError, InvalidInput, NotFound) as error:
+    except (SyncError, InvalidInput, NotFound, SecretKeyMissing) as error:
         fail(str(error))
     if output == Output.json:
         echo_json(result.as_json())

@@ -17,9 +17,10 @@ import streamlit as st
 from core import agreement as sla
 from core import clock, compliance, dashboard, periods, services
 from core.errors import InvalidInput
-from core.services import Actor, measurement
+from core.services import Actor, measurement, sync
 from ui import charts
 from ui.services import call, database
+from ui.text import local_time
 
 Filters = tuple[tuple[str, str], ...]
 
@@ -73,6 +74,14 @@ def zone(*, actor: Actor) -> str:
         return call(measurement.context, actor=actor).timezone
     except InvalidInput:
         return "UTC"
+
+
+def freshness(*, actor: Actor) -> str:
+    """When the data was last refreshed and from where: " · data as of 2026-12-03 10:42 EST,
+    HubSpot" ("" before any import or sync)."""
+    found = call(sync.data_freshness, actor=actor)
+    return f" · data as of {local_time(found.at, zone(actor=actor))}, {found.source}" \
+        if found else ""
 
 
 def current_period(as_of: str, *, actor: Actor) -> str:

@@ -46,6 +46,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("import", "Import", ":material/upload_file:", "import_data.py",
              Action.IMPORT_DATA),
     PageSpec("users", "Users", ":material/group:", "users.py", Action.MANAGE_USERS),
+    PageSpec("integrations", "Integrations", ":material/sync_alt:", "integrations.py",
+             Action.MANAGE_INTEGRATIONS),
 )
 HOME = PAGES[0]
 # A sales rep opens Handoff to work their leads: the worklist is their landing page.

@@ -63,9 +63,18 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 90)
 @contextmanager
 def served_demo(database_url: str, leads: int) -> Iterator[str]:
     """The app's URL, served over a freshly migrated and seeded database at database_url."""
+    with served(database_url, seed=["demo", "seed", "--leads", str(leads)]) as url:
+        yield url
+
+
+@contextmanager
+def served(database_url: str, *, seed: list[str] | None = None,
+           env: dict[str, str] | None = None) -> Iterator[str]:
+    """The app's URL, served over the database at database_url once migrated (and seeded by
+    the `seed` command when given), with `env` added to the app's environment."""
     env = {**os.environ, "DATABASE_URL": database_url,
-           "HANDOFF_COOKIE_KEY": secrets.token_hex(32)}
-    for command in (["db", "upgrade"], ["demo", "seed", "--leads", str(leads)]):
+           "HANDOFF_COOKIE_KEY": secrets.token_hex(32), **(env or {})}
+    for command in (["db", "upgrade"], *([seed] if seed else [])):
         subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env,
                        check=True, capture_output=True, timeout=600)
     port = free_port()
