@@ -115,11 +115,18 @@ def import_lead_rows(
     """Upsert lead rows given as canonical fields (a REST API batch, a connector's page) exactly
     as a file of those columns would be: row N is line N. `watermark` is recorded with the
     batch (a connector's position once these rows are stored)."""
+    return _import_rows(_import_leads, session, actor, rows, source, name, watermark)
+
+
+def _import_rows(importer: Callable[..., ImportSummary], session: Session, actor: Actor,
+                 rows: Sequence[Mapping[str, Any]], source: str, name: str,
+                 watermark: str | None) -> ImportSummary:
+    """Rows given as values through a file's importer: a Table of them, their JSON hashed."""
     require(actor.role, Action.IMPORT_DATA)
     source = _valid_source(source)
     table = ingest.read_rows(rows, name)
-    return _import_leads(session, actor, table, _Origin.of_rows(rows, name, watermark), None,
-                         source, None)
+    return importer(session, actor, table, _Origin.of_rows(rows, name, watermark), None,
+                    source, None)
 
 
 def _import_leads(session: Session, actor: Actor, table: ingest.Table, origin: "_Origin",
@@ -171,11 +178,7 @@ def import_touch_rows(
 ) -> ImportSummary:
     """Add touch rows given as canonical fields, as import_touches does for a file of those
     columns (row N is line N); `watermark` as for import_lead_rows."""
-    require(actor.role, Action.IMPORT_DATA)
-    source = _valid_source(source)
-    table = ingest.read_rows(rows, name)
-    return _import_touches(session, actor, table, _Origin.of_rows(rows, name, watermark), None,
-                           source, None)
+    return _import_rows(_import_touches, session, actor, rows, source, name, watermark)
 
 
 def _import_touches(session: Session, actor: Actor, table: ingest.Table, origin: "_Origin",
