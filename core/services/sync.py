@@ -413,9 +413,11 @@ def _view(name: str, row: Connector | None) -> ConnectorView:
     state = ("not configured" if not configured else "paused" if row.paused and
              row.state != "running" else row.state)
     next_run = None
-    if configured and not row.paused:
+    if configured and not row.paused and row.state != "running":
         after = row.last_finished_at or row.last_started_at
         next_run = after + timedelta(minutes=every) if after else None
+    # A "running" sync is due again at once: if its worker was killed, the next one resumes it
+    # from its watermarks; if it is alive, its lease makes the new one a skipped run.
     return ConnectorView(name, CONNECTORS[name], configured, row.paused, state,
                          dict(row.settings), row.secret_hint, every, row.last_started_at,
                          row.last_finished_at, row.last_success_at, row.last_error,

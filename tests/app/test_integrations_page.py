@@ -91,3 +91,27 @@ def test_other_roles_are_stopped_by_the_page_itself(app_db, role):
     at = logged_in(app_db("kim", role), script=PAGE).run()
     assert not at.exception
     assert "cannot open Integrations" in at.error[0].value
+
+
+def test_a_failed_sync_shows_its_error_and_what_it_did(admin, httpserver):
+    from core.connectors.base import TokenRevoked
+    from core.services import OPERATOR
+    from core.services.sync import configure_connector, run_sync
+    from db.engine import session_scope
+    from tests.fakes.hubspot import FakeHubSpot
+
+    fake = FakeHubSpot(httpserver, contacts=120, engagements=0)
+    sessions = lambda: session_scope(get_engine())  # noqa: E731
+    with sessions() as session:
+        configure_connector(session=session, actor=OPERATOR, name="hubspot",
+                            settings=fake.settings(page_size=50),
+                            credentials=fake.private_app_credentials())
+    fake.revoke(after_pages=2)
+    with pytest.raises(TokenRevoked):
+        run_sync("hubspot", sessions=sessions)
+    at = opened(admin)
+    assert ":red-badge[Failed]" in page_text(at)
+    [error] = at.error
+    assert error.value.startswith("The last sync stopped:") and "private app" in error.value
+    read = next(metric.value for metric in at.metric if metric.label == "Rows read")  # HubSpot's
+    assert 0 < int(read) < 120  # the pages before the refusal were stored

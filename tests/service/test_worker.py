@@ -21,7 +21,7 @@ from sqlmodel import select
 from core import secret_box, services, worker
 from core.services import sync
 from db.engine import session_scope
-from db.models import AgreementVersion, AuditEvent, JobRun
+from db.models import AgreementVersion, AuditEvent, Connector, JobRun
 from tests.fakes import slow_connector
 from tests.fakes.slow_connector import journal, open_gate
 from tests.service.test_agreements import activate, amended_to_start, draft
@@ -285,3 +285,36 @@ def test_a_scheduled_version_becomes_active_at_its_start_with_no_one_looking(
                              ).one()
     assert (event.actor, event.channel, event.object_id) == ("system", "worker", f"{aid}/2")
     assert any(run.detail["changed"] == 1 for run in workspace.finished("advance_time"))
+
+
+def test_a_worker_killed_mid_sync_loses_and_doubles_nothing_once_another_resumes_it(
+        workspace, workers, httpserver, people_factory):
+    """A real HubSpot sync (the local fake server) on schedule; its worker is killed with
+    SIGKILL half-way; what it committed is consistent with its watermarks, and another worker
+    finishes the sync with every row exactly once."""
+    from tests.fakes.hubspot import FakeHubSpot
+    from tests.service.test_hubspot_sync import (
+        assert_everything_stored,
+        assert_nothing_stored_past_a_watermark_is_missing,
+    )
+
+    fake = FakeHubSpot(httpserver, contacts=600, engagements=900)
+    sessions = lambda: session_scope(workspace.engine)  # noqa: E731
+    with sessions() as session:
+        people_factory(session)
+        sync.configure_connector(session=session, actor=services.OPERATOR, name="hubspot",
+                                 settings=fake.settings(page_size=50),
+                                 credentials=fake.private_app_credentials())
+    first = workers.start()
+    fake.on_page(8, lambda: os.kill(first.pid, signal.SIGKILL))
+    wait_for(lambda: first.poll() is not None, "the first worker to be killed", workers)
+    with sessions() as session:
+        connector = session.get(Connector, "hubspot")
+        assert connector.state == "running" and connector.watermarks  # cut short, not finished
+    assert_nothing_stored_past_a_watermark_is_missing(sessions, fake)
+
+    workers.start()
+    wait_for(lambda: any(run.state == "ok" and run.detail.get("state") == "ok"
+                         for run in workspace.finished("sync:hubspot")),
+             "another worker to finish the sync", workers)
+    assert_everything_stored(sessions, fake)
