@@ -92,8 +92,10 @@ def _input(field, view: ConnectorView, key: str) -> None:
         else:
             st.text_input(field.label + stored, type="password", help=field.help, key=key)
     elif field.choices:
-        index = field.choices.index(current) if current in field.choices else 0
-        st.selectbox(field.label, field.choices, index=index, help=field.help, key=key)
+        labels = dict(field.choices)
+        index = list(labels).index(current) if current in labels else 0
+        st.selectbox(field.label, list(labels), index=index, format_func=labels.get,
+                     help=field.help, key=key)
     elif isinstance(field.default, bool):
         st.checkbox(field.label, value=bool(current), help=field.help, key=key)
     elif isinstance(field.default, int):
@@ -105,12 +107,23 @@ def _input(field, view: ConnectorView, key: str) -> None:
         st.text_input(field.label, str(current or ""), help=field.help, key=key)
 
 
+JOB_NAMES = {"advance_time": "Agreement versions on with time",
+             "schedule_syncs": "Queue the syncs that are due"}
+
+
+def job_name(job: str) -> str:
+    """A job as people name it: "sync:hubspot" → "HubSpot sync"."""
+    if job.startswith("sync:"):
+        return f"{sync.CONNECTORS.get(job[5:], job[5:])} sync"
+    return JOB_NAMES.get(job, job)
+
+
 def runs_table(runs: list[RunView], zone: str) -> None:
     if not runs:
         st.caption("The worker has run no job yet. `make run` starts it beside the app.")
         return
     st.dataframe(pd.DataFrame({
-        "Job": [run.job for run in runs],
+        "Job": [job_name(run.job) for run in runs],
         "Attempt": [run.attempt for run in runs],
         "State": [run.state for run in runs],
         "Started": [local_time(run.started_at, zone, seconds=True) for run in runs],

@@ -31,7 +31,7 @@ class SettingField:
     help: str
     default: Any = None
     secret: bool = False
-    choices: tuple[str, ...] = ()  # the values allowed, when there are few (a select box)
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label) when there are few: a select box
     multiline: bool = False  # a PEM key: entered in a text area
 
 

@@ -50,7 +50,8 @@ SETTINGS = [
                  "server.", DEFAULT_BASE_URL),
     SettingField("auth", "Authentication", "private_app: a private app's access token; oauth: "
                  "an OAuth app's client id, client secret and refresh token.", "private_app",
-                 choices=AUTH_MODES),
+                 choices=(("private_app", "Private app access token"),
+                          ("oauth", "OAuth app (refresh token)"))),
     SettingField("page_size", "Records per page", f"1 to {PAGE_SIZE_MAX} records per search "
                  "request.", 100),
     SettingField("automated_email", "Automated emails", "Emails matching any of these "

@@ -52,7 +52,8 @@ _RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 SETTINGS = [
     SettingField("auth", "Sign-in", "client_credentials (the connected app's consumer key and "
                  "secret) or jwt (consumer key, username and private key)",
-                 "client_credentials", choices=tuple(AUTH_MODES)),
+                 "client_credentials", choices=(("client_credentials", "Client credentials flow"),
+                                                ("jwt", "JWT bearer flow"))),
     SettingField("login_url", "Login URL", "Where tokens come from: your My Domain URL "
                  "(the client-credentials flow needs it), https://login.salesforce.com or "
                  "https://test.salesforce.com for a sandbox", DEFAULT_LOGIN_URL),
