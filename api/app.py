@@ -63,11 +63,8 @@ class Problem(BaseModel):
     detail: str
 
 
-class GroupBy(StrEnum):
-    rep = "rep"
-    channel = "channel"
-    segment = "segment"
-    region = "region"
+# The breakdowns the read side offers: rep, channel, segment, region
+GroupBy = StrEnum("GroupBy", {name: name for name in measurement.FILTERS})
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {

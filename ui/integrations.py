@@ -153,5 +153,3 @@ def show_new_token() -> None:
         st.success(f"The token for {literal(name)}. Copy it now: it is not shown again.")
         st.code(token, language=None)
 
-
-CONNECTOR_NAMES = tuple(sync.CONNECTORS)

@@ -3,6 +3,7 @@ that say what went wrong in words an admin can act on."""
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 
@@ -19,6 +20,15 @@ class Chunk:
     rows: list[dict[str, Any]]
     watermark: str
     notes: list[str] = field(default_factory=list)
+
+
+WATERMARK_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def watermark(instant: datetime) -> str:
+    """An instant as every watermark spells it: UTC to the microsecond, so text order is time
+    order (the sync keeps the larger of two watermarks by comparing their text)."""
+    return instant.astimezone(UTC).strftime(WATERMARK_FORMAT)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.connectors.base import Chunk, HttpError, SettingField, SyncError, TokenRevoked
+from core.connectors.base import (
+    Chunk,
+    HttpError,
+    SettingField,
+    SyncError,
+    TokenRevoked,
+    watermark,
+)
 from core.connectors.http import ApiClient
 from core.errors import InvalidInput
 
@@ -42,7 +49,6 @@ NOTE_MAX_CHARS = 5_000
 DEFAULT_AUTOMATED_EMAIL = ("hs_sequence_id=*", "hs_email_direction=INCOMING_EMAIL",
                            "hs_email_direction=FORWARDED_EMAIL")
 TOKEN_PATH = "/oauth/v1/token"
-WATERMARK_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 SETTINGS = [
@@ -487,11 +493,11 @@ def _parse_time(value: Any) -> datetime | None:
 def _iso(value: Any) -> str | None:
     """A time in the one format watermarks use (so that text order is time order)."""
     parsed = _parse_time(value)
-    return parsed.strftime(WATERMARK_FORMAT) if parsed else None
+    return watermark(parsed) if parsed else None
 
 
 def _iso_ms(milliseconds: int) -> str:
-    return (EPOCH + timedelta(milliseconds=milliseconds)).strftime(WATERMARK_FORMAT)
+    return watermark(EPOCH + timedelta(milliseconds=milliseconds))
 
 
 def _epoch_ms(value: Any) -> int:

@@ -27,7 +27,14 @@ from typing import Any
 
 import jwt
 
-from core.connectors.base import Chunk, HttpError, SettingField, SyncError, TokenRevoked
+from core.connectors.base import (
+    Chunk,
+    HttpError,
+    SettingField,
+    SyncError,
+    TokenRevoked,
+    watermark,
+)
 from core.connectors.http import ApiClient
 from core.errors import InvalidInput
 from core.ingest.fields import TOUCH_NOTE_MAX_CHARS
@@ -43,7 +50,6 @@ AUTH_MODES = {"client_credentials": ["client_id", "client_secret"],
 BATCH_SIZES = (200, 2000)  # the Sforce-Query-Options batchSize Salesforce accepts
 LOOKUP_IDS = 200  # ids per `IN (...)` lookup: keeps the GET's URL well within Salesforce's bound
 LEAD_PREFIX, CONTACT_PREFIX = "00Q", "003"
-WATERMARK_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 _API_VERSION = re.compile(r"^v\d{2,3}\.\d$")
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
@@ -458,7 +464,7 @@ def _timestamp(value: str | None) -> str | None:
 
 def _watermark(value: str) -> str:
     """A Salesforce dateTime ("2026-11-02T09:00:00.000+0000") as a watermark that sorts as text."""
-    return datetime.fromisoformat(value).astimezone(UTC).strftime(WATERMARK_FORMAT)
+    return watermark(datetime.fromisoformat(value))
 
 
 def _soql_datetime(watermark: str) -> str:

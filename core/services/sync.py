@@ -106,12 +106,6 @@ def connectors(*, session: Session, actor: Actor) -> list[ConnectorView]:
     return [_view(name, stored.get(name)) for name in CONNECTORS]
 
 
-def connector_view(*, session: Session, actor: Actor, name: str) -> ConnectorView:
-    require(actor.role, Action.MANAGE_INTEGRATIONS)
-    connector_module(name)
-    return _view(name, session.get(Connector, name))
-
-
 def configure_connector(
     *, session: Session, actor: Actor, name: str, settings: Mapping[str, Any],
     credentials: Mapping[str, str] | None = None,

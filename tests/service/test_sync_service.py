@@ -51,7 +51,7 @@ def test_a_connector_needs_its_credentials_and_valid_settings(session, people):
         configure(session, every_minutes=0)
     assert refused.value.field == "every_minutes"
     with pytest.raises(InvalidInput, match="unknown connector 'pipedrive'"):
-        sync.connector_view(session=session, actor=OPERATOR, name="pipedrive")
+        sync.set_paused(session=session, actor=OPERATOR, name="pipedrive", paused=True)
     assert session.get(Connector, "hubspot") is None
 
 
