@@ -25,7 +25,7 @@ secrets: $(VENV)/.runtime-installed
 ## Serve the app on 127.0.0.1:$(PORT) with the demo workspace (SQLite unless DATABASE_URL says
 ## otherwise), the REST API on 127.0.0.1:$(API_PORT) and the background worker; Ctrl-C stops all three.
 run: $(VENV)/.runtime-installed secrets migrate seed
-	@trap 'kill 0' EXIT; \
+	@trap 'kill 0' EXIT; export HANDOFF_LIVE_SECONDS=$${HANDOFF_LIVE_SECONDS:-30}; \
 	API_PORT=$(API_PORT) $(BIN)/python -m core.cli api serve & \
 	$(BIN)/python -m core.cli worker & \
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)

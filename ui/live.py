@@ -1,5 +1,8 @@
 """Pages that follow the data: when a sync, an API batch or another user changes what a page
-shows, the page reruns by itself (checked every HANDOFF_LIVE_SECONDS, default 30)."""
+shows, the page reruns by itself, checked every HANDOFF_LIVE_SECONDS (`make run` sets 30; unset,
+pages redraw only when the user acts). Off unless set: a fragment's timer that outlives its page
+(Streamlit keeps it when the user moves to another page) reran that other page in the middle
+of a user's click, which made a browser test of the lead page flaky."""
 
 import os
 from datetime import timedelta
@@ -8,21 +11,19 @@ import streamlit as st
 
 from ui.data import data_version
 
-DEFAULT_SECONDS = 30
-
 
 def follow_changes(key: str) -> None:
-    """Rerun the whole page once the data has changed since it was drawn."""
+    """Rerun the whole page once the data has changed since it was drawn (when on)."""
+    seconds = os.environ.get("HANDOFF_LIVE_SECONDS")
+    if not seconds:
+        return
     shown = f"{key}_data_version"
     st.session_state[shown] = data_version()  # what this run draws
 
-    @st.fragment(run_every=timedelta(seconds=_seconds()))
+    @st.fragment(run_every=timedelta(seconds=max(1.0, float(seconds))))
     def watch() -> None:
         if data_version() != st.session_state.get(shown):
             st.rerun(scope="app")
 
     watch()
 
-
-def _seconds() -> float:
-    return max(1.0, float(os.environ.get("HANDOFF_LIVE_SECONDS") or DEFAULT_SECONDS))
