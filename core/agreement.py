@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from core import limits
+from core.permissions import Role
 
 if TYPE_CHECKING:
     from core.calendar import BusinessCalendar
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_VERSION",
     "COMMITMENT_KINDS",
+    "ESCALATED_KINDS",
     "OPERATORS",
+    "RECIPIENTS",
     "WEEKDAYS",
     "AcceptanceRateCommitment",
     "AttemptsCommitment",
@@ -52,6 +55,8 @@ __all__ = [
     "Document",
     "DocumentError",
     "Effective",
+    "Escalation",
+    "EscalationAction",
     "Holidays",
     "InvalidAgreement",
     "ResponseCommitment",
@@ -60,12 +65,17 @@ __all__ = [
     "SharedGoal",
     "Stage",
     "Stages",
+    "TeamReference",
     "VolumeCommitment",
     "diff",
     "dump_yaml",
     "from_dict",
+    "locate",
     "parse_within",
     "parse_yaml",
+    "recipient_kind",
+    "team_references",
+    "teams_named",
     "template",
     "to_dict",
     "within_seconds",
@@ -80,6 +90,7 @@ ClockStart = Literal["created", "mql", "sal", "sql"]
 ClockStop = Literal["first_touch", "accepted_or_rejected", "sal", "sql"]
 Metric = Literal["won_amount", "won_count", "pipeline_amount", "sql_count"]
 Operator = Literal["==", "!=", "in", "not in", ">=", ">", "<=", "<", "contains", "exists"]
+Trigger = Literal["at_risk", "breached"]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OPERATORS: tuple[str, ...] = get_args(Operator)
@@ -99,6 +110,14 @@ _WITHIN_MAX_DIGITS = len(str(max(_WITHIN_MAX.values())))
 _MONEY_METRICS = ("won_amount", "pipeline_amount")
 _REASON_MAX_CHARS = limits.LEAD_FIELD_MAX_CHARS["rejection_reason"]
 _SHOWN_MAX_CHARS = 80
+_LISTED_MAX = 10  # ids a message lists before it says how many more there are
+# Who an escalation notifies, besides a team (`team:<name>`) and the users of a role.
+RECIPIENTS = ("owner", "owner_team", "sales_head", "marketing_head", "exec")
+_ROLES = tuple(role.value for role in Role)
+_RECIPIENT_FORMS = (f"{', '.join(RECIPIENTS)}, team:<name> (the users of a team) or "
+                    f"role:<role> (the users of a role: {', '.join(_ROLES)})")
+# The commitments with a clock per lead, which an escalation can follow.
+ESCALATED_KINDS = ("response", "attempts")
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -312,6 +331,89 @@ def _within(value: Any) -> str:
     return value
 
 
+def _flag(value: Any) -> bool:
+    """true or false, as YAML writes them (not "yes" in quotes, not 1)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {_kind_of(value)}")
+    return value
+
+
+def _at_most_entries(most: int, limit: str, what: str) -> Callable[[Any], Any]:
+    """A validator refusing a list of more than `most` entries, before any entry is validated."""
+    def check(value: Any) -> Any:
+        if isinstance(value, list) and len(value) > most:
+            raise ValueError(f"has {len(value):,} {what}; at most {most:,} are allowed ({limit})")
+        return value
+    return check
+
+
+def _at_least_one(what: str) -> Callable[[list], list]:
+    """A validator refusing an empty list."""
+    def check(items: list) -> list:
+        if not items:
+            raise ValueError(f"needs at least one {what}")
+        return items
+    return check
+
+
+def recipient_kind(text: str) -> tuple[str, str | None]:
+    """Split an escalation's `notify` entry into its kind and name: "owner" → ("owner", None),
+    "team:Inbound East" → ("team", "Inbound East"), "role:sales_rep" → ("role", "sales_rep").
+
+    Raise ValueError, listing the allowed forms, for anything else.
+    """
+    if text in RECIPIENTS:
+        return text, None
+    kind, colon, name = text.partition(":") if isinstance(text, str) else ("", "", "")
+    if colon and kind == "team":
+        return "team", _team_name(name, text)
+    if colon and kind == "role":
+        if name not in _ROLES:
+            raise ValueError(f"unknown role {_shown(name)} in {_shown(text)}; roles: "
+                             f"{', '.join(_ROLES)}")
+        return "role", name
+    raise ValueError(f"{_shown(text)} is not a recipient; use {_RECIPIENT_FORMS}")
+
+
+def _team_name(name: str, text: str) -> str:
+    """The team of a `team:<name>` entry: written as the users' team is (trimmed, at most
+    TEAM_MAX_CHARS), or no user could ever belong to it."""
+    if not name.strip():
+        raise ValueError(f"{_shown(text)} names no team; write team:<name>, such as "
+                         "team:Inbound East")
+    if name != name.strip():
+        raise ValueError(f"{_shown(text)}: write the team name right after the colon, "
+                         f"without spaces around it: {_shown('team:' + name.strip())}")
+    if len(name) > limits.TEAM_MAX_CHARS:
+        raise ValueError(f"the team name is {len(name):,} characters long; at most "
+                         f"{limits.TEAM_MAX_CHARS} are allowed (TEAM_MAX_CHARS)")
+    return name
+
+
+def _recipient(value: Any) -> str:
+    """One `notify` entry."""
+    recipient_kind(_text(value))
+    return value
+
+
+def _reassign_target(value: Any) -> str:
+    """Whom a breached lead is reassigned among: the owner's team or a named team."""
+    text = _text(value)
+    if text != "owner_team" and not text.startswith("team:"):
+        raise ValueError("must be owner_team (the team of the lead's owner) or team:<name>, "
+                         f"not {_shown(value)}")
+    recipient_kind(text)
+    return text
+
+
+def _listed(ids: list[str]) -> str:
+    """Ids for a message, the first few of a long list."""
+    if not ids:
+        return "none"
+    more = len(ids) - _LISTED_MAX
+    return ", ".join(ids[:_LISTED_MAX]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def _weekday(value: Any) -> str:
     """A weekday key of `calendar.hours`."""
     if value not in WEEKDAYS:
@@ -405,13 +507,6 @@ def _working_week(hours: dict[str, list]) -> dict[str, list]:
     return {day: hours[day] for day in WEEKDAYS if day in hours}
 
 
-def _at_least_one_commitment(items: list) -> list:
-    """A list that is not empty."""
-    if not items:
-        raise ValueError("needs at least one commitment")
-    return items
-
-
 def _format_version(value: Any) -> int:
     """The `handoff:` format version this code reads."""
     if isinstance(value, bool) or value != FORMAT_VERSION or not isinstance(value, int):
@@ -438,6 +533,7 @@ Count = Annotated[int, PlainValidator(_count),
 Day = Annotated[date, BeforeValidator(_day)]
 Time = Annotated[str, PlainValidator(_time)]
 Within = Annotated[str, PlainValidator(_within)]
+Flag = Annotated[bool, PlainValidator(_flag)]
 Weekday = Annotated[str, PlainValidator(_weekday)]
 TimeZone = Annotated[str, PlainValidator(_timezone)]
 CountryCode = Annotated[str, PlainValidator(_country)]
@@ -446,6 +542,14 @@ Filter = dict[FieldName, FilterValue]
 Window = Annotated[tuple[Time, Time], AfterValidator(_window)]
 DayHours = Annotated[list[Window], AfterValidator(_no_overlaps)]
 WeekHours = Annotated[dict[Weekday, DayHours], AfterValidator(_working_week)]
+Recipient = Annotated[str, PlainValidator(_recipient)]
+Recipients = Annotated[
+    list[Recipient],
+    BeforeValidator(_at_most_entries(limits.ESCALATION_RECIPIENTS_MAX,
+                                     "ESCALATION_RECIPIENTS_MAX", "recipients")),
+    AfterValidator(_unique_items), AfterValidator(_at_least_one("recipient")),
+]
+ReassignTarget = Annotated[str, PlainValidator(_reassign_target)]
 
 
 # --- the document ----------------------------------------------------------------------------
@@ -630,6 +734,45 @@ class SharedGoal(_Model):
         return _at_most(limits.COUNT_TARGET_MAX, "COUNT_TARGET_MAX")(target)
 
 
+class EscalationAction(_Model):
+    """What the worker does to a breached lead besides notifying: reassign it, round robin
+    among the active sales reps of a team (`team:<name>`) or of the owner's team."""
+
+    reassign: ReassignTarget
+
+
+class Escalation(_Model):
+    """One rule of the escalation ladder the worker carries out: when a lead's clock of
+    `commitment` is at risk, or breached (and `after` more business time has passed), tell
+    the recipients of `notify` and, for a breach, perhaps reassign the lead. An urgent rule
+    ignores working and quiet hours."""
+
+    id: Slug
+    commitment: Slug
+    trigger: Trigger
+    after: Within | None = None
+    notify: Recipients
+    action: EscalationAction | None = None
+    urgent: Flag = False
+
+    @model_validator(mode="after")
+    def _waits_and_acts_only_on_a_breach(self) -> "Escalation":
+        """A rule at risk fires before the due time, so it has no time past due to wait for,
+        and the lead may still be met by its owner: only a breach reassigns."""
+        if self.trigger == "breached":
+            return self
+        problems = []
+        if self.after is not None:
+            problems.append(("after", "only a rule with trigger: breached waits past the due "
+                                      "time; an at_risk rule fires before it"))
+        if self.action is not None:
+            problems.append(("action", "only a rule with trigger: breached may act on the "
+                                       "lead; an at_risk lead stays with its owner"))
+        if problems:
+            raise _Problems(*problems)
+        return self
+
+
 class Document(_Model):
     """One agreement version: the whole SLA document of DESIGN §3."""
 
@@ -642,29 +785,46 @@ class Document(_Model):
     rejection_reasons: Annotated[list[ReasonId], AfterValidator(_unique_items)] = Field(
         default_factory=list
     )
-    commitments: Annotated[list[Commitment], AfterValidator(_at_least_one_commitment)]
+    commitments: Annotated[list[Commitment], AfterValidator(_at_least_one("commitment"))]
     shared_goals: list[SharedGoal] = Field(default_factory=list)
+    escalations: Annotated[
+        list[Escalation],
+        BeforeValidator(_at_most_entries(limits.ESCALATIONS_MAX, "ESCALATIONS_MAX", "rules")),
+    ] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _ids_are_unique(self) -> "Document":
-        """Commitments and shared goals share one id space: comments and reports name them."""
-        first_use: dict[str, str] = {}
-        repeats = []
-        for path, item in self._identified():
-            if item.id in first_use:
-                repeats.append((f"{path}.id", f"duplicate id {item.id!r}, already used by "
-                                              f"{first_use[item.id]}"))
-            first_use.setdefault(item.id, path)
-        if repeats:
-            raise _Problems(*repeats)
+    def _references_hold(self) -> "Document":
+        """Ids are unique where comments and reports name them, and every escalation follows
+        a clock of this document."""
+        rules = ((f"escalations[{index}]", rule) for index, rule in enumerate(self.escalations))
+        problems = [*_repeated_ids(self._identified()), *_repeated_ids(rules),
+                    *self._unfollowable_commitments()]
+        if problems:
+            raise _Problems(*problems)
         return self
 
     def _identified(self) -> Iterator[tuple[str, _Commitment | SharedGoal]]:
-        """Every commitment and shared goal with its path."""
+        """Every commitment and shared goal with its path: they share one id space (a
+        report's figures name both); escalations have their own (`escalations[<id>]`)."""
         for index, commitment in enumerate(self.commitments):
             yield f"commitments[{index}]", commitment
         for index, goal in enumerate(self.shared_goals):
             yield f"shared_goals[{index}]", goal
+
+    def _unfollowable_commitments(self) -> Iterator[tuple[str, str]]:
+        """Escalations naming a commitment this document lacks, or one without a clock."""
+        kinds = {commitment.id: commitment.kind for commitment in self.commitments}
+        clocks = [key for key, kind in kinds.items() if kind in ESCALATED_KINDS]
+        for index, rule in enumerate(self.escalations):
+            path = f"escalations[{index}].commitment"
+            kind = kinds.get(rule.commitment)
+            if kind is None:
+                yield path, (f"no commitment {_shown(rule.commitment)}; commitments: "
+                             f"{_listed(list(kinds))}")
+            elif kind not in ESCALATED_KINDS:
+                yield path, (f"{_shown(rule.commitment)} is a commitment of kind {kind}, "
+                             "which has no clock per lead to escalate; name a response or "
+                             f"attempts commitment: {_listed(clocks)}")
 
     def commitment(self, commitment_id: str) -> _Commitment:
         """The commitment with this id; KeyError when there is none."""
@@ -674,12 +834,57 @@ class Document(_Model):
         raise KeyError(commitment_id)
 
 
+def _repeated_ids(items: Iterator[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """The problems of ids used twice among `items` (path, item with an id)."""
+    first_use: dict[str, str] = {}
+    repeats = []
+    for path, item in items:
+        if item.id in first_use:
+            repeats.append((f"{path}.id", f"duplicate id {item.id!r}, already used by "
+                                          f"{first_use[item.id]}"))
+        first_use.setdefault(item.id, path)
+    return repeats
+
+
 def clause_ids(document: Document) -> list[str]:
     """The clauses a comment can point at, named as `diff` names them."""
     stages = [f"stages.{name}" for name in Stages.model_fields if getattr(document.stages, name)]
     commitments = [f"commitments[{commitment.id}]" for commitment in document.commitments]
     goals = [f"shared_goals[{goal.id}]" for goal in document.shared_goals]
-    return [*stages, *commitments, *goals]
+    rules = [f"escalations[{rule.id}]" for rule in document.escalations]
+    return [*stages, *commitments, *goals, *rules]
+
+
+class TeamReference(NamedTuple):
+    """A team an escalation names, where, and whether leads are reassigned to it (which
+    needs active sales reps in it, not only users)."""
+
+    path: str
+    team: str
+    reassign: bool
+
+
+def team_references(document: Document) -> list[TeamReference]:
+    """Every `team:<name>` of the escalations, in notify and in action, in document order:
+    teams live in the workspace, so its services check them (a pure module cannot)."""
+    references = []
+    for index, rule in enumerate(document.escalations):
+        for position, recipient in enumerate(rule.notify):
+            kind, name = recipient_kind(recipient)
+            if kind == "team":
+                references.append(TeamReference(f"escalations[{index}].notify[{position}]",
+                                                name, reassign=False))
+        if rule.action is not None:
+            kind, name = recipient_kind(rule.action.reassign)
+            if kind == "team":
+                references.append(TeamReference(f"escalations[{index}].action.reassign", name,
+                                                reassign=True))
+    return references
+
+
+def teams_named(document: Document) -> set[str]:
+    """Every team name the document's escalations mention."""
+    return {reference.team for reference in team_references(document)}
 
 
 def business_calendar(document: Document) -> "BusinessCalendar":
@@ -922,9 +1127,23 @@ def parse_yaml(content: str | bytes, *, source: str | None = None) -> Document:
     try:
         return from_dict(data)
     except InvalidAgreement as exc:
-        lines = _key_lines(node)
-        located = [error._replace(line=_line_of(error.path, lines)) for error in exc.errors]
-        raise InvalidAgreement(_in_line_order(located), source) from None
+        raise _located(exc.errors, node, source) from None
+
+
+def locate(errors: list[DocumentError], content: str | bytes, *,
+           source: str | None = None) -> InvalidAgreement:
+    """The refusal of a document read by `parse_yaml` from `content` for problems found
+    afterwards (the workspace's checks), each with its line as parse_yaml gives them."""
+    node, _ = _load(_decoded(content))
+    return _located(errors, node, source)
+
+
+def _located(errors: list[DocumentError], root: yaml.Node | None,
+             source: str | None) -> InvalidAgreement:
+    """The refusal of errors found in the document of a node graph, with their lines."""
+    lines = _key_lines(root)
+    located = [error._replace(line=_line_of(error.path, lines)) for error in errors]
+    return InvalidAgreement(_in_line_order(located), source)
 
 
 def _in_line_order(errors: list[DocumentError]) -> list[DocumentError]:
@@ -1246,8 +1465,8 @@ _Dumper.add_representer(
         "tag:yaml.org,2002:str", str(data), style='"'))
 
 # Mappings written on one line; lists are on one line unless they hold whole objects.
-_FLOW_MAPPINGS = {"effective", "filter", "criteria"}
-_BLOCK_LISTS = {"criteria", "commitments", "shared_goals"}
+_FLOW_MAPPINGS = {"effective", "filter", "criteria", "action"}
+_BLOCK_LISTS = {"criteria", "commitments", "shared_goals", "escalations"}
 _NO_LINE_WRAP = 1 << 20
 
 
@@ -1291,15 +1510,15 @@ class ClauseChange:
     new: Any
 
 
-_MATCHED_BY_ID = {"commitments", "shared_goals"}
+_MATCHED_BY_ID = {"commitments", "shared_goals", "escalations"}
 
 
 def diff(old: Document, new: Document) -> list[ClauseChange]:
     """The clause-by-clause redline from `old` to `new`; empty exactly when they are equal.
 
-    Commitments and shared goals are matched by id. Moving them around without other edits is
-    reported once, as a change of the list's clause ("commitments") from the old to the new order
-    of ids, so that any edit to an approved version shows up.
+    Commitments, shared goals and escalations are matched by id. Moving them around without
+    other edits is reported once, as a change of the list's clause ("commitments") from the old
+    to the new order of ids, so that any edit to an approved version shows up.
     """
     return list(_changes("", _values(old), _values(new)))
 
@@ -1335,7 +1554,7 @@ def _keyed_changes(clause: str, old: dict, new: dict) -> Iterator[ClauseChange]:
 
 
 def _by_id(items: list[dict]) -> dict[str, dict]:
-    """Commitments or goals keyed by id, in document order."""
+    """Commitments, goals or escalations keyed by id, in document order."""
     return {item["id"]: item for item in items}
 
 

@@ -33,6 +33,7 @@ import_app = typer.Typer(no_args_is_help=True, help="Leads and touches from CRM 
 review_app = typer.Typer(no_args_is_help=True, help="The quarterly review and its sign-off.")
 sync_app = typer.Typer(no_args_is_help=True, help="CRM syncs (HubSpot, Salesforce).")
 api_app = typer.Typer(no_args_is_help=True, help="The REST API: its server and its tokens.")
+alerts_app = typer.Typer(no_args_is_help=True, help="The agreement's escalation alerts.")
 api_token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
@@ -43,6 +44,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(review_app, name="review")
 app.add_typer(sync_app, name="sync")
 app.add_typer(api_app, name="api")
+app.add_typer(alerts_app, name="alerts")
 api_app.add_typer(api_token_app, name="token")
 
 COOKIE_KEY_BYTES = 32
@@ -777,6 +779,38 @@ def sync_run(
                    f"rejected {result.rejected}")
     if result.state != "ok":
         fail(result.reason)
+
+
+@alerts_app.command("run")
+def alerts_run(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Run as if it were this instant (ISO 8601; naive: the agreement's "
+                        "zone): the versions in force then, each lead's state then.")] = None,
+    output: FormatOption = Output.text,
+) -> None:
+    """One alerts pass: fire the escalation rules due, then send the notices due."""
+    from core import worker
+
+    try:
+        result = worker.alerts_now(as_of)
+    except InvalidInput as error:
+        fail(str(error))
+    if output == Output.json:
+        echo_json(result.as_json())
+        return
+    for fired in result.fired:
+        moved = f", reassigned to {fired.reassigned_to}" if fired.reassigned_to else ""
+        typer.echo(f"{fired.lead} {fired.commitment} {fired.trigger}: rule {fired.rule}, told "
+                   f"{', '.join(fired.notified) or 'nobody'}{moved}")
+    for kind, people in result.digests.items():
+        if people:
+            typer.echo(f"{kind} digest: {', '.join(people)}")
+    sent = dict(result.dispatch or {})
+    notes = sent.pop("notes", [])
+    typer.echo(f"{len(result.fired)} rule(s) fired as of {result.as_json()['as_of']}; "
+               + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in sent.items()))
+    for note in notes:
+        typer.echo(f"note: {note}")
 
 
 def main() -> None:

@@ -509,16 +509,11 @@ def rep_versus_team(evaluation: Evaluation, rep: str) -> pd.DataFrame:
 # --- the rep's worklist ------------------------------------------------------------------------
 
 
-def worklist(evaluation: Evaluation) -> pd.DataFrame:
-    """Open clocks (not stopped) of the evaluated leads that are neither rejected nor qualified,
-    the most urgent first: overdue ones by how late they are, then by business time left. One
-    row per lead (its most urgent clock).
-    Columns: id, external_id, name, owner, company, channel, mql_at, commitment, state, due,
-    business_seconds_left (negative when overdue), calendar_seconds_left; and, from the lead's
-    open attempts clock whichever clock is the most urgent, attempts_done (the touches not
-    automated counted towards it by as_of), attempts_required (the commitment's `attempts`),
-    both Int64, attempts_seconds_left (its business time left) and attempts_commitment (its
-    id), NA without one; accepted: whether the lead stands accepted (the later decision wins)."""
+def _open_clocks(evaluation: Evaluation) -> pd.DataFrame:
+    """Every open clock (not stopped) of the evaluated leads that are neither rejected nor
+    qualified, the most urgent first: overdue ones by how late they are, then by business time
+    left. Columns: position (of the lead), commitment, state, due, business_seconds_left,
+    calendar_seconds_left, attempts_done, attempts_required, version."""
     frames = []
     as_of = evaluation.as_of.value
     # Rejected (the later decision wins) and qualified leads need no more work.
@@ -542,19 +537,52 @@ def worklist(evaluation: Evaluation) -> pd.DataFrame:
             "calendar_seconds_left": np.where(due == NAT_NS, 0, (due - as_of) // 10**9),
             "attempts_done": _counts(done, open_),
             "attempts_required": _counts(required, open_),
+            "version": arrays["version"][open_],
         }))
+    clocks = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if clocks.empty:
+        return clocks
+    return clocks.sort_values(["business_seconds_left", "calendar_seconds_left"],
+                              kind="stable").reset_index(drop=True)
+
+
+OPEN_CLOCK_COLUMNS = ["id", "external_id", "name", "owner", "company", "commitment", "state",
+                      "due", "business_seconds_left", "version"]
+
+
+def open_clocks(evaluation: Evaluation) -> pd.DataFrame:
+    """Every open clock the worklist is made of, one row per lead and commitment (the worklist
+    shows each lead's most urgent one), the most urgent first. Columns: OPEN_CLOCK_COLUMNS
+    (version: the agreement version the clock is measured against)."""
+    clocks = _open_clocks(evaluation)
+    if clocks.empty:
+        return pd.DataFrame(columns=OPEN_CLOCK_COLUMNS).astype({"version": "int64"})
+    leads = evaluation.leads.iloc[clocks["position"].to_numpy()]
+    for name in ("id", "external_id", "name", "owner", "company"):
+        clocks[name] = leads[name].to_numpy()
+    return clocks[OPEN_CLOCK_COLUMNS]
+
+
+def worklist(evaluation: Evaluation) -> pd.DataFrame:
+    """Open clocks (not stopped) of the evaluated leads that are neither rejected nor qualified,
+    the most urgent first: overdue ones by how late they are, then by business time left. One
+    row per lead (its most urgent clock).
+    Columns: id, external_id, name, owner, company, channel, mql_at, commitment, state, due,
+    business_seconds_left (negative when overdue), calendar_seconds_left; and, from the lead's
+    open attempts clock whichever clock is the most urgent, attempts_done (the touches not
+    automated counted towards it by as_of), attempts_required (the commitment's `attempts`),
+    both Int64, attempts_seconds_left (its business time left) and attempts_commitment (its
+    id), NA without one; accepted: whether the lead stands accepted (the later decision wins)."""
+    clocks = _open_clocks(evaluation)
     columns = ["id", "external_id", "name", "owner", "company", "channel", "mql_at",
                "commitment", "state", "due", "business_seconds_left", "calendar_seconds_left",
                "attempts_done", "attempts_required", "attempts_seconds_left",
                "attempts_commitment", "accepted"]
-    clocks = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if clocks.empty:
         empty = pd.DataFrame(columns=columns)
         return empty.astype({"attempts_done": "Int64", "attempts_required": "Int64",
                              "attempts_seconds_left": "float64", "attempts_commitment": object,
                              "accepted": bool})
-    clocks = clocks.sort_values(["business_seconds_left", "calendar_seconds_left"],
-                                kind="stable")
     attempts = (clocks[clocks["attempts_required"].notna()].drop_duplicates("position")
                 .set_index("position"))
     clocks = clocks.drop_duplicates("position")

@@ -181,6 +181,16 @@ DEMO_REVIEW = [
     ("sofia", "The first-touch misses sit mostly with Chloe and Farah, the slowest rep of each "
               "team; both have a coaching plan and a lighter queue next quarter."),
 ]
+# The signed SLA's escalation ladder, which the worker carries out: warn the owner while the
+# first touch can still be made in time, tell the head of sales when it is missed, and two
+# business days past due hand the lead to the owner's team (the sales consequence it states).
+DEMO_ESCALATIONS = [
+    {"id": "warn-owner", "commitment": "first-touch", "trigger": "at_risk", "notify": ["owner"]},
+    {"id": "tell-head", "commitment": "first-touch", "trigger": "breached",
+     "notify": ["sales_head"]},
+    {"id": "back-to-pool", "commitment": "first-touch", "trigger": "breached", "after": "2d",
+     "notify": ["owner", "sales_head"], "action": {"reassign": "owner_team"}},
+]
 DEMO_NEGOTIATION = [
     ("sofia", "commitments[first-touch]",
      "2 business hours is not realistic for Inbound West until we hire. Can we meet at 3h?"),
@@ -288,6 +298,7 @@ def _demo_document(start: date) -> sla.Document:
     data["calendar"]["holidays"] = {"country": "US"}
     for goal in data["shared_goals"]:
         goal["target"] = DEMO_QUARTERLY_REVENUE
+    data["escalations"] = DEMO_ESCALATIONS
     return sla.from_dict(data)
 
 

@@ -22,6 +22,9 @@ WITHIN_MAX_DAYS = 365  # `within: Nd`
 TEXT_MAX_CHARS = 10_000  # descriptions, consequences, comments, dispute notes
 TITLE_MAX_CHARS = 200  # agreement titles (the column's width)
 ID_MAX_CHARS = 64  # commitment and goal ids: "shared_goals[<id>]" fits comments.clause (120)
+ESCALATIONS_MAX = 50  # escalation rules of one document: the worker checks each on every lead
+ESCALATION_RECIPIENTS_MAX = 20  # `notify` entries of one escalation rule
+TEAM_MAX_CHARS = 64  # a team an escalation names (`team:<name>`): the width of users.team
 # A key, or the lead field a criterion or a filter names (a column name, as HEADER_MAX_CHARS).
 # Every error below a key repeats it: 12,000 errors under a 130,000-character key took 12 GB.
 KEY_MAX_CHARS = 200

@@ -61,6 +61,7 @@ class Action(StrEnum):
     UNDO_DECISION = "undo an accept/reject"
     VIEW_DASHBOARDS = "view dashboards"
     MANAGE_INTEGRATIONS = "manage integrations and API tokens"
+    MANAGE_CHANNELS = "set up mail and chat channels, see the delivery log"
 
 
 _HEADS = {Role.SALES_HEAD, Role.MARKETING_HEAD}
@@ -83,6 +84,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.UNDO_DECISION: frozenset({Role.SALES_HEAD, Role.SALES_REP}),
     Action.VIEW_DASHBOARDS: frozenset(Role),
     Action.MANAGE_INTEGRATIONS: frozenset({Role.ADMIN}),
+    Action.MANAGE_CHANNELS: frozenset({Role.ADMIN}),
 }
 
 WHAT_YOU_CAN_DO: dict[Action, str] = {
@@ -102,6 +104,8 @@ WHAT_YOU_CAN_DO: dict[Action, str] = {
     Action.UNDO_DECISION: "Undo an accept or reject (a rep: their own, within the undo window).",
     Action.VIEW_DASHBOARDS: "See live SLA compliance for both teams.",
     Action.MANAGE_INTEGRATIONS: "Connect HubSpot and Salesforce, and issue REST API tokens.",
+    Action.MANAGE_CHANNELS: "Set up the mail server and chat webhooks alerts go out on, and "
+                            "see the delivery log.",
 }
 
 

@@ -48,6 +48,7 @@ from sqlalchemy.engine import make_url
 
 from core.connectors.base import SyncError, TokenRevoked
 from core.errors import InvalidInput, NotFound
+from core.services import alerts
 from core.services import sync as syncs
 from core.services.agreements import advance_with_time
 from core.services.audit import acting_through
@@ -124,6 +125,30 @@ def schedule_syncs() -> dict[str, Any]:
     for name in due:
         queue().sync(name)
     return {"queued": due}
+
+
+@periodic
+def run_alerts() -> dict[str, Any]:
+    """Fire the agreement's escalation rules that are due, and send the notices due."""
+    return _summary(alerts.run_pass(get_session))
+
+
+def alerts_now(as_of: str | None = None) -> alerts.PassResult:
+    """One alerts pass in this process (the CLI's `alerts run`), recorded as a run."""
+    found: list[alerts.PassResult] = []
+
+    def work() -> dict[str, Any]:
+        found.append(alerts.run_pass(get_session, as_of))
+        return _summary(found[0])
+
+    _recorded("alerts", 1, None, work)
+    return found[0]
+
+
+def _summary(result: alerts.PassResult) -> dict[str, Any]:
+    """A pass's run detail: its counts, the digests made and what was sent (not every lead)."""
+    found = result.as_json()
+    return {key: found[key] for key in ("as_of", "counts", "digests", "dispatch")}
 
 
 def enqueue_sync(name: str) -> None:

@@ -32,6 +32,11 @@ class User(SQLModel, table=True):
     # Every session and re-login cookie issued before this instant is void, on every device:
     # set by logging out, a password reset, a role change, deactivation and reactivation.
     sessions_revoked_at: datetime | None = None
+    # When alerts may reach the person (core.services.notifications): their own zone and quiet
+    # hours ("HH:MM" local, the span may cross midnight); unset, the agreement's working hours.
+    timezone: str | None = Field(default=None, max_length=64)
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
 
 
 class LoginAttempt(SQLModel, table=True):
@@ -459,6 +464,117 @@ class ReviewComment(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     body: str
     kind: str = Field(default="comment", max_length=16)  # comment | sign | send_back
+
+
+class AlertFiring(SQLModel, table=True):
+    """An escalation rule that fired for a lead (core.services.alerts). The unique key makes it
+    once, ever: of two workers passing at once, one inserts the row and acts; the other finds it
+    and does nothing."""
+
+    __tablename__ = "alert_firings"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "lead_id", "rule_id", name="uq_alert_firings_lead_rule"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreements.id")
+    version: int  # the agreement version whose rule fired (the one the clock is measured by)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    rule_id: str = Field(max_length=64)
+    commitment: str = Field(max_length=64)
+    trigger: str = Field(max_length=16)  # at_risk | breached
+    owner: str | None = Field(default=None, max_length=64)  # the lead's owner when it fired
+    due: datetime | None = None  # the clock's due instant
+    fired_at: datetime = Field(default_factory=utcnow, index=True)  # the pass's as_of
+    # What the rule's action did ({"reassigned_to": "ben"}, or why it could not)
+    outcome: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Notification(SQLModel, table=True):
+    """One notice to one person: always in the app's list; by email as they choose. An email
+    waits until `deliver_after` (their working hours) and goes out with the others pending for
+    them then, as one message (core.services.notifications)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_username_created", "username", "created_at"),
+        Index("ix_notifications_email_state", "email_state", "deliver_after"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    kind: str = Field(max_length=32)  # core.services.notifications.KINDS
+    title: str = Field(max_length=200)
+    body: str = Field(default="", sa_type=Text)
+    link: str | None = Field(default=None, max_length=300)  # a page of the app: /lead?lead=7
+    cause: str = Field(max_length=120)  # the rule or event: "escalation warn-owner", ...
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL")
+    urgent: bool = False
+    # Of a notice made once per key (a digest of a day, a workflow event): the key
+    once_key: str | None = Field(default=None, max_length=160, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    deliver_after: datetime = Field(default_factory=utcnow)
+    read_at: datetime | None = None
+    # pending (an email to send) | sent (in delivery `delivery_id`) | digest (waits for the
+    # person's digest) | none (no email: off, or no address or mail set up)
+    email_state: str = Field(default="none", max_length=16)
+    delivery_id: int | None = Field(default=None, foreign_key="deliveries.id")
+
+
+class Delivery(SQLModel, table=True):
+    """One message on a channel, for the delivery log: an email to one address or a post to a
+    chat webhook, its state, its attempts and why they failed."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_state_next", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=64)  # "email", or the webhook channel's name
+    recipient: str = Field(max_length=254)  # an email address, or the webhook's host
+    username: str | None = Field(default=None, max_length=64)  # the person, for an email
+    subject: str = Field(max_length=200)
+    body: str = Field(sa_type=Text)
+    cause: str = Field(max_length=120)
+    # pending | sending | failed (to be retried) | sent | gave_up (core.services.deliveries)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default_factory=utcnow)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    sent_at: datetime | None = None
+    # Every attempt: [{"at", "state", "error"}]
+    history: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class NotificationPreference(SQLModel, table=True):
+    """How a person wants one kind of notice by email: immediately, in the daily digest, or
+    off (the in-app list has every notice regardless)."""
+
+    __tablename__ = "notification_preferences"
+
+    username: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(primary_key=True, max_length=32)
+    mode: str = Field(max_length=16)  # immediately | digest | off
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Channel(SQLModel, table=True):
+    """A way out for notices an admin sets up: the mail server (kind email: an SMTP URL and the
+    sender, one per workspace) or a chat webhook (Slack, Microsoft Teams or generic JSON). Its
+    URL is a secret, sealed like a connector's credentials."""
+
+    __tablename__ = "channels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)  # email | slack | teams | json
+    secret: str = Field(sa_type=Text)  # Fernet token of the URL
+    secret_hint: str = Field(max_length=80)  # the URL's host, shown instead of it
+    # The notice kinds a webhook gets; an email channel's sender: {"kinds": [...], "from": ...}
+    settings: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 guards.attach(SQLModel.metadata)

@@ -1,5 +1,5 @@
 """Render an SLA version so it reads like a document: definitions, both sides' commitments side
-by side with their consequences, shared goals, and the business calendar."""
+by side with their consequences, shared goals, the escalation ladder and the business calendar."""
 
 
 import pandas as pd
@@ -8,6 +8,7 @@ import streamlit as st
 from core import agreement as sla
 from core import clock
 from core.calendar import WEEKDAYS
+from core.permissions import Role
 from core.wording import DEFAULT_CURRENCY, money
 from ui.text import code, literal, words
 
@@ -28,6 +29,11 @@ GOAL_METRICS = {
 OPERATORS = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}
 UNITS = {"m": "business minute", "h": "business hour", "d": "business day"}
 SIDES = ("marketing", "sales")
+RECIPIENTS = {
+    "owner": "the lead's owner", "owner_team": "the owner's team",
+    "sales_head": "the head of sales", "marketing_head": "the head of marketing",
+    "exec": "the executives",
+}
 
 
 def budget(within: str) -> str:
@@ -87,6 +93,34 @@ def describe_goal(goal, currency: str = DEFAULT_CURRENCY) -> str:
             f"{describe_filter(goal.filter)}")
 
 
+def describe_recipient(recipient: str) -> str:
+    """'owner' -> "the lead's owner", 'team:Inbound East' -> 'the Inbound East team',
+    'role:sales_rep' -> 'every sales rep'."""
+    kind, name = sla.recipient_kind(recipient)
+    if kind == "team":
+        return f"the {literal(name)} team"
+    if kind == "role":
+        return f"every {Role(name).label.lower()}"
+    return RECIPIENTS[kind]
+
+
+def describe_escalation(rule: sla.Escalation) -> str:
+    """One escalation rule as a sentence: '**Back to pool** · First touch overdue by 2
+    business days → tell the lead's owner and the head of sales; reassign round robin within
+    the owner's team'."""
+    clock = literal(words(rule.commitment))
+    if rule.trigger == "at_risk":
+        when = f"{clock} at risk"
+    else:
+        when = f"{clock} overdue" + (f" by **{budget(rule.after)}**" if rule.after else "")
+    *others, last = [describe_recipient(recipient) for recipient in rule.notify]
+    then = f"tell {', '.join(others)} and {last}" if others else f"tell {last}"
+    if rule.action is not None:
+        then += f"; reassign round robin within {describe_recipient(rule.action.reassign)}"
+    urgent = " · urgent: ignores working and quiet hours" if rule.urgent else ""
+    return f"**{literal(words(rule.id))}** · {when} → {then}{urgent}"
+
+
 def render_document(document: sla.Document, currency: str = DEFAULT_CURRENCY) -> None:
     """The whole agreement, as a document (amounts in `currency`)."""
     st.subheader(literal(document.title))
@@ -97,6 +131,7 @@ def render_document(document: sla.Document, currency: str = DEFAULT_CURRENCY) ->
     _render_definitions(document)
     _render_commitments(document)
     _render_goals(document, currency)
+    _render_escalations(document)
     _render_calendar(document)
 
 
@@ -140,6 +175,14 @@ def _render_goals(document: sla.Document, currency: str) -> None:
         st.caption("No shared goals.")
     for goal in document.shared_goals:
         st.markdown(f"- **{literal(words(goal.id))}** — {describe_goal(goal, currency)}")
+
+
+def _render_escalations(document: sla.Document) -> None:
+    if not document.escalations:
+        return
+    st.markdown("#### Escalations")
+    st.caption("Handoff carries these out for each lead, in business time.")
+    st.markdown("\n".join(f"- {describe_escalation(rule)}" for rule in document.escalations))
 
 
 def _render_calendar(document: sla.Document) -> None:

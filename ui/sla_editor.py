@@ -103,14 +103,13 @@ def _save_bar(actor: Actor, version: VersionView, working: dict[str, Any]) -> No
 def _save(actor: Actor, version: VersionView, working: dict[str, Any]) -> None:
     try:
         document = sla.from_dict(working["data"])
-    except sla.InvalidAgreement as error:
-        st.error("The draft is not valid yet:\n\n" + "\n".join(
-            f"- {code(e.path or '(document)')}: {literal(e.message)}" for e in error.errors))
-        return
-    try:
         saved = call(agreements.save_draft, actor=actor, agreement_id=version.agreement_id,
                      number=version.number, document=document,
                      expected_revision=working["revision"])
+    except sla.InvalidAgreement as error:  # the schema's checks, or the workspace's (teams)
+        st.error("The draft is not valid yet:\n\n" + "\n".join(
+            f"- {code(e.path or '(document)')}: {literal(e.message)}" for e in error.errors))
+        return
     except StaleVersion as error:
         st.error(literal(error))
         st.download_button("Download my version as YAML", sla.dump_yaml(document),

@@ -12,6 +12,7 @@ from core import agreement as sla
 from core import clock
 from core.errors import NotFound
 from core.permissions import Action, Role, require
+from core.services import workflow_notices
 from core.services.accounts import Actor, display_names
 from core.services.audit import record
 from core.services.validation import bounded_text
@@ -23,6 +24,7 @@ from db.models import (
     Approval,
     AuditEvent,
     Comment,
+    User,
     utcnow,
 )
 
@@ -151,6 +153,7 @@ class HistoryEntry:
 def create_agreement(*, session: Session, actor: Actor, document: sla.Document) -> VersionView:
     """Start a new agreement whose version 1 is a draft holding the document."""
     require(actor.role, Action.EDIT_AGREEMENT)
+    _refuse_unknown_teams(session, document)
     agreement = Agreement(created_by=actor.username)
     session.add(agreement)
     session.flush()
@@ -167,6 +170,7 @@ def new_version(
     require(actor.role, Action.EDIT_AGREEMENT)
     _hold(session, agreement_id)
     latest = _latest(session, agreement_id)
+    _refuse_unknown_teams(session, document)
     version = _add_version(session, actor, agreement_id, document,
                            based_on=latest.number if based_on is None else based_on)
     return _view(session, version)
@@ -188,10 +192,13 @@ def import_yaml(
     """A new agreement (or a new version of one) from an SLA YAML document."""
     require(actor.role, Action.EDIT_AGREEMENT)
     document = sla.parse_yaml(text, source=source)
-    if agreement_id is None:
-        return create_agreement(session=session, actor=actor, document=document)
-    return new_version(session=session, actor=actor, agreement_id=agreement_id,
-                       document=document)
+    try:
+        if agreement_id is None:
+            return create_agreement(session=session, actor=actor, document=document)
+        return new_version(session=session, actor=actor, agreement_id=agreement_id,
+                           document=document)
+    except sla.InvalidAgreement as refusal:  # the workspace's checks: with the file's lines
+        raise sla.locate(refusal.errors, text, source=source) from None
 
 
 def save_draft(
@@ -213,6 +220,7 @@ def save_draft(
     if _approvals(session, version):
         return new_version(session=session, actor=actor, agreement_id=agreement_id,
                            document=document, based_on=version.number)
+    _refuse_unknown_teams(session, document)
     before = {"revision": version.revision, "document": version.document}
     content = sla.to_dict(document)
     swapped = session.execute(
@@ -231,7 +239,40 @@ def save_draft(
     record(session, actor=actor.username, action="version.edit", object_type="agreement_version",
            object_id=_object_id(version), before=before,
            after={"revision": version.revision, "document": version.document})
+    if version.state == "in_review":
+        changes = sla.diff(sla.from_stored(before["document"]), document)
+        workflow_notices.version_changed_in_review(
+            session, actor, agreement_id, version.number, version.title,
+            "; ".join(describe_change(change) for change in changes) or "nothing of substance")
     return _view(session, version)
+
+
+def _refuse_unknown_teams(session: Session, document: sla.Document) -> None:
+    """Refuse a document whose escalations name a team no active user belongs to, or
+    reassign leads to a team without an active sales rep (sla.InvalidAgreement, with the
+    path of each such entry). Every stored document passes here: the pure document module
+    cannot know the workspace's teams."""
+    references = sla.team_references(document)
+    if not references:
+        return
+    members = session.exec(
+        select(User.team, User.role).where(col(User.active), col(User.team).is_not(None))
+    ).all()
+    teams = sorted({team for team, _ in members})
+    with_reps = sorted({team for team, role in members if role == Role.SALES_REP})
+    errors = []
+    for reference in references:
+        if reference.team not in teams:
+            errors.append(sla.DocumentError(
+                reference.path, f"no team {reference.team!r}; teams: "
+                                f"{', '.join(teams) or 'none (no active user has a team)'}"))
+        elif reference.reassign and reference.team not in with_reps:
+            errors.append(sla.DocumentError(
+                reference.path, f"team {reference.team!r} has no active sales rep to reassign "
+                                "leads to; teams with sales reps: "
+                                f"{', '.join(with_reps) or 'none'}"))
+    if errors:
+        raise sla.InvalidAgreement(errors)
 
 
 # --- the workflow -----------------------------------------------------------------------
@@ -248,6 +289,8 @@ def submit(
                                "a draft can be submitted")
     comment = _step_comment(session, actor, version, comment)
     _change_state(session, actor, version, "in_review", "version.submit", comment)
+    workflow_notices.version_submitted(session, actor, agreement_id, version.number,
+                                       version.title)
     return _view(session, version)
 
 
@@ -302,6 +345,11 @@ def sign(
 def signed_document(session: Session) -> sla.Document | None:
     """The document of the most recently signed active version, if any (import defaults)."""
     advance_with_time(session)
+    return active_document(session)
+
+
+def active_document(session: Session) -> sla.Document | None:
+    """The most recently signed active version's document as stored now (no state moved)."""
     active = session.exec(
         select(AgreementVersion).where(AgreementVersion.state == "active")
         .order_by(col(AgreementVersion.signed_at).desc())
@@ -357,6 +405,8 @@ def add_comment(
     body = bounded_text("comment", body, "a comment needs some text")
     version = _get(session, agreement_id, number)
     comment = _add_comment(session, actor, version, body, clause or None)
+    workflow_notices.mentions(session, actor, body, f"a comment on version {version.number} of "
+                              f"“{version.title}”", "/agreements")
     return _comment_view(comment, version.number, {actor.username: actor.display_name})
 
 

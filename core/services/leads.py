@@ -9,6 +9,7 @@ from sqlmodel import Session, col
 
 from core.errors import InvalidInput, NotFound
 from core.permissions import Action, PermissionDenied, Role, require
+from core.services import workflow_notices
 from core.services.accounts import Actor, display_names
 from core.services.agreements import WorkflowError, signed_document
 from core.services.audit import record
@@ -345,6 +346,8 @@ def dispute_rejection(*, session: Session, actor: Actor, lead_id: int, comment: 
     session.flush()
     record(session, actor=actor.username, action="dispute.open", object_type="lead",
            object_id=_lead_ref(lead), after={"dispute": dispute.id, "comment": dispute.comment})
+    workflow_notices.dispute_opened(session, actor, lead.id, _lead_ref(lead), lead.owner,
+                                    comment)
     return dispute.id
 
 
@@ -370,6 +373,8 @@ def resolve_dispute(*, session: Session, actor: Actor, dispute_id: int, overturn
     record(session, actor=actor.username, action=f"dispute.{dispute.state}", object_type="lead",
            object_id=_lead_ref(lead), after={"dispute": dispute.id,
                                              "resolution": dispute.resolution})
+    workflow_notices.dispute_resolved(session, actor, lead.id, _lead_ref(lead), dispute.opened_by,
+                                      lead.owner, dispute.state, dispute.resolution)
 
 
 def list_disputes(*, session: Session, actor: Actor, state: str | None = "open"

@@ -732,6 +732,16 @@ def worklist(*, session: Session, actor: Actor, as_of: str | None = None,
     return open_clocks(measured, rows)
 
 
+def every_open_clock(*, session: Session, actor: Actor, as_of: str | datetime | None = None,
+                     days: int = WORKLIST_DAYS) -> tuple[Scope, pd.DataFrame]:
+    """Every open clock the team's worklist is made of (one row per lead and commitment, not
+    only each lead's most urgent), from the same read and measurement as the worklist: the
+    alert engine's input (core.dashboard.open_clocks has the columns)."""
+    measured = worklist_scope(session=session, actor=actor, as_of=as_of, days=days)
+    rows = read_rows(session, worklist_window(measured.as_of, measured.timezone, days))
+    return measured, dashboard.open_clocks(evaluate(measured, rows))
+
+
 def open_clocks(scope: Scope, rows: Rows) -> pd.DataFrame:
     """The worklist of rows already read for a worklist scope, most urgent first."""
     return dashboard.worklist(evaluate(scope, rows))

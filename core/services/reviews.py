@@ -16,7 +16,7 @@ from core import compliance, csv_safe, dashboard, periods
 from core.errors import InvalidInput
 from core.json_values import plain_json
 from core.permissions import Action, require
-from core.services import measurement, workspace
+from core.services import measurement, workflow_notices, workspace
 from core.services.accounts import Actor, display_names
 from core.services.agreements import WorkflowError
 from core.services.audit import record
@@ -234,6 +234,7 @@ def comment(*, session: Session, actor: Actor, quarter: str, body: str,
     record(session, actor=actor.username, action="review.comment",
            object_type="quarterly_review", object_id=_object_id(review),
            after={"body": text})
+    workflow_notices.mentions(session, actor, text, f"the {quarter} review", "/review")
     return _comment_view(entry, {actor.username: actor.display_name})
 
 
@@ -294,6 +295,7 @@ def send_back(*, session: Session, actor: Actor, quarter: str, comment: str,
     record(session, actor=actor.username, action="review.send_back",
            object_type="quarterly_review", object_id=_object_id(review), before=before,
            after={"state": "sent_back", "comment": text})
+    workflow_notices.review_sent_back(session, actor, quarter, text)
     return _summary(review)
 
 

@@ -198,3 +198,50 @@ def test_a_commitment_is_edited_in_place_and_the_redline_lists_only_that_change(
     assert "1200" in str(redline["Version 2"].iloc[0]) or "1,200" in str(
         redline["Version 2"].iloc[0])
     assert "MQL volume" in redline["Clause"].iloc[0] or "mql-volume" in redline["Clause"].iloc[0]
+
+
+LADDER = """escalations:
+  - id: warn-owner
+    commitment: first-touch
+    trigger: at_risk
+    notify: [owner]
+  - id: back-to-pool
+    commitment: first-touch
+    trigger: breached
+    after: 2d
+    notify: [owner, sales_head]
+    action: {reassign: owner_team}
+    urgent: true
+"""
+
+
+def test_escalations_read_as_sentences_and_survive_a_commitment_edited_in_the_forms(people):
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    marco.radio(key="sla_edit_1_1_section").set_value("YAML").run()
+    area = next(t for t in marco.text_area if t.key.startswith("sla_edit_1_1_yaml_text"))
+    area.input(area.value + LADDER)
+    press(marco, "FormSubmitter:sla_edit_1_1_yaml-Apply YAML")
+    press(marco, "sla_edit_1_1_save")
+    assert marco.success[0].value == "Saved version 1 (revision 2)."
+    ladder = ("- **Warn owner** · First touch at risk → tell the lead's owner\n"
+              "- **Back to pool** · First touch overdue by **2 business days** → tell the "
+              "lead's owner and the head of sales; reassign round robin within the owner's "
+              "team · urgent: ignores working and quiet hours")
+    assert "#### Escalations" in texts(marco) and ladder in texts(marco)
+
+    marco.radio(key="sla_edit_1_1_section").set_value("Commitments").run()
+    marco.number_input(key="sla_edit_1_1_commitment_0_mql-volume_target").set_value(1200)
+    press(marco, "sla_edit_1_1_commitment_0_mql-volume_apply")
+    press(marco, "sla_edit_1_1_save")
+    assert "Deliver **1,200 MQLs** per month." in texts(marco) and ladder in texts(marco)
+    marco.radio(key="sla_edit_1_1_section").set_value("YAML").run()
+    area = next(t for t in marco.text_area if t.key.startswith("sla_edit_1_1_yaml_text"))
+    assert area.value.endswith(LADDER)
+
+    area.input(area.value.replace("notify: [owner]\n", "notify: [owner, 'team:Nowhere']\n"))
+    press(marco, "FormSubmitter:sla_edit_1_1_yaml-Apply YAML")
+    press(marco, "sla_edit_1_1_save")
+    assert "escalations[0].notify[1]" in marco.error[0].value
+    assert "no team 'Nowhere'" in marco.error[0].value
+    assert marco.session_state["sla_edit_1_1"]["dirty"]  # the edit stays on screen

@@ -25,6 +25,7 @@ EXPECTED = {
     Action.UNDO_DECISION: {SH, REP},  # a rep: their own, within the window (services)
     Action.VIEW_DASHBOARDS: set(Role),
     Action.MANAGE_INTEGRATIONS: {A},
+    Action.MANAGE_CHANNELS: {A},  # added: mail and chat channels, the delivery log
 }
 
 
