@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import auth
+from ui.bell import render_bell
 from ui.navigation import land_after_login, navigation, refused, role_label
 from ui.text import literal
 
@@ -26,6 +27,7 @@ if actor is None:
     auth.login_form()
     st.stop()
 st.sidebar.caption(f"Signed in as **{literal(actor.display_name)}** · {role_label(actor.role)}")
+render_bell(actor)
 auth.logout_button()
 if "nav_refused" not in st.session_state:  # the address the session opened with, once
     asked = refused(actor.role, st.context.url)

@@ -43,11 +43,15 @@ PAGES: tuple[PageSpec, ...] = (
              hidden=True),
     PageSpec("disputes", "Disputes", ":material/gavel:", "disputes.py",
              (Action.DISPUTE_REJECTION, Action.RESOLVE_DISPUTE)),
+    PageSpec("notifications", "Notifications", ":material/notifications:", "notifications.py",
+             Action.VIEW_DASHBOARDS),
     PageSpec("import", "Import", ":material/upload_file:", "import_data.py",
              Action.IMPORT_DATA),
     PageSpec("users", "Users", ":material/group:", "users.py", Action.MANAGE_USERS),
     PageSpec("integrations", "Integrations", ":material/sync_alt:", "integrations.py",
              Action.MANAGE_INTEGRATIONS),
+    PageSpec("channels", "Channels", ":material/campaign:", "channels.py",
+             Action.MANAGE_CHANNELS),
 )
 HOME = PAGES[0]
 # A sales rep opens Handoff to work their leads: the worklist is their landing page.
