@@ -39,7 +39,7 @@ Steps, per backend (SQLite file, PostgreSQL) and root; wall time and the subproc
 Then, per root, on a fresh demo workspace (SQLite, `db upgrade` and `demo seed`) served by
 `streamlit run` and driven by Debian's Chromium through Playwright:
   5. from clicking "Log in" to the landing page's main content (sofia and erin: the scorecard's
-     "Sales commits to"; ana: "All my leads", below her worklist), for each user on a freshly
+     "Sales commits to"; ana: "Find a lead", the heading below her worklist), for each user on a freshly
      started server (first login) and again in a new browser context (second login); "idle" is
      when Streamlit then stopped running (tests/browser/serving.py's settle, less its quiet time).
 Raw lines print as they go; a table per backend, ready for the README, comes at the end. Setup
@@ -76,7 +76,8 @@ LABELS = ["before", "after"]
 # What app.py and the landing page (app_pages/home.py) import; a checkout without one skips it
 WARM_MODULES = ["ui.auth", "ui.navigation", "ui.data", "ui.scorecard", "ui.services",
                 "core.services"]
-USERS = {"sofia": "Sales commits to", "ana": "All my leads", "erin": "Sales commits to"}
+# ana's landing text: the heading below her worklist (measured and drawn by then)
+USERS = {"sofia": "Sales commits to", "ana": "Find a lead", "erin": "Sales commits to"}
 SCHEMA_FILES = ["db/models.py", "db/bulk.py", "benchmarks/bench_compliance.py"]
 
 
