@@ -39,9 +39,10 @@ Steps, per backend (SQLite file, PostgreSQL) and root; wall time and the subproc
 Then, per root, on a fresh demo workspace (SQLite, `db upgrade` and `demo seed`) served by
 `streamlit run` and driven by Debian's Chromium through Playwright:
   5. from clicking "Log in" to the landing page's main content (sofia and erin: the scorecard's
-     "Sales commits to"; ana: "Find a lead", the heading below her worklist), for each user on a freshly
-     started server (first login) and again in a new browser context (second login); "idle" is
-     when Streamlit then stopped running (tests/browser/serving.py's settle, less its quiet time).
+     "Sales commits to"; ana: "Find a lead", the heading below her worklist), for each user on a
+     freshly started server (first login) and again in a new browser context (second login);
+     "idle" is when Streamlit then stopped running (tests/browser/serving.py's settle, less its
+     quiet time).
 Raw lines print as they go; a table per backend, ready for the README, comes at the end. Setup
 (building, copying, seeding, starting the server) is timed and labelled as setup.
 """

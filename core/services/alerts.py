@@ -6,7 +6,9 @@ the worklist (core.services.measurement.every_open_clock), so an alert and the w
 disagree. Each clock is governed by the rules of the agreement version it is measured against:
 
 - `at_risk` fires while the clock is at risk; `breached` once it is overdue, or, with `after`,
-  once it has been overdue for that much business time (`2d`: two working days past due).
+  once it has been overdue for that much business time (`2d`: two working days past due). A
+  breach whose moment passed more than a day (CATCH_UP) before the pass is not acted on: the
+  rule was not watching then (history imported later, a ladder signed later).
 - A rule fires once per lead, ever: its AlertFiring row has a unique key, so of two workers
   passing at once exactly one inserts it, and only that one tells people and acts.
 - Whom it names get a notice (core.services.notifications: in the app, and by email in their
@@ -48,6 +50,7 @@ ESCALATION_ACTOR = Actor(username="handoff", display_name="Handoff (escalation r
 FIRINGS_PER_PASS = 500  # the most rules one pass fires (the most urgent first; the rest next)
 ROUND_ROBIN_MEMORY = 500  # how many recent reassignments the round robin looks back over
 TRIGGER_KIND = {"at_risk": "at_risk", "breached": "breached"}
+CATCH_UP = pd.Timedelta(hours=24)  # how late a breach rule still fires (see _due_rules)
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,10 @@ def _instant(session: Session, as_of: str | datetime | None) -> datetime:
 
 
 def fire(session: Session, as_of: datetime) -> list[Fired]:
-    """Fire every rule due as of `as_of` that has not fired for its lead yet."""
+    """Fire every rule due as of `as_of` that has not fired for its lead yet. One pass at a
+    time (a lock to the end of the transaction): a second pass waits, then finds the firings
+    made, so two workers never split a pass's leads into two messages."""
+    locks.hold(session, "alerts pass")
     try:
         scope, clocks = measurement.every_open_clock(session=session, actor=ESCALATION_ACTOR,
                                                      as_of=as_of)
@@ -140,19 +146,25 @@ def fire(session: Session, as_of: datetime) -> list[Fired]:
 def _due_rules(clocks: pd.DataFrame, documents: dict[int, sla.Document], as_of: pd.Timestamp
                ) -> Iterator[tuple[object, sla.Escalation, int]]:
     """(clock row, rule, version) for every rule whose trigger holds for an open clock, the
-    most urgent clocks first (the worklist's order)."""
+    most urgent clocks first (the worklist's order). A breach rule whose moment (the due, or
+    `after` past it) is more than CATCH_UP old is not fired: that lead was overdue before the
+    rule was watching (history just imported, a ladder just signed), and a worker that was
+    down for less than that still catches up."""
     for number, document in documents.items():
         if not document.escalations:
             continue
         governed = clocks[clocks["version"] == number]
         for rule in document.escalations:
             rows = governed[governed["commitment"] == rule.commitment]
-            if rule.trigger == "at_risk":
+            if rule.trigger == "at_risk":  # a state that ends by itself: never stale
                 rows = rows[rows["state"] == "at_risk"]
             else:
                 rows = rows[rows["state"] == "overdue"]
+                moments = rows["due"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
                 if rule.after and len(rows):
-                    rows = rows[_escalated_by(document, rule.after, rows["due"]) <= as_of.value]
+                    moments = _escalated_by(document, rule.after, rows["due"])
+                rows = rows[(moments <= as_of.value) &
+                            (moments >= (as_of - CATCH_UP).value)]
             for row in rows.itertuples(index=False):
                 yield row, rule, number
 

@@ -342,3 +342,14 @@ def passes(engine) -> int:
     with session_scope(engine) as session:
         return len(session.exec(select(JobRun).where(JobRun.job == "run_alerts",
                                                      JobRun.state == "ok")).all())
+
+
+def test_a_breach_older_than_a_day_is_not_acted_on_late(session):
+    """A pass that first sees a lead long overdue (history imported, a ladder just signed) does
+    not tell of a breach from two days ago; the rule whose moment has just come still acts."""
+    workspace(session)
+    wednesday = datetime(2026, 3, 4, 20, 0, tzinfo=UTC)  # 15:00: due + 2 days came at 14:00
+    fired = alerts.fire(session, wednesday)
+    assert {(f.lead, f.rule) for f in fired} == {("L-ana", "back-to-pool"),
+                                                 ("L-chloe", "back-to-pool")}
+    assert alerts.fire(session, wednesday + timedelta(days=1, hours=1)) == []
