@@ -20,7 +20,7 @@ SMTP_PLACEHOLDER = "smtp://user:password@mail.example.com:587?starttls=1"
 MAIL_URL_KEY, MAIL_FROM_KEY = "channels_mail_url", "channels_mail_from"
 HOOK_FIELDS = ("channels_add_name", "channels_add_format", "channels_add_url",
                "channels_add_kinds")
-DEFAULT_HOOK_KINDS = ["at_risk", "breached", "reassigned"]
+DEFAULT_HOOK_KINDS = list(deliveries.WEBHOOK_KINDS)
 ANY = ""  # a filter that keeps every row
 # The log's columns up to the last error fit a laptop's width (a long error is whole in the
 # row's attempts); the cause is last.
@@ -130,7 +130,8 @@ def add_webhook_form(actor: Actor) -> None:
                       placeholder="https://hooks.slack.com/services/…",
                       help="The incoming webhook's address from Slack, Teams or your tool. "
                            "Sealed when saved; only its host is shown.")
-        st.multiselect("Posts", list(KINDS), DEFAULT_HOOK_KINDS, format_func=KINDS.get,
+        st.multiselect("Posts", list(deliveries.WEBHOOK_KINDS), DEFAULT_HOOK_KINDS,
+                       format_func=KINDS.get,
                        key=HOOK_FIELDS[3])
         st.form_submit_button("Add webhook", type="primary", on_click=_add_webhook,
                               args=(actor,))

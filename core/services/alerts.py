@@ -103,7 +103,7 @@ def _instant(session: Session, as_of: str | datetime | None) -> datetime:
         return now_clock.now()
     try:
         zone = measurement.context(session=session, actor=ESCALATION_ACTOR).timezone
-    except InvalidInput:
+    except (InvalidInput, measurement.AmbiguousAgreement):
         zone = "UTC"
     return measurement.instant(as_of, zone).to_pydatetime()
 
@@ -114,10 +114,13 @@ def fire(session: Session, as_of: datetime) -> list[Fired]:
     made, so two workers never split a pass's leads into two messages."""
     locks.hold(session, "alerts pass")
     try:
-        scope, clocks = measurement.every_open_clock(session=session, actor=ESCALATION_ACTOR,
-                                                     as_of=as_of)
-    except InvalidInput:
-        return []  # no signed agreement: nothing to carry out
+        signed = measurement.context(session=session, actor=ESCALATION_ACTOR, as_of=as_of)
+    except (InvalidInput, measurement.AmbiguousAgreement):
+        return []  # no signed agreement (or several, as for the worklist): nothing to carry out
+    if not any(version.document.escalations for version in signed.versions):
+        return []  # no rules: nothing to measure for
+    scope, clocks = measurement.every_open_clock(session=session, actor=ESCALATION_ACTOR,
+                                                 as_of=as_of)
     documents = {version.number: version.document for version in scope.versions}
     due = list(_due_rules(clocks, documents, pd.Timestamp(as_of)))
     fired_before = _fired_keys(session, scope.agreement_id, {row.id for row, _, _ in due})

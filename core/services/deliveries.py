@@ -35,7 +35,6 @@ from core.notify.webhooks import Item
 from core.permissions import Action, require
 from core.services.accounts import Actor
 from core.services.audit import record
-from core.services.notifications import KINDS as NOTICE_KINDS
 from core.services.validation import bounded_text
 from db.models import Channel, Delivery, Notification, User, utcnow
 
@@ -43,7 +42,9 @@ Sessions = Callable[[], AbstractContextManager[Session]]
 
 EMAIL = "email"  # the mail channel's name and kind, and the `channel` of an email delivery
 WEBHOOK_FORMATS = webhooks.FORMATS
-WEBHOOK_KINDS = tuple(NOTICE_KINDS)  # the notice kinds a webhook subscribes to
+# The notice kinds a webhook subscribes to: the alerts an escalation pass posts (digests and
+# workflow steps are addressed to people, not to a channel)
+WEBHOOK_KINDS = ("at_risk", "breached", "reassigned")
 STATES = ("pending", "sending", "failed", "sent", "gave_up")
 DEFAULT_SENDER = "handoff@localhost"
 NOTIFICATIONS_PAGE = "/notifications"  # where a person chooses what reaches them by email

@@ -48,8 +48,8 @@ def run_digests(session: Session, as_of: datetime, actor: Actor) -> dict[str, li
     """Make the digests due as of `as_of` that are not made yet; who got which."""
     try:
         context = measurement.context(session=session, actor=actor, as_of=as_of)
-    except InvalidInput:
-        return {}
+    except (InvalidInput, measurement.AmbiguousAgreement):
+        return {}  # no signed agreement (or several, as for the worklist)
     in_force = periods.in_force_at(pd.Timestamp(as_of), list(context.versions)) \
         or context.versions[-1]
     calendar = sla.business_calendar(in_force.document)

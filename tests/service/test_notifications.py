@@ -114,3 +114,10 @@ def test_a_notice_with_a_key_is_made_once_per_person(session, people):
     first = notifications.notify(session, ["ana", "ben"], notice(once_key="digest:x"), now=NOW)
     again = notifications.notify(session, ["ana", "ben"], notice(once_key="digest:x"), now=NOW)
     assert len(first) == 2 and again == []
+
+
+def test_chat_channels_take_exactly_the_kinds_an_alerts_pass_posts():
+    from core.services import alerts, deliveries
+
+    posted = set(alerts.TRIGGER_KIND.values()) | {"reassigned"}
+    assert set(deliveries.WEBHOOK_KINDS) == posted <= set(notifications.KINDS)
