@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import create_engine, select
 
 from core.demo import DEMO_PASSWORD
@@ -59,14 +60,29 @@ def choose_row(page, row: int) -> None:
     settle(page)
 
 
+OPEN_TRIES = 5  # a click that lands while a busy machine still redraws the page can be lost
+OPEN_WAIT_MS = 12_000
+
+
 def choose(page, key: str, option, typed: str = "") -> None:
     """Pick an option of the Streamlit selectbox with this key (typing `typed` first narrows a
-    long list, whose options are drawn only as they scroll into view)."""
+    long list, whose options are drawn only as they scroll into view). The list is opened again
+    when it did not open: the condition waited on is the option, not a time."""
     box = page.locator(f".st-key-{key} input")
-    box.click()
-    if typed:
-        box.fill(typed)
-    page.get_by_role("option", name=option).first.click()
+    wanted = page.get_by_role("option", name=option).first
+    for attempt in range(OPEN_TRIES):
+        settle(page)
+        box.click()
+        if typed:
+            box.fill(typed)
+        try:
+            wanted.wait_for(timeout=OPEN_WAIT_MS)
+            break
+        except PlaywrightTimeout:
+            if attempt == OPEN_TRIES - 1:
+                raise
+            page.keyboard.press("Escape")
+    wanted.click()
     settle(page)
 
 
