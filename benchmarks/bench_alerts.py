@@ -27,13 +27,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-LADDER = [
-    {"id": "warn-owner", "commitment": "first-touch", "trigger": "at_risk", "notify": ["owner"]},
-    {"id": "tell-head", "commitment": "first-touch", "trigger": "breached",
-     "notify": ["sales_head"]},
-    {"id": "back-to-pool", "commitment": "first-touch", "trigger": "breached", "after": "2d",
-     "notify": ["owner", "sales_head"], "action": {"reassign": "owner_team"}},
-]
+from core.demo import DEMO_ESCALATIONS as LADDER  # noqa: E402 - the demo's ladder
+
 FIRST_PASS = datetime(2025, 9, 16, 14, 0)  # a Tuesday, 10:00 in New York (naive: UTC here)
 
 

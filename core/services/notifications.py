@@ -13,6 +13,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -139,8 +140,13 @@ def deliverable_from(user: User, now: datetime, calendar: BusinessCalendar | Non
     if user.quiet_start and user.quiet_end:
         zone = user.timezone or (calendar.timezone if calendar else "UTC")
         return _after_quiet_hours(now, local_zone(zone), user.quiet_start, user.quiet_end)
-    if calendar is None:
-        return now
+    return now if calendar is None else next_opening(calendar, now)
+
+
+@lru_cache(maxsize=64)
+def next_opening(calendar: BusinessCalendar, now: datetime) -> datetime:
+    """Now when inside the calendar's working windows, else its next opening (a pass tells
+    many people at one instant: the calendar's table is built once for them all)."""
     clock = Clock(calendar, now - timedelta(days=1), now + OPENING_LOOKAHEAD)
     opening = int(clock.next_opening(np.array([pd.Timestamp(now).value]))[0])
     return now if opening == NAT_NS else pd.Timestamp(opening, tz="UTC").to_pydatetime()

@@ -29,7 +29,7 @@ from core.agreement import (
     to_dict,
 )
 from db.models import User
-from tests.unit.test_agreement import _typed
+from tests.unit.test_agreement import _errors, _typed
 from ui.sla_document import describe_escalation, describe_recipient
 
 FIXTURES = Path(__file__).parent / "agreements"
@@ -67,13 +67,6 @@ def _ladder_with(change: Callable[[dict], object]) -> dict:
     data = copy.deepcopy(to_dict(LADDER))
     change(data)
     return data
-
-
-def _errors(data: dict) -> dict[str, str]:
-    """Message by path of every error from_dict finds in `data`."""
-    with pytest.raises(InvalidAgreement) as caught:
-        from_dict(data)
-    return {error.path: error.message for error in caught.value.errors}
 
 
 def _rule(index: int, **changes) -> Callable[[dict], None]:
