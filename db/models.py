@@ -577,4 +577,31 @@ class Channel(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class WorkerHeartbeat(SQLModel, table=True):
+    """A running worker (core.worker), seen on every scheduler check: readiness counts the
+    workers seen lately; a stopped worker's row is removed as it stops."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker: str = Field(primary_key=True, max_length=128)  # host:pid
+    queue: str = Field(max_length=16)  # redis | sqlite
+    started_at: datetime = Field(default_factory=utcnow)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class WorkingCopy(SQLModel, table=True):
+    """Someone's unsaved edits to a draft version, kept as they make them so that a restarted
+    or lost app replica loses none of them: the document as a plain dict, and the revision it
+    was based on (a save still sends that revision, so a stale copy is still refused)."""
+
+    __tablename__ = "working_copies"
+
+    username: str = Field(primary_key=True, max_length=64)
+    agreement_id: int = Field(primary_key=True, foreign_key="agreements.id", ondelete="CASCADE")
+    number: int = Field(primary_key=True)
+    revision: int
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 guards.attach(SQLModel.metadata)
