@@ -37,6 +37,10 @@ PLAN_AVG_WON_MIN = 0.01  # the average won amount: a cent
 # Dates of the document: clocks and reports work in nanoseconds since 1970 (pandas: 1677-2262).
 DATE_FIRST_YEAR = 1900
 DATE_LAST_YEAR = 2199
+# A draft's working copy, kept in the database on every edit (core.services.working_copies): the
+# document as compact JSON. Twice YAML_MAX_BYTES: JSON quotes and escapes what YAML need not, and
+# a document the YAML limit lets in must fit.
+WORKING_COPY_MAX_BYTES = 2 * YAML_MAX_BYTES
 
 # --- lead and touch files (Import page, `import leads|touches`) ------------------------------
 FILE_MAX_BYTES = 512 * 1024 * 1024

@@ -1,8 +1,11 @@
 """The draft editor: forms per section, a criteria builder, a calendar editor and a YAML tab.
 
-Edits go to a working copy kept in session state (the document as a plain dict). Saving
-validates the whole document and sends it with the revision it was based on, so a stale save is
-refused and the working copy, with all the user's changes, stays on screen to be reapplied.
+Edits go to a working copy (the document as a plain dict, and the revision it was based on),
+held in session state and kept in the database on every edit (core.services.working_copies):
+a new session on any app replica, after a restart or when the proxy moved the user, gets it
+back. Saving validates the whole document and sends it with the revision it was based on, so a
+stale save is refused and the working copy, with all the user's changes, stays (on screen and
+in the database) to be reapplied. A successful save, or a discard, drops the copy.
 """
 
 from datetime import date
@@ -14,12 +17,13 @@ import streamlit as st
 from core import agreement as sla
 from core.calendar import WEEKDAYS
 from core.permissions import Action, can
-from core.services import Actor, agreements
+from core.services import Actor, agreements, working_copies
 from core.services.agreements import StaleVersion, VersionView
+from ui.feedback import REFUSALS, flash
 from ui.services import call
 from ui.sla_document import describe_commitment
 from ui.sla_workflow import TIMEZONES
-from ui.text import code, literal
+from ui.text import code, literal, local_time
 
 SECTIONS = ["General", "Definitions", "Commitments", "Shared goals", "Calendar", "YAML"]
 OPERATORS = ["==", "!=", "in", "not in", ">=", ">", "<=", "<", "contains", "exists"]
@@ -43,7 +47,11 @@ def render_editor(actor: Actor, version: VersionView) -> None:
     if not version.is_latest:
         st.info("Only the latest version can be edited.")
         return
-    working = _working_copy(version)
+    working = _working_copy(actor, version)
+    if restored_at := working.pop("restored_at", None):  # once: the first run that restores it
+        st.caption(f"Restored your unsaved changes from "
+                   f"{local_time(restored_at, version.document.calendar.timezone)} (kept for "
+                   "you while you edit).")
     if working["revision"] != version.revision:
         st.warning(f"{literal(version.updated_by)} saved version {version.number} after you "
                    "started editing. Your changes are still here; saving them will be refused "
@@ -56,7 +64,7 @@ def render_editor(actor: Actor, version: VersionView) -> None:
     {
         "General": _general, "Definitions": _definitions, "Commitments": _commitments,
         "Shared goals": _goals, "Calendar": _calendar, "YAML": _yaml,
-    }[section](data, version)
+    }[section](actor, data, version)
     st.divider()
     _save_bar(actor, version, working)
 
@@ -68,23 +76,55 @@ def _prefix(version: VersionView) -> str:
     return f"sla_edit_{version.agreement_id}_{version.number}"
 
 
-def _working_copy(version: VersionView) -> dict[str, Any]:
+def _working_copy(actor: Actor, version: VersionView) -> dict[str, Any]:
+    """This session's working copy of the version: the one in session state, else the one kept
+    in the database (restored: `restored_at` says when it was kept), else the version's own."""
     key = _prefix(version)
     if key not in st.session_state:
-        st.session_state[key] = {"revision": version.revision, "dirty": False,
-                                 "data": sla.to_dict(version.document)}
+        st.session_state[key] = _restored(actor, version) or {
+            "revision": version.revision, "dirty": False, "data": sla.to_dict(version.document)}
     return st.session_state[key]
 
 
-def _update(version: VersionView, **changes: Any) -> None:
+def _restored(actor: Actor, version: VersionView) -> dict[str, Any] | None:
+    """The copy the database kept for the user (from any session, on any replica), or None."""
+    kept = call(working_copies.find, actor=actor, agreement_id=version.agreement_id,
+                number=version.number)
+    if kept is None:
+        return None
+    return {"revision": kept.revision, "dirty": True, "data": kept.data,
+            "restored_at": kept.updated_at}
+
+
+def _update(actor: Actor, version: VersionView, **changes: Any) -> None:
     """Apply top-level changes to the working copy (None removes an optional key)."""
-    working = _working_copy(version)
+    data = dict(_working_copy(actor, version)["data"])
     for key, value in changes.items():
         if value is None:
-            working["data"].pop(key, None)
+            data.pop(key, None)
         else:
-            working["data"][key] = value
-    working["dirty"] = True
+            data[key] = value
+    _keep(actor, version, data)
+
+
+def _keep(actor: Actor, version: VersionView, data: dict[str, Any]) -> None:
+    """Make `data` the working copy: kept in the database first, then on screen. A refusal
+    (over the size limit, the version signed meanwhile) changes neither, and says why."""
+    working = _working_copy(actor, version)
+    try:
+        call(working_copies.keep, actor=actor, agreement_id=version.agreement_id,
+             number=version.number, revision=working["revision"], data=data)
+    except REFUSALS as refusal:
+        flash("error", f"Your change was not applied: {refusal}")
+        return
+    working["data"], working["dirty"] = data, True
+
+
+def _forget(actor: Actor, version: VersionView) -> None:
+    """Drop the working copy, from the database and from session state (saved or discarded)."""
+    call(working_copies.drop, actor=actor, agreement_id=version.agreement_id,
+         number=version.number)
+    st.session_state.pop(_prefix(version), None)
 
 
 def _save_bar(actor: Actor, version: VersionView, working: dict[str, Any]) -> None:
@@ -96,7 +136,7 @@ def _save_bar(actor: Actor, version: VersionView, working: dict[str, Any]) -> No
                    disabled=not working["dirty"]):
         _save(actor, version, working)
     if right.button("Discard my changes and reload", key=f"{prefix}_reload"):
-        del st.session_state[prefix]
+        _forget(actor, version)
         st.rerun()
 
 
@@ -116,7 +156,7 @@ def _save(actor: Actor, version: VersionView, working: dict[str, Any]) -> None:
                            file_name=f"my-sla-draft-v{version.number}.yaml",
                            key=f"{_prefix(version)}_rescue")
         return
-    del st.session_state[_prefix(version)]
+    _forget(actor, version)
     if saved.number != version.number:
         st.session_state["flash"] = ("success", f"Saved as version {saved.number}, a new draft: "
                                      "the approvals of the old version were not carried over.")
@@ -130,7 +170,7 @@ def _save(actor: Actor, version: VersionView, working: dict[str, Any]) -> None:
 # --- sections -----------------------------------------------------------------------------
 
 
-def _general(data: dict[str, Any], version: VersionView) -> None:
+def _general(actor: Actor, data: dict[str, Any], version: VersionView) -> None:
     prefix = _prefix(version)
     consequences = data.get("consequences", {})
     with st.form(f"{prefix}_general"):
@@ -150,14 +190,14 @@ def _general(data: dict[str, Any], version: VersionView) -> None:
         if st.form_submit_button("Apply"):
             chosen = {k: v.strip() for k, v in (("marketing", marketing), ("sales", sales))
                       if v.strip()}
-            _update(version, title=title,
+            _update(actor, version, title=title,
                     effective={"start": start.isoformat(), "end": end.isoformat()},
                     consequences=chosen or None,
                     rejection_reasons=[r.strip() for r in reasons.split(",") if r.strip()])
             st.rerun()
 
 
-def _definitions(data: dict[str, Any], version: VersionView) -> None:
+def _definitions(actor: Actor, data: dict[str, Any], version: VersionView) -> None:
     """Stage descriptions and the MQL/SAL/SQL criteria builder."""
     prefix = _prefix(version)
     stages = data.get("stages", {})
@@ -192,7 +232,7 @@ def _definitions(data: dict[str, Any], version: VersionView) -> None:
                 if rows:
                     entry["criteria"] = rows
                 new_stages[stage] = entry
-            _update(version, stages=new_stages)
+            _update(actor, version, stages=new_stages)
             st.rerun()
 
 
@@ -244,7 +284,7 @@ def _scalar(text: str) -> Any:
     return text
 
 
-def _commitments(data: dict[str, Any], version: VersionView) -> None:
+def _commitments(actor: Actor, data: dict[str, Any], version: VersionView) -> None:
     """The commitments, each editable in place or removable, and a form to add one."""
     prefix = _prefix(version)
     commitments = data.get("commitments", [])
@@ -257,7 +297,7 @@ def _commitments(data: dict[str, Any], version: VersionView) -> None:
         text.markdown(f"**{literal(commitment['owner'])}** · {code(commitment['id'])} — "
                       f"{described.get(commitment['id'], literal(commitment['kind']))}")
         if remove.button("Remove", key=f"{prefix}_remove_{index}_{commitment['id']}"):
-            _update(version, commitments=commitments[:index] + commitments[index + 1:])
+            _update(actor, version, commitments=commitments[:index] + commitments[index + 1:])
             st.rerun()
         with st.expander(f"Edit {commitment['id']}"), st.form(f"{key}_form"):
             edited = _commitment_fields(commitment["kind"], key, commitment)
@@ -266,8 +306,8 @@ def _commitments(data: dict[str, Any], version: VersionView) -> None:
                 changed = {**commitment, **edited}
                 if not edited.get("description"):
                     changed.pop("description", None)
-                _update(version, commitments=[*commitments[:index], changed,
-                                              *commitments[index + 1:]])
+                _update(actor, version, commitments=[*commitments[:index], changed,
+                                                     *commitments[index + 1:]])
                 st.rerun()
     st.markdown("**Add a commitment**")
     kind = st.selectbox("Kind", KINDS, key=f"{prefix}_new_kind")
@@ -276,7 +316,7 @@ def _commitments(data: dict[str, Any], version: VersionView) -> None:
         if st.form_submit_button("Add"):
             if not new.get("description"):
                 new.pop("description", None)
-            _update(version, commitments=[*commitments, new])
+            _update(actor, version, commitments=[*commitments, new])
             st.rerun()
 
 
@@ -338,7 +378,7 @@ def _kind_fields(kind: str, left, right, key: str, current: dict[str, Any]) -> d
     return fields
 
 
-def _goals(data: dict[str, Any], version: VersionView) -> None:
+def _goals(actor: Actor, data: dict[str, Any], version: VersionView) -> None:
     prefix = _prefix(version)
     goals = data.get("shared_goals", [])
     with st.form(f"{prefix}_goals"):
@@ -373,11 +413,11 @@ def _goals(data: dict[str, Any], version: VersionView) -> None:
                 if record["id"] in filters:
                     row["filter"] = filters[record["id"]]
                 rows.append(row)
-            _update(version, shared_goals=rows)
+            _update(actor, version, shared_goals=rows)
             st.rerun()
 
 
-def _calendar(data: dict[str, Any], version: VersionView) -> None:
+def _calendar(actor: Actor, data: dict[str, Any], version: VersionView) -> None:
     """Zone, weekly windows (several a day), holidays and extra closures."""
     prefix = _prefix(version)
     calendar = data["calendar"]
@@ -410,7 +450,7 @@ def _calendar(data: dict[str, Any], version: VersionView) -> None:
                 day: _windows(text) for day, text in typed.items() if text.strip()}}
             if new_holidays:
                 new_calendar["holidays"] = new_holidays
-            _update(version, calendar=new_calendar)
+            _update(actor, version, calendar=new_calendar)
             st.rerun()
 
 
@@ -423,7 +463,7 @@ def _windows(text: str) -> list[list[str]]:
     return windows
 
 
-def _yaml(data: dict[str, Any], version: VersionView) -> None:
+def _yaml(actor: Actor, data: dict[str, Any], version: VersionView) -> None:
     """The whole working copy as YAML, for power users."""
     prefix = _prefix(version)
     document = _document_or_none(data)
@@ -433,15 +473,14 @@ def _yaml(data: dict[str, Any], version: VersionView) -> None:
         return
     with st.form(f"{prefix}_yaml"):
         text = st.text_area("SLA YAML", sla.dump_yaml(document), height=480,
-                            key=f"{prefix}_yaml_text_{_working_copy(version)['revision']}")
+                            key=f"{prefix}_yaml_text_{_working_copy(actor, version)['revision']}")
         if st.form_submit_button("Apply YAML"):
             try:
                 parsed = sla.parse_yaml(text, source="YAML")
             except sla.InvalidAgreement as error:
                 st.error(literal(error))
                 return
-            working = _working_copy(version)
-            working["data"], working["dirty"] = sla.to_dict(parsed), True
+            _keep(actor, version, sla.to_dict(parsed))
             st.rerun()
 
 

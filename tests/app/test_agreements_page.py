@@ -1,8 +1,14 @@
 """Agreements page: the negotiation from a template to an active version, through AppTest."""
 
-import pytest
+import re
 
+import pytest
+from sqlmodel import Session
+
+from core.limits import WORKING_COPY_MAX_BYTES
 from core.permissions import Role
+from core.services import working_copies
+from db.engine import get_engine
 from tests.app.conftest import logged_in
 
 PAGE = "app_pages/agreements.py"
@@ -35,6 +41,24 @@ def texts(at) -> str:
 def frame_with(at, column: str):
     """The first table on the page that has this column."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def edit_title(at, title: str):
+    """Type a new title in the General section of version 1 and apply it."""
+    at.radio(key="sla_edit_1_1_section").set_value("General").run()
+    at.text_input(key="sla_edit_1_1_title").input(title)
+    return press(at, "FormSubmitter:sla_edit_1_1_general-Apply")
+
+
+def kept(actor) -> working_copies.WorkingCopyView | None:
+    """The working copy of version 1 the database keeps for the actor (what any replica
+    gives back)."""
+    with Session(get_engine()) as session:
+        return working_copies.find(session=session, actor=actor, agreement_id=1, number=1)
+
+
+RESTORED = re.compile(r"Restored your unsaved changes from \d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+ "
+                      r"\(kept for you while you edit\)\.")
 
 
 def start_from_template(people) -> None:
@@ -245,3 +269,67 @@ def test_escalations_read_as_sentences_and_survive_a_commitment_edited_in_the_fo
     assert "escalations[0].notify[1]" in marco.error[0].value
     assert "no team 'Nowhere'" in marco.error[0].value
     assert marco.session_state["sla_edit_1_1"]["dirty"]  # the edit stays on screen
+
+
+def test_an_edit_comes_back_in_a_new_session_and_saving_it_drops_the_kept_copy(people):
+    start_from_template(people)
+    editing = edit_title(open_page(people["marco"]), "Marketing's title")
+    assert not RESTORED.search(texts(editing))  # the session that made the edit has it already
+    assert kept(people["marco"]).data["title"] == "Marketing's title"
+
+    marco = open_page(people["marco"])  # a new session: the replica that had the first died
+    assert marco.text_input(key="sla_edit_1_1_title").value == "Marketing's title"
+    assert RESTORED.search(texts(marco)) and "You have unsaved changes." in texts(marco)
+    marco.radio(key="sla_edit_1_1_section").set_value("YAML").run()
+    assert not RESTORED.search(texts(marco))  # said once
+    press(marco, "sla_edit_1_1_save")
+    assert marco.success[0].value == "Saved version 1 (revision 2)."
+    assert kept(people["marco"]) is None
+
+    again = open_page(people["marco"])
+    assert again.text_input(key="sla_edit_1_1_title").value == "Marketing's title"  # saved
+    assert not RESTORED.search(texts(again)) and "You have unsaved changes." not in texts(again)
+
+
+def test_discarding_drops_the_kept_copy(people):
+    start_from_template(people)
+    marco = edit_title(open_page(people["marco"]), "Marketing's title")
+    press(marco, "sla_edit_1_1_reload")
+    assert kept(people["marco"]) is None
+    again = open_page(people["marco"])
+    assert again.text_input(key="sla_edit_1_1_title").value == "Demo SLA"
+    assert not RESTORED.search(texts(again))
+
+
+def test_each_head_gets_back_only_their_own_copy(people):
+    start_from_template(people)
+    edit_title(open_page(people["marco"]), "Marketing's title")
+    sofia = open_page(people["sofia"])
+    assert sofia.text_input(key="sla_edit_1_1_title").value == "Demo SLA"
+    assert not RESTORED.search(texts(sofia))
+
+
+def test_a_stale_copy_restored_in_a_new_session_is_still_refused_and_still_kept(people):
+    start_from_template(people)
+    edit_title(open_page(people["sofia"]), "Sales' title")
+    press(edit_title(open_page(people["marco"]), "Marketing's title"), "sla_edit_1_1_save")
+    sofia = open_page(people["sofia"])  # her replica restarted after her edit
+    assert sofia.text_input(key="sla_edit_1_1_title").value == "Sales' title"
+    assert any("saved version 1 after you started editing" in w.value for w in sofia.warning)
+    press(sofia, "sla_edit_1_1_save")
+    assert "Marco Tester saved it" in sofia.error[0].value
+    assert "title: Demo SLA → Marketing's title" in sofia.error[0].value
+    copy = kept(people["sofia"])
+    assert (copy.revision, copy.data["title"]) == (1, "Sales' title")
+
+
+def test_an_edit_too_large_to_keep_is_not_applied_and_says_why(people):
+    start_from_template(people)
+    marco = open_page(people["marco"])
+    marco.text_area(key="sla_edit_1_1_cons_sales").input("x" * (WORKING_COPY_MAX_BYTES + 1))
+    press(marco, "FormSubmitter:sla_edit_1_1_general-Apply")
+    assert marco.error[0].value.startswith("Your change was not applied: data: the working copy")
+    assert marco.error[0].value.endswith(f"at most {WORKING_COPY_MAX_BYTES:,} are kept "
+                                         "(WORKING_COPY_MAX_BYTES)")
+    assert kept(people["marco"]) is None
+    assert not marco.session_state["sla_edit_1_1"]["dirty"]
