@@ -1,11 +1,13 @@
 """The REST API of DESIGN §6, for every CRM and automation tool without a connector.
 
-`GET /api/v1/health`; `POST /api/v1/leads` and `POST /api/v1/touches` take
+`GET /api/v1/health`, `/api/v1/ready` and `/api/v1/live` (no token: the proxy's and the
+operators' checks); `POST /api/v1/leads` and `POST /api/v1/touches` take
 `{"source": "...", "rows": [{canonical fields}]}` and answer with the `import --format json`
 object (`line` is the row's index, from 1); `GET /api/v1/report` answers with the
 `report --format json` object. `Authorization: Bearer TOKEN` (core.services.api_tokens): no or a
 revoked token is 401, a read token cannot write (403), a body over the limit is 413.
-Routes only parse, call core.services in one unit of work, and answer.
+Routes only parse, call core.services in one unit of work, and answer. Every request leaves
+one structured log line (core.request_log: method, path without the query, status, duration).
 """
 
 from collections.abc import Callable
@@ -15,9 +17,10 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.limits import BodyLimit
-from core import limits
+from core import limits, readiness, request_log
 from core.errors import Busy, InvalidInput, NotFound, PermissionDenied
 from core.ingest import FileRefused, UsageError
 from core.json_values import plain_json
@@ -81,6 +84,10 @@ def create_app() -> FastAPI:
                   docs_url="/api/docs", openapi_url="/api/v1/openapi.json", redoc_url=None)
     _handle_refusals(app)
     app.get("/api/v1/health", tags=["health"])(health_route)
+    app.get("/api/v1/ready", tags=["health"],
+            responses={503: {"description": "a check failed: the answer names it"}}
+            )(ready_route)
+    app.get("/api/v1/live", tags=["health"])(live_route)
     app.post("/api/v1/leads", response_model=ImportOut, responses=PROBLEMS,
              tags=["import"])(_importer(imports.import_lead_rows, "leads"))
     app.post("/api/v1/touches", response_model=ImportOut, responses=PROBLEMS,
@@ -89,9 +96,39 @@ def create_app() -> FastAPI:
     return app
 
 
-def served_app() -> BodyLimit:
-    """The application with its body limit, as uvicorn serves it."""
-    return BodyLimit(create_app(), limits.API_BODY_MAX_BYTES)
+def served_app() -> "RequestLog":
+    """The application with its body limit and its log line per request, as uvicorn serves
+    it."""
+    return RequestLog(BodyLimit(create_app(), limits.API_BODY_MAX_BYTES))
+
+
+class RequestLog:
+    """ASGI middleware: one "request" log line per HTTP request, with its method, its path
+    (never the query string, which may hold secrets), the status answered and the duration;
+    a request that raised is 500 with the exception's type."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answered: list[int] = []
+
+        async def sent(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered.append(message["status"])
+            await send(message)
+
+        with request_log.timed("request", method=scope["method"], path=scope["path"]) as line:
+            try:
+                await self.app(scope, receive, sent)
+            except Exception as error:  # uvicorn logs its traceback
+                line.failed(error, status=answered[0] if answered else 500,
+                            error=type(error).__name__, traceback=False)
+                raise
+            line.set(status=answered[0] if answered else None)
 
 
 # --- authentication ----------------------------------------------------------------------
@@ -122,6 +159,18 @@ def health_route() -> JSONResponse:
     """Whether the API can serve: the database answers and its schema is at the head."""
     state = health.check()
     return JSONResponse(state, status_code=200 if state["status"] == "ok" else 503)
+
+
+def ready_route() -> JSONResponse:
+    """Whether every part can serve: the database, its migrations, the worker's Redis and
+    the workers (core.readiness); 503 names the checks that failed."""
+    state = readiness.ready()
+    return JSONResponse(state, status_code=200 if state["status"] == "ready" else 503)
+
+
+def live_route() -> dict:
+    """The process is up and answers (no database, nothing else looked at)."""
+    return {"status": "ok"}
 
 
 def _importer(store: Callable[..., imports.ImportSummary], kind: str):

@@ -738,9 +738,13 @@ def api_serve(
     import uvicorn
 
     from api.app import served_app
+    from core import request_log
 
-    uvicorn.run(served_app(), host=host, port=port, log_level="info", access_log=True,
-                proxy_headers=True, timeout_graceful_shutdown=10)
+    # One JSON line per request (ours) instead of uvicorn's access log; uvicorn's other
+    # records go through the same handler, at HANDOFF_LOG_LEVEL
+    request_log.configure()
+    uvicorn.run(served_app(), host=host, port=port, log_config=None, log_level=None,
+                access_log=False, proxy_headers=True, timeout_graceful_shutdown=10)
 
 
 @app.command("worker")
@@ -749,9 +753,40 @@ def worker_command(
 ) -> None:
     """Run the background worker in the foreground (syncs, time-driven changes) until SIGTERM
     or SIGINT; its queue is in Redis with REDIS_URL, else in HANDOFF_WORKER_DB (SQLite)."""
-    from core import worker
+    from core import request_log, worker
 
+    request_log.configure()
     worker.run(workers=workers)
+
+
+@app.command("health")
+def health_command(output: FormatOption = Output.text) -> None:
+    """Whether every part can serve: the database, its migrations, the worker's Redis and the
+    workers (exit 0 when ready, 1 when not, naming the checks that failed on stderr)."""
+    from core import readiness
+
+    state = readiness.ready()
+    if output == Output.json:
+        echo_json(state)
+    else:
+        for name, check in state["checks"].items():
+            typer.echo(f"{name:<11} {'ok' if check['ok'] else 'NOT OK':<7} "
+                       f"{_check_text(name, check)}".rstrip())
+    if failed := readiness.not_ready(state):
+        fail(f"not ready: {', '.join(failed)}")
+
+
+def _check_text(name: str, check: dict) -> str:
+    """What one readiness check found, in words."""
+    if name == "migrations":
+        found = f"at {check['current'] or 'no schema'}, head {check['head']}"
+    elif name == "workers":
+        found = f"{check['alive']} alive" + "".join(
+            f"; {row['worker']} ({row['queue']}) seen {row['seen_at']}"
+            + ("" if row["alive"] else " (stale)") for row in check["workers"])
+    else:
+        return "" if check["detail"] == "ok" else check["detail"]
+    return f"{found}: {check['detail']}" if check.get("detail") else found
 
 
 @sync_app.command("run")

@@ -23,6 +23,12 @@ lease expires after HANDOFF_WORKER_LEASE_SECONDS unless its holder renews it (a 
 third of that), so a killed worker's sync is free again within a minute while a live one keeps
 it however long the sync takes; it is released only by its holder. A sync that finds the lease
 taken is not retried: its run is recorded as skipped.
+
+Each job run leaves one structured log line (core.request_log, event "job": job, attempt,
+state, worker, duration_ms). Each worker keeps a heartbeat row (worker_heartbeats), written as
+it starts and on every check of its scheduler and removed as it stops: readiness
+(core.readiness) counts the workers seen lately. A worker whose scheduler is stuck stops
+beating; a beat that fails (the database down) is logged and never stops the worker.
 """
 
 import logging
@@ -35,6 +41,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,10 +49,12 @@ from urllib.parse import urlsplit
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler
 from huey.storage import RedisStorage, SqliteStorage
+from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
+from core import request_log
 from core.connectors.base import SyncError, TokenRevoked
 from core.errors import InvalidInput, NotFound
 from core.services import alerts
@@ -53,7 +62,7 @@ from core.services import sync as syncs
 from core.services.agreements import advance_with_time
 from core.services.audit import acting_through
 from db.engine import database_url, get_session
-from db.models import JobRun, utcnow
+from db.models import JobRun, WorkerHeartbeat, utcnow
 
 logger = logging.getLogger("handoff.worker")
 logger.addHandler(logging.NullHandler())  # silent unless the worker's process sets up logging
@@ -61,6 +70,7 @@ logger.addHandler(logging.NullHandler())  # silent unless the worker's process s
 ERROR_TEXT_MAX = 2_000
 PERIODIC_LEASE_SHARE = 0.8  # of the interval: one worker runs a periodic check
 SHUTDOWN_SECONDS = 30  # how long a stopping worker lets its running jobs finish
+STALE_HEARTBEAT_SECONDS = 86_400  # a heartbeat row not seen for a day is a dead worker's
 # Errors that a retry cannot fix: an admin has to act first.
 NOT_RETRIED = (TokenRevoked, InvalidInput, NotFound)
 # Errors that say what went wrong in words (no traceback in the log).
@@ -250,22 +260,24 @@ def _recorded(job: str, attempt: int, retry_in: Callable[[Exception], float | No
               work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run `work` as one attempt of `job` and return its detail: its JobRun goes running, then
     ok or failed with the error (each in its own short transaction), and one log line says how
-    it went."""
-    run_id = _start_run(job, attempt)
-    started = time.monotonic()
-    try:
-        detail = work()
-    except Exception as error:
-        later = retry_in(error) if retry_in else None
-        text = syncs.error_text(error)[:ERROR_TEXT_MAX]
-        _finish_run(run_id, "failed", {"worker": WORKER_ID, "retry_in_seconds": later}, text)
-        logger.warning("%s attempt %d failed in %.2fs: %s (%s)", job, attempt,
-                       time.monotonic() - started, text,
-                       f"retry in {later:g}s" if later else "not retried",
-                       exc_info=not isinstance(error, EXPECTED_ERRORS))
-        raise
-    _finish_run(run_id, "ok", {**detail, "worker": WORKER_ID})
-    logger.info("%s attempt %d ok in %.2fs", job, attempt, time.monotonic() - started)
+    it went (its state: ok, skipped or failed; the error and the retry when it failed)."""
+    with request_log.timed("job", outcome="state", job=job, attempt=attempt,
+                           worker=WORKER_ID) as line:
+        run_id = _start_run(job, attempt)
+        try:
+            detail = work()
+        except Exception as error:
+            later = retry_in(error) if retry_in else None
+            text = syncs.error_text(error)[:ERROR_TEXT_MAX]
+            _finish_run(run_id, "failed", {"worker": WORKER_ID, "retry_in_seconds": later},
+                        text)
+            line.failed(error, level=logging.WARNING, state="failed", error=text,
+                        retry_in_seconds=later,
+                        traceback=not isinstance(error, EXPECTED_ERRORS))
+            raise
+        _finish_run(run_id, "ok", {**detail, "worker": WORKER_ID})
+        state = detail.get("state")  # a sync says whether it ran or was skipped
+        line.set(state=state if isinstance(state, str) else "ok")
     return detail
 
 
@@ -389,15 +401,78 @@ def _renew_until(stop: threading.Event, leases: Leases, key: str, owner: str,
             logger.exception("could not renew the lease %s", key)
 
 
+# --- heartbeats -----------------------------------------------------------------------------
+
+
+class Heartbeat:
+    """This worker's row in worker_heartbeats: written on every beat (the scheduler's checks,
+    the first as the worker starts), removed by `stop`. A beat that fails is logged and the
+    next one tries again: a database that is down never stops the worker."""
+
+    def __init__(self, worker: str, queue: str):
+        self.worker, self.queue = worker, queue
+        self._lock = threading.Lock()  # a beat in flight never writes the row back after stop
+        self._stopped = False
+        self._beaten = False
+
+    def beat(self) -> None:
+        """Say this worker is alive now (the first beat also drops the rows of workers not
+        seen for a day: killed ones, which could not remove their own)."""
+        with self._lock:
+            if self._stopped:
+                return
+            try:
+                with get_session() as session:
+                    now = utcnow()
+                    if not self._beaten:
+                        session.execute(delete(WorkerHeartbeat).where(
+                            WorkerHeartbeat.seen_at < now - timedelta(
+                                seconds=STALE_HEARTBEAT_SECONDS)))
+                    row = session.get(WorkerHeartbeat, self.worker) or WorkerHeartbeat(
+                        worker=self.worker, queue=self.queue, started_at=now)
+                    row.seen_at = now
+                    session.add(row)
+                self._beaten = True
+            except Exception as error:
+                logger.warning("worker %s: could not record its heartbeat: %s", self.worker,
+                               request_log.describe(error))
+
+    def stop(self) -> None:
+        """Remove the row (the worker is stopping) and beat no more."""
+        with self._lock:
+            self._stopped = True
+            try:
+                with get_session() as session:
+                    session.execute(delete(WorkerHeartbeat).where(
+                        WorkerHeartbeat.worker == self.worker))
+            except Exception as error:
+                logger.warning("worker %s: could not remove its heartbeat: %s", self.worker,
+                               request_log.describe(error))
+
+
 # --- the consumer ---------------------------------------------------------------------------
 
 
-class _Consumer(Consumer):
-    """Huey's consumer with the worker's periodic pace, and SIGTERM like SIGINT: let the
-    running jobs finish (a second signal stops at once)."""
+class _Scheduler(Scheduler):
+    """Huey's scheduler, beating the worker's heartbeat after each check of the periodic jobs:
+    a worker whose scheduler is stuck is soon not seen."""
 
-    def __init__(self, huey: Huey, *, periodic_seconds: int, **options):
-        self.periodic_seconds = periodic_seconds
+    heartbeat: Heartbeat | None = None
+
+    def enqueue_periodic_tasks(self, now) -> None:
+        super().enqueue_periodic_tasks(now)
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
+
+
+class _Consumer(Consumer):
+    """Huey's consumer with the worker's periodic pace and heartbeat, and SIGTERM like SIGINT:
+    let the running jobs finish (a second signal stops at once)."""
+
+    scheduler_class = _Scheduler
+
+    def __init__(self, huey: Huey, *, periodic_seconds: int, heartbeat: Heartbeat, **options):
+        self.periodic_seconds, self.heartbeat = periodic_seconds, heartbeat
         super().__init__(huey, **options)
         self._signal_actions[signal.SIGTERM] = (False, True)
         self._signal_actions[signal.SIGINT] = (False, True)
@@ -405,23 +480,28 @@ class _Consumer(Consumer):
     def _create_scheduler(self):
         scheduler = super()._create_scheduler()
         scheduler.periodic_task_seconds = self.periodic_seconds
+        scheduler.heartbeat = self.heartbeat
         return scheduler
 
 
 def run(workers: int = 2) -> None:
-    """Run the worker in the foreground until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """Run the worker in the foreground until SIGTERM or SIGINT (its entry point, `python -m
+    core.cli worker`, sets up the log), its heartbeat row kept meanwhile."""
     huey_log = logging.getLogger("huey")
     huey_log.setLevel(logging.WARNING)
     huey_log.addFilter(_not_a_task_failure)
     config = settings()
+    heartbeat = Heartbeat(WORKER_ID, "redis" if config.redis_url else "sqlite")
     consumer = _Consumer(queue().huey, periodic_seconds=config.periodic_seconds,
-                         workers=workers, worker_type="thread", max_delay=2.0,
-                         shutdown_timeout=SHUTDOWN_SECONDS)
+                         heartbeat=heartbeat, workers=workers, worker_type="thread",
+                         max_delay=2.0, shutdown_timeout=SHUTDOWN_SECONDS)
     logger.info("worker %s: %d threads, queue %s in %s, periodic jobs (%s) every %ds",
                 WORKER_ID, workers, config.name, _where(config), ", ".join(PERIODIC),
                 config.periodic_seconds)
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        heartbeat.stop()
     logger.info("worker %s stopped", WORKER_ID)
 
 

@@ -11,6 +11,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -46,11 +47,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+def wait_until_healthy(url: str, process: subprocess.Popen, log: Path,
+                       timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{process.stdout.read()}")
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-5000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
@@ -78,18 +80,21 @@ def served(database_url: str, *, seed: list[str] | None = None,
         subprocess.run([sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env,
                        check=True, capture_output=True, timeout=600)
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    # The server's log (a JSON line per page run) goes to a file: a pipe nobody reads would
+    # fill up and stop the server mid-suite.
+    with tempfile.NamedTemporaryFile("w", prefix="streamlit-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
+             "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(url, process, Path(log.name))
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def settle(page, quiet_ms: int = QUIET_MS) -> None:

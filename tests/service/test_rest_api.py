@@ -204,15 +204,20 @@ def test_the_openapi_document_describes_every_route(world):
     base, _tokens, _engine, _url = world
     document = httpx.get(f"{base}/api/v1/openapi.json").json()
     assert set(document["paths"]) == {"/api/v1/health", "/api/v1/leads", "/api/v1/touches",
-                                      "/api/v1/report"}
+                                      "/api/v1/report", *PROBES}
     assert {"401", "403", "413", "422"} <= set(document["paths"]["/api/v1/leads"]["post"]
                                                ["responses"])
+
+
+# The checks of the proxy and the operators: they take nothing, and /ready answers 503 by
+# design while a part is missing (this world has no worker)
+PROBES = {"/api/v1/health", "/api/v1/ready", "/api/v1/live"}
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_schemathesis_finds_no_server_error(world, mode):
     """Requests generated from the OpenAPI document, valid and invalid, with a write token:
-    every answer is below 500."""
+    every answer is below 500 (but for /ready's 503: not ready)."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from schemathesis.generation.modes import GenerationMode
@@ -227,14 +232,15 @@ def test_schemathesis_finds_no_server_error(world, mode):
         @given(case=operation.as_strategy(GenerationMode(mode)))
         def call(case):
             response = case.call(base_url=base, headers=bearer(tokens["write"]), timeout=60)
-            if response.status_code >= 500:
+            if response.status_code >= 500 and not (
+                    operation.path == "/api/v1/ready" and response.status_code == 503):
                 failures.append((operation.label, response.status_code, response.text[:300]))
 
         call()
 
     for result in schema.get_all_operations():
         operation = result.ok()
-        if mode == "negative" and operation.path == "/api/v1/health":
-            continue  # it takes nothing, so nothing it takes can be invalid
+        if mode == "negative" and operation.path in PROBES:
+            continue  # they take nothing, so nothing they take can be invalid
         explore(operation)
     assert failures == []

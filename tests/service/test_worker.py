@@ -1,8 +1,9 @@
 """The background worker as it runs: real `python -m core.cli worker` processes (with the
 test-only slow connector installed, tests/fakes/slow_connector.py), a real queue (a SQLite file,
-or Redis) and the test database. Nothing here sleeps for a fixed time: it waits for what the
-workers write."""
+or Redis) and the test database: its jobs, its heartbeat row and its log lines. Nothing here
+sleeps for a fixed time: it waits for what the workers write."""
 
+import json
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from sqlmodel import select
 from core import secret_box, services, worker
 from core.services import sync
 from db.engine import session_scope
-from db.models import AgreementVersion, AuditEvent, Connector, JobRun
+from db.models import AgreementVersion, AuditEvent, Connector, JobRun, WorkerHeartbeat
 from tests.fakes import slow_connector
 from tests.fakes.slow_connector import journal, open_gate
 from tests.service.test_agreements import activate, amended_to_start, draft
@@ -90,6 +91,7 @@ def workspace(concurrent_engine, store, tmp_path, monkeypatch) -> Iterator[Works
         env["HANDOFF_WORKER_DB"] = str(tmp_path / "worker.db")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.delenv("HANDOFF_REPLICA", raising=False)  # log lines name the worker's host:pid
     monkeypatch.setitem(sync.CONNECTORS, slow_connector.NAME, slow_connector.LABEL)
     monkeypatch.setitem(sys.modules, f"core.connectors.{slow_connector.NAME}", slow_connector)
     folder = tmp_path / "crm"
@@ -118,6 +120,13 @@ class Workers:
 
     def logs(self) -> str:
         return "\n".join(Path(log.name).read_text()[-3000:] for _, log in self.processes)
+
+    def lines(self, process: subprocess.Popen, event: str) -> list[dict]:
+        """The worker's structured log lines of one event (its log is one JSON object a
+        line)."""
+        [log] = [log for started, log in self.processes if started is process]
+        found = [json.loads(line) for line in Path(log.name).read_text().splitlines()]
+        return [line for line in found if line.get("event") == event]
 
     def stop(self, process: subprocess.Popen) -> int:
         """SIGTERM, and the worker's exit code once it has stopped."""
@@ -318,3 +327,51 @@ def test_a_worker_killed_mid_sync_loses_and_doubles_nothing_once_another_resumes
                          for run in workspace.finished("sync:hubspot")),
              "another worker to finish the sync", workers)
     assert_everything_stored(sessions, fake)
+
+
+def heartbeat(workspace: Workspace, process: subprocess.Popen) -> WorkerHeartbeat | None:
+    with session_scope(workspace.engine) as session:
+        return session.get(WorkerHeartbeat, worker_id(process))
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"], indirect=True)
+def test_a_worker_beats_while_it_runs_and_removes_its_heartbeat_as_it_stops(
+        workspace, workers, store):
+    from core import readiness
+
+    process = workers.start()
+    first = wait_for(lambda: heartbeat(workspace, process), "the first heartbeat", workers)
+    assert first.queue == store
+    later = wait_for(lambda: (row := heartbeat(workspace, process)).seen_at > first.seen_at
+                     and row, "a later heartbeat (every scheduler check)", workers)
+    assert later.started_at == first.started_at
+    checks = readiness.ready()["checks"]
+    assert checks["workers"]["alive"] == 1 and checks["workers"]["ok"]
+    assert checks["workers"]["workers"][0]["worker"] == worker_id(process)
+
+    assert workers.stop(process) == 0
+    assert heartbeat(workspace, process) is None
+    assert readiness.ready()["checks"]["workers"]["alive"] == 0
+
+
+def test_each_job_run_leaves_one_log_line_with_its_state_and_duration(workspace, workers):
+    workspace.configure(paused=True, revoked=True)
+    process = workers.start()
+    worker.enqueue_sync("slow")
+    wait_for(workspace.finished, "the sync to fail", workers)
+    [failed] = wait_for(lambda: [line for line in workers.lines(process, "job")
+                                 if line["job"] == "sync:slow"], "the sync's log line", workers)
+    assert failed["state"] == "failed" and failed["level"] == "WARNING"
+    assert (failed["attempt"], failed["worker"], failed["process"]) == (
+        1, worker_id(process), worker_id(process))
+    assert failed["error"] == "Slow CRM refused the token: enter a new one"
+    assert failed["retry_in_seconds"] is None
+    assert "traceback" not in failed  # an error in words needs no traceback
+    assert isinstance(failed["duration_ms"], float)
+
+    assert workers.stop(process) == 0
+    lines = workers.lines(process, "job")
+    runs = [run for job in worker.PERIODIC for run in workspace.finished(job)]
+    periodic = [line for line in lines if line["job"] in worker.PERIODIC]
+    assert len(periodic) == len(runs) > 0  # one line per recorded run
+    assert {line["state"] for line in periodic} == {"ok"}
