@@ -112,5 +112,4 @@ with st.form("users_workspace"):
         if int(minutes) != window:
             run(services.set_undo_window, f"Reps may undo a decision for {int(minutes)} "
                 "minutes.", minutes=int(minutes))
-        data.settings_changed()
         st.rerun()

@@ -42,30 +42,15 @@ def as_of() -> str:
 
 
 def people(*, actor: Actor) -> dict[str, str]:
-    """People's names by username, to show a name where the data holds a username."""
-    return _people(database(), actor)
-
-
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def _people(database_key: str, _actor: Actor) -> dict[str, str]:
-    del database_key  # the cache key only: names are the same for every viewer
-    return call(services.people_names, actor=_actor)
+    """People's names by username, to show a name where the data holds a username. Read on
+    every run (a few dozen rows): a name changed on another replica shows at once."""
+    return call(services.people_names, actor=actor)
 
 
 def currency(*, actor: Actor) -> str:
-    """The workspace's currency (ISO 4217 code) for amounts."""
-    return _currency(database(), actor)
-
-
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def _currency(database_key: str, _actor: Actor) -> str:
-    del database_key  # the cache key only: the same for every viewer
-    return call(services.currency, actor=_actor)
-
-
-def settings_changed() -> None:
-    """Forget the cached workspace settings (this process; others within a minute)."""
-    _currency.clear()
+    """The workspace's currency (ISO 4217 code) for amounts, read on every run (one row), so
+    that every replica shows the one an admin set a moment ago."""
+    return call(services.currency, actor=actor)
 
 
 def zone(*, actor: Actor) -> str:
