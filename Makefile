@@ -6,7 +6,13 @@ PORT ?= 8501
 API_PORT ?= 8502
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
 
-.PHONY: run test lint chromium migrate seed secrets screenshots clean
+REPLICAS ?= 2
+WORKERS ?= 2
+TEAM_PORT ?= 8080
+TEAM_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/handoff_team
+TEAM_REDIS_URL ?= redis://127.0.0.1:6379/1
+
+.PHONY: run test lint chromium proxy team loadtest migrate seed secrets screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +42,25 @@ migrate: $(VENV)/.runtime-installed
 seed: $(VENV)/.runtime-installed
 	$(BIN)/python -m core.cli demo seed
 
-## Lint, then every test: unit, service (SQLite, and PostgreSQL with TEST_DATABASE_URL), AppTest, browser.
-test: $(VENV)/.dev-installed chromium lint
+$(VENV)/.bench-installed: requirements-bench.txt requirements-dev.txt requirements.txt | $(BIN)/python
+	$(PIP) -r requirements-bench.txt
+	touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed
+
+## The team setup (docs/team.md): $(REPLICAS) app replicas (Streamlit and the REST API each) and
+## $(WORKERS) workers over PostgreSQL and Redis, behind HAProxy on 127.0.0.1:$(TEAM_PORT), on the
+## demo workspace; Ctrl-C stops it.
+team: $(VENV)/.runtime-installed secrets proxy
+	DATABASE_URL=$(TEAM_DATABASE_URL) REDIS_URL=$(TEAM_REDIS_URL) HANDOFF_LIVE_SECONDS=$${HANDOFF_LIVE_SECONDS:-30} \
+	$(BIN)/python -m deploy.team serve --replicas $(REPLICAS) --workers $(WORKERS) --port $(TEAM_PORT) --seed
+
+## The load test (benchmarks/bench_team_load.py): 60 users for 5 minutes against the team, with
+## one replica and then two; prints its figures. A benchmark: not part of `make test`.
+loadtest: $(VENV)/.bench-installed secrets proxy
+	$(BIN)/python benchmarks/bench_team_load.py
+
+## Lint, then every test: unit, service (SQLite, and PostgreSQL with TEST_DATABASE_URL), AppTest,
+## browser, and the team (two replicas and two workers behind HAProxy, with REDIS_URL).
+test: $(VENV)/.dev-installed chromium proxy lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
@@ -51,6 +74,16 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "no Chromium and not root: the browser tests will be skipped"; \
+	fi
+
+## Debian's HAProxy, the team setup's proxy (and its tests').
+proxy:
+	@if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's haproxy for the team setup"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	else \
+		echo "no HAProxy and not root: install Debian's haproxy for the team setup"; \
 	fi
 
 ## The README's screenshots (docs/*.png) of the demo, and every page as every role

@@ -1,1 +1,1 @@
-"""The team deployment: several app replicas and workers over PostgreSQL and Redis behind HAProxy."""
+"""The team deployment: app replicas and workers over PostgreSQL and Redis behind HAProxy."""
