@@ -20,7 +20,7 @@ from core.errors import InvalidInput
 from core.services import Actor, measurement, sync
 from ui import charts
 from ui.services import call, database
-from ui.text import local_time
+from ui.text import literal, local_time
 
 Filters = tuple[tuple[str, str], ...]
 
@@ -36,7 +36,13 @@ def as_of() -> str:
     calendar zone when naive), else the end of the current minute: stable for a minute of
     reruns (so the cache serves them), and late enough to count a touch logged just now."""
     if pinned := st.query_params.get("as_of"):
-        return pinned
+        try:
+            measurement.instant(pinned, "UTC")
+        except InvalidInput as error:
+            st.warning(f"The address's as_of: {literal(error.message)}. The page shows now "
+                       "instead.", icon=":material/schedule:")
+        else:
+            return pinned
     minute = clock.now().replace(second=0, microsecond=0)
     return (minute + timedelta(minutes=1)).isoformat()
 

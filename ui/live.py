@@ -17,11 +17,17 @@ def follow_changes(key: str) -> None:
     seconds = os.environ.get("HANDOFF_LIVE_SECONDS")
     if not seconds:
         return
-    shown = f"{key}_data_version"
+    shown, drawing = f"{key}_data_version", f"{key}_drawing"
     st.session_state[shown] = data_version()  # what this run draws
+    st.session_state[drawing] = True
 
     @st.fragment(run_every=timedelta(seconds=max(1.0, float(seconds))))
     def watch() -> None:
+        # Only the timer's runs compare: the page's own run, which calls this at once, would
+        # otherwise rerun itself when someone else wrote a moment ago, and lose what it was
+        # showing ("Logged a call." after a touch, say).
+        if st.session_state.pop(drawing, False):
+            return
         if data_version() != st.session_state.get(shown):
             st.rerun(scope="app")
 
