@@ -29,6 +29,7 @@ and every API touch too. Exit status 1 when any request failed or a write was lo
 import argparse
 import csv
 import json
+import logging
 import os
 import secrets
 import subprocess
@@ -47,6 +48,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from deploy.team import Team, TeamConfig, ensure_database  # noqa: E402
 from tests.fakes.hubspot import FakeHubSpot  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the local HubSpot's request lines
 
 TEAMS = ("Inbound East", "Inbound West")
 HEADS = ("sofia", "marco")
@@ -95,7 +98,8 @@ def build_workspace(database_url: str, leads: int, reps: int, env: dict[str, str
     with engine.connect() as connection:
         # Deal the leads between every rep (setup, before any process reads them).
         connection.execute(text(
-            "UPDATE leads SET owner = (:names)[1 + (id % :count)] WHERE owner IS NOT NULL"),
+            "UPDATE leads SET owner = (CAST(:names AS text[]))[1 + (id % :count)] "
+            "WHERE owner IS NOT NULL"),
             {"names": names, "count": len(names)})
         connection.execute(text("UPDATE data_changes SET epoch = epoch + 1"))
     engine.dispose()
@@ -238,7 +242,7 @@ def one_run(args, replicas: int, reps: list[str], env: dict[str, str], crm: Live
         load_env = {**env, "HANDOFF_LOAD_REPS": ",".join(reps), "HANDOFF_LOAD_RUN": run_id,
                     "HANDOFF_LOAD_OUT": str(folder), "HANDOFF_LOAD_API_TOKEN": token,
                     "HANDOFF_LOAD_LEAD_IDS": ",".join(map(str, lead_ids)),
-                    "HANDOFF_LOAD_API_LEADS": ",".join(api_leads),
+                    "HANDOFF_LOAD_API_LEADS": str(_written(folder / "api-leads.txt", api_leads)),
                     "HANDOFF_LOAD_HEADS": ",".join(HEADS)}
         locust = subprocess.Popen(
             [sys.executable, "-m", "locust", "-f", "benchmarks/load/locustfile.py", "--headless",
@@ -363,6 +367,11 @@ def main() -> None:
     ok = all([report(result) for result in results])
     print(f"\n(raw: {out})")
     sys.exit(0 if ok else 1)
+
+
+def _written(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _fernet_key() -> str:

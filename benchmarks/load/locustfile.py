@@ -358,7 +358,7 @@ class ApiUser(_Reporting):
 def _api_leads(setting: str) -> dict[str, list[str]]:
     """The leads the API touches, by source, from "source:external_id,..." or a file of such
     entries (separated by commas or new lines)."""
-    if setting and Path(setting).is_file():
+    if setting and "," not in setting and Path(setting).is_file():
         setting = Path(setting).read_text()
     leads: dict[str, list[str]] = {}
     for entry in re.split(r"[,\n]+", setting):
