@@ -77,14 +77,16 @@ defaults
     option forwardfor
     option redispatch        # a request whose server is down goes to another one
     retries 2
-    retry-on conn-failure    # only a connection that failed: a request is never sent twice
     timeout connect 5s
     timeout client 60s
     timeout server 120s      # the slowest API batch or report, well within
     timeout http-request 15s
     timeout tunnel 1h        # a Streamlit websocket stays open while the tab is open
     timeout client-fin 10s
-    default-server inter 1s fall 2 rise 2
+    # A check every second; three failed in a row (a refused connection fails at once) take a
+    # server out. A check may take 5 s: a replica that is busy, not dead, stays in.
+    timeout check 5s
+    default-server inter 1s fall 3 rise 2
 
 frontend handoff
     bind {bind}
@@ -98,12 +100,15 @@ backend app
     cookie {STICKY_COOKIE} insert indirect nocache httponly attr "SameSite=Lax"
     option httpchk GET /_stcore/health
     http-check expect status 200
+    # A page's requests are safe to send again: also when the replica died before answering.
+    retry-on conn-failure empty-response
 {app_servers}
 
 backend api
     balance roundrobin
     option httpchk GET /api/v1/health
     http-check expect status 200
+    retry-on conn-failure    # only a connection that failed: a batch is never posted twice
 {api_servers}
 """
 

@@ -50,7 +50,10 @@ EXEC = "erin"
 TOUCH_FORM = {"kind": "Touch", "outcome": "Outcome", "note": "Note", "submit": "Log it"}
 TOUCH = {"kind": "Call", "outcome": "Connected"}  # as the form shows them
 TOUCH_DONE = "Logged a call"  # the success box after the form's rerun
-THINK_SECONDS = (5, 15)  # between a UI user's tasks
+# Between a UI user's tasks, by who they are: a rep logs about one call a minute (the pace of
+# the busiest inside-sales rep: 60 dials an hour), a head opens a page every half minute, the
+# exec reads the review about once a minute.
+THINK_SECONDS = {"rep": (30, 90), "head": (15, 45), "exec": (30, 90)}
 API_BATCH = 500
 API_PERIOD_SECONDS = 30
 COOKIE_LIFETIME = timedelta(days=1)
@@ -138,11 +141,11 @@ class AppUser(_Reporting):
         self.page = ("", "")  # the page the tab shows: reopened on a new session
 
     def wait_time(self) -> float:
-        """Locust's wait between tasks (5 to 15 s), spent on the page as an open tab spends it:
+        """Locust's wait between tasks (THINK_SECONDS), spent on the page as an open tab spends it:
         its live fragments rerun on their timers (HANDOFF_LIVE_SECONDS), each reported as a
         "live" entry named after the page. A connection that closes meanwhile is replaced at the
         next action; what is left of the wait then is slept."""
-        seconds = random.uniform(*THINK_SECONDS)
+        seconds = random.uniform(*THINK_SECONDS[self.kind])
         if self.session is None:
             return seconds
         end = time.monotonic() + seconds
@@ -223,6 +226,7 @@ class RepUser(AppUser):
     cards), the rest of the users are heads and the executive."""
 
     fixed_count = len(REPS)
+    kind = "rep"
 
     def on_start(self) -> None:
         if not REPS:
@@ -264,6 +268,7 @@ class HeadUser(AppUser):
     page (shared by the process's heads; the lead page is left out until one is known)."""
 
     weight = 8
+    kind = "head"
 
     def on_start(self) -> None:
         self.username = HEADS[next(_head_turn) % len(HEADS)]
@@ -295,6 +300,7 @@ class ExecUser(AppUser):
     """The executive: the quarterly review."""
 
     weight = 1
+    kind = "exec"
     username = EXEC
 
     @task

@@ -509,10 +509,12 @@ class RowCache:
     will want a neighbour next (the period before, for trends) can ask for a wider window to be
     read at once (`widen_to`): one read instead of two. A narrowed window that the last change
     did not reach keeps its Rows, so what was measured of it stays cached (`reaches`). Bounded
-    to `size` read windows (and as many narrowed ones), least recently used out first."""
+    to `size` read windows of everyone's leads (and as many narrowed ones) and `owned_size` of
+    one owner's (a rep's worklist: small, and one per rep of a team), least recently used out
+    first."""
 
-    def __init__(self, size: int = 8) -> None:
-        self.size = size
+    def __init__(self, size: int = 8, owned_size: int = 64) -> None:
+        self.size, self.owned_size = size, owned_size
         self._entries: OrderedDict[tuple, Rows] = OrderedDict()
         self._narrowed: OrderedDict[tuple, tuple[tuple, Rows]] = OrderedDict()
         self._lock = threading.Lock()
@@ -555,11 +557,15 @@ class RowCache:
         return rows
 
     def _remember(self, entries: OrderedDict, key: tuple, entry) -> None:
+        """Hold entry under key (keys are (database, window, owner, ...)), the least recently
+        used of its kind (everyone's or one owner's) out when over that kind's bound."""
+        owned = key[2] is not None
         with self._lock:
             entries[key] = entry
             entries.move_to_end(key)
-            while len(entries) > self.size:
-                entries.popitem(last=False)
+            kind = [held for held in entries if (held[2] is not None) == owned]
+            for held in kind[:max(0, len(kind) - (self.owned_size if owned else self.size))]:
+                del entries[held]
 
 
 def _covers(outer: Period, inner: Period) -> bool:

@@ -144,3 +144,19 @@ def test_a_change_keeps_the_rows_of_a_window_it_did_not_reach(world, tmp_path):
         assert cache.rows(session, first_day, widen_to=march) is first_after
     assert whole.position != whole_after.position  # the May lead was seen, and left out
     assert whole.content == whole_after.content
+
+
+def test_a_teams_worklists_do_not_push_its_periods_out(world):
+    """One owner's windows (each rep's worklist) are held apart from everyone's (the periods the
+    dashboards read): forty reps opening their worklist keep the month's rows warm."""
+    engine, people = world
+    cache = measurement.RowCache(size=1, owned_size=2)
+    with Session(engine) as session:
+        month = measurement.scope(session=session, actor=people["sofia"], period="2026-03",
+                                  as_of=AS_OF).period
+        held = cache.rows(session, month)
+        for owner in ("ana", "ben", "chloe"):
+            cache.rows(session, month, owner=owner)
+        again = cache.rows(session, month)
+        assert (again.content, again.fetched) == (held.content, 0)  # refreshed, not read again
+        assert [key[2] for key in cache._entries] == ["ben", "chloe", None]
