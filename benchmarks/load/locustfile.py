@@ -62,6 +62,12 @@ LEAD_LINK = re.compile(r"\(lead\?lead=(\d+)\)")  # a worklist card's or table's 
 FAILURES = (PageError, ProtocolError, ProtocolTimeout, SessionClosed, LookupError, ValueError)
 
 
+class CardGone(LookupError):
+    """The lead left the rep's worklist between drawing its card and the submit (the
+    escalation ladder handed it on, or another touch stopped its clock): the app rightly logs
+    nothing. Counted as a "conflict", not a failure."""
+
+
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
@@ -182,6 +188,9 @@ class AppUser(_Reporting):
         except PageError as error:
             self.report("page", name, started, exception=error, elapsed=error.elapsed)
             return False
+        except CardGone:
+            self.report("conflict", name, started)
+            return False
         except FAILURES as error:
             self.report("page", name, started, exception=error)
             return False
@@ -251,7 +260,7 @@ class RepUser(AppUser):
              TOUCH_FORM["note"]: marker}, TOUCH_FORM["submit"], form_id=submit.form_id)
         if not any(text.startswith(TOUCH_DONE) for text in session.seen_alerts("success")):
             if all(widget.form_id != submit.form_id for widget in session.widgets()):
-                raise LookupError(f"the card {submit.form_id} left the worklist before {marker} "
+                raise CardGone(f"the card {submit.form_id} left the worklist before {marker} "
                                   "was submitted (another user or the API worked its lead): "
                                   "nothing was logged")
             raise LookupError(f"no {TOUCH_DONE!r} in the {session.runs} runs after submitting "
