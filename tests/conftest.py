@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -76,3 +77,36 @@ def session(engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
         session.rollback()
+
+
+# --- a real browser: one Chromium for the whole run (the browser and the team tests share it:
+# Playwright's sync API cannot start twice in one process) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, or a skip (a failure when the browser is required)."""
+    from tests.browser.serving import CHROMIUM
+
+    if CHROMIUM.exists():
+        return CHROMIUM
+    reason = f"browser tests need Debian's chromium at {CHROMIUM} (run `make test` as root)"
+    if os.environ.get("HANDOFF_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"HANDOFF_REQUIRE_BROWSER=1 but {reason}")
+    print(f"\nSKIPPING browser tests: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """One headless Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.serving import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

@@ -3,28 +3,14 @@
 Skipped with a printed reason when Chromium is missing, unless HANDOFF_REQUIRE_BROWSER=1.
 """
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
-from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, served_demo, settle, submit_login
+from tests.browser.serving import served_demo, settle, submit_login
 
 DEMO_LEADS = 400
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's Chromium, or a skip (a failure when the browser is required)."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    reason = f"browser tests need Debian's chromium at {CHROMIUM} (run `make test` as root)"
-    if os.environ.get("HANDOFF_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"HANDOFF_REQUIRE_BROWSER=1 but {reason}")
-    print(f"\nSKIPPING browser tests: {reason}")
-    pytest.skip(reason)
 
 
 class ServedApp(NamedTuple):
@@ -46,19 +32,6 @@ def served_app(chromium, tmp_path_factory) -> Iterator[ServedApp]:
 def app_url(served_app) -> str:
     """The served app's address."""
     return served_app.url
-
-
-@pytest.fixture(scope="session")
-def browser(chromium):
-    """One headless Chromium for the session."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from sqlmodel import create_engine
 from core import secret_box
 from core.demo import DEMO_PASSWORD
 from deploy.team import HAPROXY, Team, TeamConfig, ensure_database
-from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, submit_login
+from tests.browser.serving import CHROMIUM, submit_login
 from tests.smtp_server import SmtpServer
 
 DEMO_LEADS = 400
@@ -112,19 +112,8 @@ def team_engine(team):
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def browser(team_requirements):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def person(browser):
+def person(team_requirements, browser):
     """`person(url, username)`: a logged-in page in a browser context of its own."""
     contexts = []
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import select
 
 from core import dashboard, services
@@ -51,10 +52,22 @@ def touches(engine, lead_id: int) -> list[Touch]:
                                  .order_by(Touch.id)).all())
 
 
+OPEN_TRIES = 4  # a click that lands while a rerun redraws the page can be lost
+
+
 def log_touch(page, card, note: str) -> None:
-    """Log a call from a card's (or the lead page's) touch form, with a note."""
-    card.get_by_role("button", name="Log a touch").click()
+    """Log a call from a card's (or the lead page's) touch form, with a note. The popover is
+    opened again when it did not open: the condition waited on is its note field, not a time."""
     popover = page.locator("[data-testid='stPopoverBody']").last
+    for attempt in range(OPEN_TRIES):
+        settle(page)
+        card.get_by_role("button", name="Log a touch").click()
+        try:
+            popover.locator("textarea").wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == OPEN_TRIES - 1:
+                raise
     popover.locator("textarea").fill(note)
     popover.get_by_role("button", name="Log it").click()
     page.get_by_text("Logged a call.").wait_for()
@@ -172,6 +185,7 @@ def test_a_killed_replicas_people_go_on_on_the_other_logged_in_and_lose_nothing(
         # replica, which logs the new session in from the same cookie.
         card = page.locator(f".st-key-work_row_{lead}")
         card.get_by_text("1 of 3 attempts").wait_for(timeout=90_000)
+        settle(page)
         assert page.get_by_role("button", name="Log out").is_visible()
         log_touch(page, card, "After, on the other replica")
         assert replica_of(page) != dead
